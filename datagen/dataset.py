@@ -1,0 +1,195 @@
+"""DatasetVersion: an immutable directory `<output_dir>/<name>/vNNNN/` with records.parquet,
+rejected.parquet (each row with `reason`, `stage`, `detail`), manifest.json and a README.md card.
+
+It is written to a temp dir beside its final place and renamed in one step, so a version is
+never half-visible, and no version is ever edited in place.
+
+    write_version("runs", "demo", kept, rejected, manifest) -> DatasetVersion(path=runs/demo/v0001)
+    open_version("runs/demo") -> the latest version of "demo"
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from datagen.card import render_card
+from datagen.errors import DatagenError
+from datagen.record import Record, canonical_json
+
+SCHEMA = pa.schema([
+    ("id", pa.string()), ("instruction", pa.string()), ("input", pa.string()), ("output", pa.string()),
+    ("rejected", pa.string()), ("messages", pa.string()), ("method", pa.string()), ("step", pa.int64()),
+    ("lineage", pa.string()), ("meta", pa.string()),
+])
+REJECTED_SCHEMA = SCHEMA.append(pa.field("reason", pa.string())).append(
+    pa.field("stage", pa.string())).append(pa.field("detail", pa.string()))
+_VERSION = re.compile(r"^v(\d{4,})$")
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A dropped record and why: reason is snake_case ("near_duplicate"), stage names the step
+    that dropped it ("filter:minhash", "parse", "teacher"), detail is free text (e.g. the id of
+    the record it duplicates)."""
+    record: Record
+    reason: str
+    stage: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class DatasetVersion:
+    path: Path
+
+    @property
+    def name(self) -> str:
+        return self.path.parent.name
+
+    @property
+    def version(self) -> str:
+        return self.path.name
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}/{self.version}"
+
+    def manifest(self) -> dict:
+        return json.loads((self.path / "manifest.json").read_text(encoding="utf-8"))
+
+    def records(self) -> list[Record]:
+        return [Record.from_row(r) for r in pq.read_table(self.path / "records.parquet").to_pylist()]
+
+    def rejected(self) -> list[Rejection]:
+        rows = pq.read_table(self.path / "rejected.parquet").to_pylist()
+        return [Rejection(Record.from_row(r), r["reason"], r["stage"], r.get("detail") or "") for r in rows]
+
+
+def _table(records: list[Record]) -> pa.Table:
+    rows = [r.to_row() for r in records]
+    return pa.Table.from_pylist(rows, schema=SCHEMA) if rows else SCHEMA.empty_table()
+
+
+def _rejected_table(rejections: list[Rejection]) -> pa.Table:
+    rows = []
+    for rej in rejections:
+        row = rej.record.to_row()
+        row.update(reason=rej.reason, stage=rej.stage, detail=rej.detail)
+        rows.append(row)
+    return pa.Table.from_pylist(rows, schema=REJECTED_SCHEMA) if rows else REJECTED_SCHEMA.empty_table()
+
+
+def content_sha256(records: list[Record], rejected: list[Rejection]) -> str:
+    """Hash of the data itself (not of file bytes or timestamps): equal for two runs that made
+    the same records with the same lineage and the same rejections."""
+    h = hashlib.sha256()
+    for r in records:
+        h.update(canonical_json({k: v for k, v in r.to_row().items()}).encode())
+        h.update(b"\n")
+    h.update(b"--rejected--\n")
+    for rej in rejected:
+        h.update(canonical_json({**rej.record.to_row(), "reason": rej.reason, "stage": rej.stage,
+                                 "detail": rej.detail}).encode())
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def _file_sha(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                             cwd=Path(__file__).resolve().parent)
+        return out.stdout.strip() or None if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def list_versions(output_dir: str | Path, name: str) -> list[DatasetVersion]:
+    d = Path(output_dir) / name
+    if not d.is_dir():
+        return []
+    found = sorted((int(m.group(1)), p) for p in d.iterdir() if (m := _VERSION.match(p.name)) and p.is_dir())
+    return [DatasetVersion(p) for _, p in found]
+
+
+def write_version(output_dir: str | Path, name: str, records: list[Record], rejected: list[Rejection],
+                  manifest: dict) -> DatasetVersion:
+    """Write a new version atomically and return it. `manifest` is completed here with version,
+    counts, file and content hashes, created_at and the git commit."""
+    if not re.fullmatch(r"[A-Za-z0-9._-]+", name or ""):
+        raise DatagenError(f"invalid dataset name {name!r}: use letters, digits, '.', '_' and '-'")
+    ids = [r.id for r in records]
+    if len(set(ids)) != len(ids):
+        raise DatagenError("internal: duplicate record ids among kept records (run exact_dup first)")
+    base = Path(output_dir) / name
+    base.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=base))
+    try:
+        pq.write_table(_table(records), tmp / "records.parquet")
+        pq.write_table(_rejected_table(rejected), tmp / "rejected.parquet")
+        reasons: dict[str, int] = {}
+        stages: dict[str, int] = {}
+        for rej in rejected:
+            reasons[rej.reason] = reasons.get(rej.reason, 0) + 1
+            stages[rej.stage] = stages.get(rej.stage, 0) + 1
+        full = dict(manifest)
+        full.setdefault("counts", {})
+        full["counts"].update(kept=len(records), rejected=len(rejected),
+                              dropped=dict(sorted(reasons.items())), dropped_by_stage=dict(sorted(stages.items())))
+        full["content_sha256"] = content_sha256(records, rejected)
+        full["files"] = {f: _file_sha(tmp / f) for f in ("records.parquet", "rejected.parquet")}
+        full["created_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        full["git_commit"] = git_commit()
+        while True:  # claim the next number: mkdir is atomic; rename onto the empty dir replaces it
+            existing = list_versions(output_dir, name)
+            number = int(existing[-1].version[1:]) + 1 if existing else 1
+            final = base / f"v{number:04d}"
+            try:
+                final.mkdir()
+                break
+            except FileExistsError:
+                continue
+        full["version"] = final.name
+        full["name"] = name
+        (tmp / "manifest.json").write_text(json.dumps(full, indent=2, ensure_ascii=False, default=str) + "\n",
+                                           encoding="utf-8")
+        (tmp / "README.md").write_text(render_card(full, records), encoding="utf-8")
+        for f in tmp.iterdir():
+            os.chmod(f, 0o444)  # immutable by convention and by mode
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if "final" in locals() and final.is_dir() and not any(final.iterdir()):
+            final.rmdir()
+        raise
+    return DatasetVersion(final)
+
+
+def open_version(ref: str | Path, output_dir: str | Path = "runs") -> DatasetVersion:
+    """Accepts a version directory, `<dir>/<name>` (latest), `name/v0003` or `name` under output_dir."""
+    candidates = [Path(ref), Path(output_dir) / ref]
+    for p in candidates:
+        if (p / "manifest.json").is_file():
+            return DatasetVersion(p)
+        if p.is_dir():
+            versions = list_versions(p.parent, p.name)
+            if versions:
+                return versions[-1]
+    raise DatagenError(f"dataset version not found: {ref} (looked in {', '.join(str(c) for c in candidates)})")

@@ -1,0 +1,83 @@
+"""Export a dataset version to the formats people train with. Column names follow TRL:
+`messages`; `prompt`/`completion`; `prompt`/`chosen`/`rejected` (conversational form).
+
+    export(version, "messages", "out.jsonl") -> 120   (rows written)
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from datagen.dataset import DatasetVersion
+from datagen.errors import DatagenError
+from datagen.record import Record
+
+FORMATS = ("alpaca", "sharegpt", "messages", "prompt-completion", "dpo", "hf")
+
+
+def to_messages(r: Record) -> list[dict]:
+    if r.messages:
+        return [dict(m) for m in r.messages]
+    return [{"role": "user", "content": r.prompt_text()}, {"role": "assistant", "content": r.output or ""}]
+
+
+def row_for(r: Record, fmt: str) -> dict:
+    if fmt == "alpaca":
+        return {"instruction": r.instruction, "input": r.input, "output": r.output or ""}
+    if fmt == "sharegpt":
+        names = {"system": "system", "user": "human", "assistant": "gpt"}
+        return {"conversations": [{"from": names[m["role"]], "value": m["content"]} for m in to_messages(r)]}
+    if fmt == "messages":
+        return {"messages": to_messages(r)}
+    if fmt == "prompt-completion":
+        msgs = to_messages(r)
+        return {"prompt": msgs[:-1], "completion": msgs[-1:]}
+    if fmt == "dpo":
+        prompt = [{"role": "user", "content": r.prompt_text()}]
+        return {"prompt": prompt, "chosen": [{"role": "assistant", "content": r.output}],
+                "rejected": [{"role": "assistant", "content": r.rejected}]}
+    raise DatagenError(f"unknown export format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+
+
+def check_format(records: list[Record], fmt: str) -> None:
+    """Refuse to write rows the trainer would choke on, naming the first bad record."""
+    if fmt not in FORMATS:
+        raise DatagenError(f"unknown export format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+    if not records:
+        raise DatagenError("the version has no records to export")
+    for i, r in enumerate(records):
+        if fmt == "dpo" and not r.is_pair:
+            raise DatagenError(f"record {i} ({r.id[:12]}) is not a preference pair (needs output and rejected); "
+                               "export it with --format messages or prompt-completion")
+        if fmt != "dpo" and not r.messages and not (r.output or "").strip():
+            raise DatagenError(f"record {i} ({r.id[:12]}) has no output to train on")
+
+
+def export(version: DatasetVersion, fmt: str, out: str | Path) -> int:
+    records = version.records()
+    check_format(records, fmt)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "hf":
+        import datasets
+
+        if out.exists():
+            raise DatagenError(f"{out} already exists; choose another --out")
+        rows = [row_for(r, "dpo" if r.is_pair else "messages") for r in records]
+        ds = datasets.Dataset.from_list(rows)
+        tmp = out.with_name(out.name + ".tmp")
+        ds.save_to_disk(str(tmp))
+        os.replace(tmp, out)
+        return len(rows)
+    rows = [row_for(r, fmt) for r in records]
+    tmp = out.with_name(out.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        if fmt == "alpaca" and out.suffix == ".json":
+            json.dump(rows, f, ensure_ascii=False, indent=1)
+        else:
+            for row in rows:
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    os.replace(tmp, out)
+    return len(rows)
+

@@ -1,0 +1,104 @@
+"""Seed tasks -> Records. Reads, unchanged:
+- the public Self-Instruct seed format: JSONL with id, name, instruction, instances: [{input, output}],
+  is_classification (our own seeds/tasks.jsonl uses it);
+- Alpaca-style instruction/input/output, as a JSON list or JSONL.
+Anything else is a clear error naming the file and line.
+
+    load_seeds("seeds/tasks.jsonl") -> [Record(instruction="...", lineage=Lineage(method="seed")), ...]
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from datagen.assets import asset_dir
+from datagen.errors import DatagenError
+from datagen.record import Lineage, Record, sha256_text
+
+DEFAULT_SEEDS = "tasks.jsonl"
+
+
+def default_seeds_path() -> Path:
+    return asset_dir("seeds") / DEFAULT_SEEDS
+
+
+def _rows(path: Path) -> list[tuple[int, dict]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DatagenError(f"seed file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DatagenError(f"seed file {path}: cannot read: {exc}") from None
+    stripped = text.lstrip()
+    if not stripped:
+        raise DatagenError(f"seed file {path} is empty")
+    if stripped.startswith("["):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DatagenError(f"seed file {path} line {exc.lineno}: invalid JSON: {exc.msg}") from None
+        if not all(isinstance(d, dict) for d in data):
+            raise DatagenError(f"seed file {path}: expected a JSON list of objects")
+        return [(i + 1, d) for i, d in enumerate(data)]
+    rows = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DatagenError(f"seed file {path} line {lineno}: invalid JSON: {exc.msg}") from None
+        if not isinstance(obj, dict):
+            raise DatagenError(f"seed file {path} line {lineno}: expected a JSON object")
+        rows.append((lineno, obj))
+    return rows
+
+
+def _text(obj: dict, key: str, where: str, required: bool = True) -> str:
+    value = obj.get(key, "" if not required else None)
+    if value is None or not isinstance(value, str):
+        raise DatagenError(f"{where}: field {key!r} must be a string")
+    if required and not value.strip():
+        raise DatagenError(f"{where}: field {key!r} is empty")
+    return value
+
+
+def load_seeds(path: str | Path | None = None) -> list[Record]:
+    path = Path(path) if path else default_seeds_path()
+    records = []
+    for lineno, obj in _rows(path):
+        where = f"seed file {path} line {lineno}"
+        if "instances" in obj:
+            instr = _text(obj, "instruction", where)
+            insts = obj["instances"]
+            if not isinstance(insts, list) or not insts or not all(isinstance(i, dict) for i in insts):
+                raise DatagenError(f"{where}: 'instances' must be a non-empty list of {{input, output}}")
+            first = insts[0]
+            meta = {"seed_name": str(obj.get("name", obj.get("id", ""))),
+                    "is_classification": bool(obj.get("is_classification", False)),
+                    "instances": [{"input": _text(i, "input", where, False),
+                                   "output": _text(i, "output", where)} for i in insts]}
+            if "kind" in obj:
+                meta["kind"] = str(obj["kind"])
+            rec = Record.make(instr, first.get("input", ""), first["output"],
+                              lineage=Lineage(method="seed"), meta=meta)
+        elif "instruction" in obj and "output" in obj:
+            meta = {"is_classification": bool(obj.get("is_classification", False))}
+            rec = Record.make(_text(obj, "instruction", where), _text(obj, "input", where, False),
+                              _text(obj, "output", where), lineage=Lineage(method="seed"), meta=meta)
+        else:
+            raise DatagenError(f"{where}: not a seed task: expected Self-Instruct fields "
+                               "(instruction, instances, is_classification) or Alpaca fields (instruction, input, output)")
+        records.append(rec)
+    # Same instruction twice in one seed file would make two identical ids: keep the first.
+    seen, unique = set(), []
+    for r in records:
+        if r.id not in seen:
+            seen.add(r.id)
+            unique.append(r)
+    return unique
+
+
+def seeds_sha(path: str | Path | None = None) -> str:
+    path = Path(path) if path else default_seeds_path()
+    return sha256_text(path.read_text(encoding="utf-8"))

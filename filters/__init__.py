@@ -1,0 +1,46 @@
+"""Keep/drop filters. FILTERS maps a name to a factory: FILTERS[name](**options) -> Filter.
+
+    build_filters(["exact_dup", {"name": "length", "min_words": 3}]) -> [("exact_dup", fn), ("length", fn)]
+"""
+from __future__ import annotations
+
+import inspect
+
+from datagen.errors import DatagenError
+from filters.base import apply
+from filters.dedup import exact_dup
+
+__all__ = ["FILTERS", "apply", "build_filters"]
+
+FILTERS = {
+    "exact_dup": exact_dup,
+}
+
+
+def build_filters(specs, ctx=None) -> list:
+    """specs: names or {"name": ..., **options} dicts, in order. A factory that takes a `ctx`
+    parameter (the run context: teacher, templates, sampling, rng) gets it, e.g. the LLM judge."""
+    out = []
+    for spec in specs or []:
+        if isinstance(spec, str):
+            name, options = spec, {}
+        elif isinstance(spec, dict) and "name" in spec:
+            options = {k: v for k, v in spec.items() if k != "name"}
+            name = spec["name"]
+        else:
+            raise DatagenError(f"a filter is a name or a mapping with 'name', got {spec!r}")
+        if name not in FILTERS:
+            raise DatagenError(f"unknown filter {name!r}; choose from: {', '.join(sorted(FILTERS))}")
+        factory = FILTERS[name]
+        params = inspect.signature(factory).parameters
+        if "ctx" in params:
+            options["ctx"] = ctx
+        unknown = sorted(set(options) - set(params))
+        if unknown and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            raise DatagenError(f"filter {name}: unknown option(s) {', '.join(unknown)}; "
+                               f"valid: {', '.join(params) or 'none'}")
+        try:
+            out.append((name, factory(**options)))
+        except (TypeError, ValueError) as exc:
+            raise DatagenError(f"filter {name}: {exc}") from None
+    return out

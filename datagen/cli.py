@@ -6,6 +6,7 @@ Any bad input ends with one line on stderr and exit code 2; set DATAGEN_DEBUG=1 
 """
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
@@ -185,6 +186,8 @@ def cmd_export(argv: list[str]) -> int:
     return 0
 
 
+# The command list. A command is a function here or "module:function", imported when used;
+# each takes argv (list of str) and returns an exit code.
 COMMANDS = {
     "generate": cmd_generate,
     "run": cmd_run,
@@ -194,19 +197,28 @@ COMMANDS = {
 }
 
 
+def _command(name: str):
+    fn = COMMANDS[name]
+    if isinstance(fn, str):
+        module, attr = fn.split(":")
+        fn = getattr(importlib.import_module(module), attr)
+    return fn
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help", "help"):
         print("usage: datagen COMMAND [options]\n\ncommands:")
-        for name, fn in COMMANDS.items():
-            print(f"  {name:10s} {(fn.__doc__ or '').strip().splitlines()[0]}")
+        for name in COMMANDS:
+            doc = (_command(name).__doc__ or "").strip()
+            print(f"  {name:10s} {doc.splitlines()[0] if doc else ''}")
         return 0
     if argv[0] not in COMMANDS:
         print(f"datagen: error: unknown command {argv[0]!r}; commands: {', '.join(COMMANDS)}", file=sys.stderr)
         return 2
     logging.basicConfig(level=os.environ.get("DATAGEN_LOG", "INFO"), format="datagen: %(message)s")
     try:
-        return COMMANDS[argv[0]](argv[1:])
+        return _command(argv[0])(argv[1:])
     except DatagenError as exc:
         print(f"datagen: error: {_one_line(str(exc))}", file=sys.stderr)
         return 2

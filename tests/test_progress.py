@@ -1,0 +1,31 @@
+"""The live progress line: requests in flight, rate, tokens, kept/rejected and an ETA."""
+import io
+
+from datagen.cache import CachedTeacher, ResponseCache
+from datagen.progress import Progress
+from datagen.teacher import FakeTeacher, Request, Sampling
+
+
+def test_progress_line_counts_and_eta():
+    p = Progress(enabled=True, desc="gen", total=10, stream=io.StringIO())
+    p.start -= 2.0  # two seconds ago
+    p.update(requests=4, inflight=6, tokens=400)
+    p.update(inflight=-4, kept=3, rejected=1, cache_hits=0)
+    line = p.line()
+    assert "gen: 4/10 calls" in line and "2 in flight" in line and "400 tok" in line
+    assert "kept 3 / rejected 1" in line
+    eta = float(line.split("ETA ")[1].rstrip("s"))
+    assert 2.5 <= eta <= 3.5  # 6 left at ~2 req/s
+
+
+def test_cached_teacher_reports_to_progress(tmp_path):
+    stream = io.StringIO()
+    p = Progress(enabled=True, stream=stream)
+    t = CachedTeacher(FakeTeacher(lambda r: "ok"), ResponseCache(tmp_path / "c.sqlite"), progress=p)
+    reqs = [Request(messages=[{"role": "user", "content": f"q{i}"}], sampling=Sampling(max_tokens=5, temperature=0))
+            for i in range(5)]
+    t.complete(reqs)
+    t.complete(reqs)
+    assert p.counts["requests"] == 5 and p.counts["cache_hits"] == 5 and p.counts["inflight"] == 0
+    p.close()
+    assert "10 calls" in stream.getvalue()

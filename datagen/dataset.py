@@ -10,6 +10,7 @@ never half-visible, and no version is ever edited in place.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import json
 import os
@@ -17,6 +18,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,12 +123,34 @@ def git_commit() -> str | None:
         return None
 
 
-def list_versions(output_dir: str | Path, name: str) -> list[DatasetVersion]:
-    d = Path(output_dir) / name
-    if not d.is_dir():
+def _numbered(base: Path) -> list[tuple[int, Path]]:
+    """Every vNNNN directory under base, complete or not, in numeric order."""
+    if not base.is_dir():
         return []
-    found = sorted((int(m.group(1)), p) for p in d.iterdir() if (m := _VERSION.match(p.name)) and p.is_dir())
-    return [DatasetVersion(p) for _, p in found]
+    return sorted((int(m.group(1)), p) for p in base.iterdir() if (m := _VERSION.match(p.name)) and p.is_dir())
+
+
+def list_versions(output_dir: str | Path, name: str) -> list[DatasetVersion]:
+    """Complete versions only (those with a manifest), oldest first; temp dirs are never listed."""
+    return [DatasetVersion(p) for _, p in _numbered(Path(output_dir) / name) if (p / "manifest.json").is_file()]
+
+
+STALE_TMP_SECONDS = 3600
+
+
+def clean_stale_tmp(base: Path, older_than: float = STALE_TMP_SECONDS) -> list[Path]:
+    """Remove `.tmp-*` dirs left by a writer killed mid-write (kill -9 skips its cleanup). Only
+    old ones: a fresh one may belong to a writer that is still running."""
+    removed = []
+    now = time.time()
+    for p in base.glob(".tmp-*") if base.is_dir() else []:
+        try:
+            if p.is_dir() and now - p.stat().st_mtime > older_than:
+                shutil.rmtree(p, ignore_errors=True)
+                removed.append(p)
+        except OSError:
+            continue
+    return removed
 
 
 def write_version(output_dir: str | Path, name: str, records: list[Record], rejected: list[Rejection],
@@ -140,6 +164,7 @@ def write_version(output_dir: str | Path, name: str, records: list[Record], reje
         raise DatagenError("internal: duplicate record ids among kept records (run exact_dup first)")
     base = Path(output_dir) / name
     base.mkdir(parents=True, exist_ok=True)
+    clean_stale_tmp(base)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=base))
     try:
         pq.write_table(_table(records), tmp / "records.parquet")
@@ -150,34 +175,38 @@ def write_version(output_dir: str | Path, name: str, records: list[Record], reje
             reasons[rej.reason] = reasons.get(rej.reason, 0) + 1
             stages[rej.stage] = stages.get(rej.stage, 0) + 1
         full = dict(manifest)
-        full.setdefault("counts", {})
+        full["counts"] = dict(full.get("counts") or {})
         full["counts"].update(kept=len(records), rejected=len(rejected),
                               dropped=dict(sorted(reasons.items())), dropped_by_stage=dict(sorted(stages.items())))
         full["content_sha256"] = content_sha256(records, rejected)
         full["files"] = {f: _file_sha(tmp / f) for f in ("records.parquet", "rejected.parquet")}
         full["created_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         full["git_commit"] = git_commit()
-        while True:  # claim the next number: mkdir is atomic; rename onto the empty dir replaces it
-            existing = list_versions(output_dir, name)
-            number = int(existing[-1].version[1:]) + 1 if existing else 1
-            final = base / f"v{number:04d}"
-            try:
-                final.mkdir()
-                break
-            except FileExistsError:
-                continue
-        full["version"] = final.name
         full["name"] = name
-        (tmp / "manifest.json").write_text(json.dumps(full, indent=2, ensure_ascii=False, default=str) + "\n",
-                                           encoding="utf-8")
-        (tmp / "README.md").write_text(render_card(full, records), encoding="utf-8")
-        for f in tmp.iterdir():
-            os.chmod(f, 0o444)  # immutable by convention and by mode
-        os.replace(tmp, final)
+        os.chmod(tmp, 0o755)  # mkdtemp makes it owner-only; a dataset is for everyone to read
+        while True:
+            # Claim the next number by renaming the finished dir onto it: rename is atomic, so a
+            # version is either absent or complete (a kill -9 leaves at most a .tmp-* dir), and it
+            # fails if another writer took that number first, in which case try the next one.
+            numbered = _numbered(base)
+            number = numbered[-1][0] + 1 if numbered else 1
+            final = base / f"v{number:04d}"
+            full["version"] = final.name
+            for f in ("manifest.json", "README.md"):
+                (tmp / f).unlink(missing_ok=True)
+            (tmp / "manifest.json").write_text(json.dumps(full, indent=2, ensure_ascii=False, default=str) + "\n",
+                                               encoding="utf-8")
+            (tmp / "README.md").write_text(render_card(full, records), encoding="utf-8")
+            for f in tmp.iterdir():
+                os.chmod(f, 0o444)  # immutable by convention and by mode
+            try:
+                os.rename(tmp, final)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                    raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
-        if "final" in locals() and final.is_dir() and not any(final.iterdir()):
-            final.rmdir()
         raise
     return DatasetVersion(final)
 

@@ -95,12 +95,15 @@ def resolve_method_cfg(cfg: RunConfig):
     return C.build(METHODS[cfg.method].Config, cfg.method_cfg, "method_cfg.")
 
 
-def run_id_of(cfg: RunConfig) -> str:
+def run_id_of(cfg: RunConfig, method_cfg=None) -> str:
     """Deterministic: the same config gives the same run id, so two identical runs give identical
-    records (lineage included). Output locations do not count."""
+    records (lineage included). Output locations do not count, and the method options count as
+    resolved (`--method_cfg.limit 2` from the CLI and `limit: 2` in YAML are the same run)."""
     d = C.to_dict(cfg)
     for k in ("name", "output_dir", "cache", "max_requests", "max_tokens_total"):
         d.pop(k, None)
+    if method_cfg is not None:
+        d["method_cfg"] = C.to_dict(method_cfg)
     return sha256_text(canonical_json(d))[:12]
 
 
@@ -132,7 +135,8 @@ def run(cfg: RunConfig, progress: Progress | None = None, backend=None) -> Datas
     cache = ResponseCache(cfg.cache or Path(cfg.output_dir) / ".cache" / "responses.sqlite")
     teacher = CachedTeacher(backend, cache, Budget(cfg.max_requests, cfg.max_tokens_total), progress)
     ctx = RunContext(rng=random.Random(cfg.seed), sampling=sampling, templates=templates,
-                     run_id=run_id_of(cfg), teacher_name=teacher.name, progress=progress, teacher=teacher)
+                     run_id=run_id_of(cfg, method_cfg), teacher_name=teacher.name, progress=progress,
+                     teacher=teacher)
     filter_fns = F.build_filters(filter_specs, ctx)
     log.info("run %s: %s", ctx.run_id, C.non_defaults(cfg))
     try:

@@ -9,6 +9,7 @@ message of that role; text before any marker is one user message.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,12 @@ def _env() -> ImmutableSandboxedEnvironment:
 _ENV = _env()
 
 
+@functools.lru_cache(maxsize=256)
+def _compiled(source: str) -> jinja2.Template:
+    """Compile once per source text; rendering thousands of records must not recompile."""
+    return _ENV.from_string(source)
+
+
 @dataclass(frozen=True)
 class Template:
     name: str          # "evol_instruct/deepen"
@@ -41,13 +48,15 @@ class Template:
 
     def render(self, **variables) -> list[dict]:
         try:
-            text = _ENV.from_string(self.source).render(**variables)
+            text = _compiled(self.source).render(**variables)
         except jinja2.UndefinedError as exc:
             raise DatagenError(f"template {self.name} ({self.path}): undefined variable: {exc.message}") from None
         except jinja2.TemplateSyntaxError as exc:
             raise DatagenError(f"template {self.name} ({self.path}) line {exc.lineno}: {exc.message}") from None
         except jinja2.exceptions.SecurityError as exc:
             raise DatagenError(f"template {self.name} ({self.path}): blocked by the sandbox: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - a user's template is input: e.g. {{ 1/0 }}, {{ 'a' + 1 }}
+            raise DatagenError(f"template {self.name} ({self.path}): {type(exc).__name__}: {exc}") from None
         return split_messages(text)
 
     def render_text(self, **variables) -> str:

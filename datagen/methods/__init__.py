@@ -22,4 +22,5 @@ class _Lazy:
 METHODS = {
     "answer": _Lazy("datagen.methods.answer"),
     "evol_instruct": _Lazy("datagen.methods.evol_instruct"),
+    "self_align": _Lazy("datagen.methods.self_align"),
 }

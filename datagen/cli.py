@@ -132,7 +132,10 @@ def _flags(argv: list[str], spec: dict[str, object]) -> tuple[list[str], dict]:
                         raise DatagenError(f"--{key} needs a value")
                     val = argv[i + 1]
                     i += 1
-                opts[key] = type(spec[key])(val) if spec[key] is not None else val
+                try:
+                    opts[key] = type(spec[key])(val) if spec[key] is not None else val
+                except ValueError:
+                    raise DatagenError(f"--{key}: expected {type(spec[key]).__name__}, got {val!r}") from None
         else:
             pos.append(a)
         i += 1
@@ -206,6 +209,8 @@ COMMANDS = {
     "export": cmd_export,
     "report": "datagen.report:cmd_report",
     "diff": "datagen.diff:cmd_diff",
+    "train": "finetune.cli:cmd_train",
+    "sample": "finetune.cli:cmd_sample",
 }
 
 
@@ -222,13 +227,18 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] in ("-h", "--help", "help"):
         print("usage: datagen COMMAND [options]\n\ncommands:")
         for name in COMMANDS:
-            doc = (_command(name).__doc__ or "").strip()
+            try:
+                doc = (_command(name).__doc__ or "").strip()
+            except ImportError:  # a command whose optional extra is not installed is still listed
+                doc = "(not available: its optional dependencies are not installed)"
             print(f"  {name:10s} {doc.splitlines()[0] if doc else ''}")
         return 0
     if argv[0] not in COMMANDS:
         print(f"datagen: error: unknown command {argv[0]!r}; commands: {', '.join(COMMANDS)}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=os.environ.get("DATAGEN_LOG", "INFO"), format="datagen: %(message)s")
+    # Logs go to stdout with the summary: stderr is kept for errors (one line) and the live progress.
+    logging.basicConfig(level=os.environ.get("DATAGEN_LOG", "INFO"), format="datagen: %(message)s",
+                        stream=sys.stdout)
     try:
         return _command(argv[0])(argv[1:])
     except DatagenError as exc:

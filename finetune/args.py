@@ -1,0 +1,98 @@
+"""Options of `datagen train sft|dpo`: TRL's own SFTConfig/DPOConfig and ModelConfig plus DataArgs and
+StudentArgs, parsed by TRL's TrlParser (YAML via --config, flags override it), so `--lora_r 16`,
+`--max_steps 20` and `--learning_rate 1e-4` mean what they mean in `trl sft`.
+
+    parse(["--data", "base", "--model", "m.gguf", "--max_steps", "20"], "sft")
+    -> (DataArgs(data="base"), StudentArgs(), SFTConfig(max_steps=20, ...), ModelConfig(use_peft=True, ...))
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from datagen.errors import DatagenError
+from finetune.data import DataArgs
+
+# Short flags of the datagen CLI -> TRL's names.
+ALIASES = {"--model": ["--model_name_or_path"], "--lora": ["--use_peft", "true"], "--full": ["--use_peft", "false"]}
+
+# LoRA wants a higher rate than full fine-tuning: 2e-4 is the QLoRA paper's rate for its small
+# models (Dettmers et al. 2023, Table 9); TRL's own default 2e-5 (full SFT) is kept for --full.
+LORA_LEARNING_RATE = 2e-4
+
+
+@dataclass
+class StudentArgs:
+    """Where the trained student goes and what else is written."""
+    out: str = field(default="adapters", metadata={"help": "Root folder: runs go to OUT/NAME/<trainer>-NNNN/."})
+    name: str | None = field(default=None, metadata={"help": "Run folder name (default: the dataset's name)."})
+    merge: bool = field(default=False, metadata={"help": "Also write LoRA-merged full weights to RUN/merged/."})
+    adapter: str | None = field(default=None, metadata={
+        "help": "Start from this LoRA adapter (e.g. an SFT run) and keep training it (DPO: the reference "
+                "is the adapter as loaded)."})
+    eval_max_new_tokens: int = field(default=64, metadata={
+        "help": "Tokens generated per prompt in the before/after table (greedy)."})
+
+
+def _parser_class():
+    from trl import TrlParser
+
+    class Parser(TrlParser):
+        """TrlParser whose errors are DatagenError (one line, exit 2) instead of argparse's exit."""
+
+        def error(self, message):  # argparse hook
+            raise DatagenError(message)
+
+    return Parser
+
+
+def make_parser(kind: str):
+    """TrlParser over (DataArgs, StudentArgs, SFTConfig | DPOConfig, ModelConfig) with CPU-friendly
+    defaults: LoRA on, log every step, no checkpoints, no trackers, bf16 and gradient checkpointing only
+    on a GPU. A YAML --config and flags override all of these."""
+    import torch
+    from trl import DPOConfig, ModelConfig, SFTConfig
+
+    config_cls = {"sft": SFTConfig, "dpo": DPOConfig}[kind]
+    parser = _parser_class()((DataArgs, StudentArgs, config_cls, ModelConfig), prog=f"datagen train {kind}")
+    gpu = torch.cuda.is_available()
+    parser.set_defaults(use_peft=True, logging_steps=1, save_strategy="no", report_to="none",
+                        bf16=gpu, gradient_checkpointing=gpu, output_dir="adapters/.trainer")
+    return parser
+
+
+def parse(argv: list[str], kind: str):
+    """argv -> (DataArgs, StudentArgs, SFTConfig | DPOConfig, ModelConfig); bad input -> DatagenError."""
+    argv = expand_aliases(argv)
+    parser = make_parser(kind)
+    config_lr = False
+    if "--config" in argv:
+        i = argv.index("--config")
+        if i + 1 >= len(argv):
+            raise DatagenError("--config needs a YAML file")
+        from datagen.config import load_yaml
+
+        config_lr = "learning_rate" in load_yaml(argv[i + 1])  # DatagenError on a missing/bad file
+    try:
+        data_args, student_args, train_args, model_args = parser.parse_args_and_config(argv)
+    except ValueError as exc:  # unknown keys, bad values in the dataclasses' __post_init__
+        raise DatagenError(str(exc).splitlines()[0]) from None
+    explicit_lr = config_lr or any(a == "--learning_rate" or a.startswith("--learning_rate=") for a in argv)
+    if model_args.use_peft and not explicit_lr:
+        train_args.learning_rate = LORA_LEARNING_RATE
+    return data_args, student_args, train_args, model_args
+
+
+def expand_aliases(argv: list[str]) -> list[str]:
+    """["--model", "m", "--full"] -> ["--model_name_or_path", "m", "--use_peft", "false"]."""
+    out: list[str] = []
+    for a in argv:
+        key, eq, value = a.partition("=")
+        if key in ALIASES:
+            out.extend(ALIASES[key][:1] + [value] if eq else ALIASES[key])
+        else:
+            out.append(a)
+    return out
+
+
+def help_text(kind: str) -> str:
+    return make_parser(kind).format_help()

@@ -1,0 +1,90 @@
+"""`datagen train sft|dpo ...` and `datagen sample ...` (registered lazily in datagen.cli.COMMANDS).
+
+    datagen train sft --data base --model SmolLM2-135M-Instruct.Q4_1.gguf --max_steps 20
+    datagen sample --model m.gguf --adapter adapters/base/sft-0001 --prompts prompts.txt
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from datagen.errors import DatagenError
+
+TRAINERS = {"sft": "finetune.sft", "dpo": "finetune.dpo"}
+
+
+def cmd_train(argv: list[str]) -> int:
+    """Train a student on a dataset version: `datagen train sft|dpo --data VERSION --model PATH [TRL options]`."""
+    import importlib
+
+    from finetune import args as A
+
+    if not argv or argv[0] not in TRAINERS:
+        if argv and argv[0] in ("-h", "--help"):
+            print("usage: datagen train sft|dpo --data VERSION --model PATH_OR_GGUF [--lora | --full] "
+                  "[--config RECIPE.yaml] [TRL options]\n  datagen train sft --help   lists every option")
+            return 0
+        raise DatagenError("usage: datagen train sft|dpo --data VERSION --model PATH_OR_GGUF [options]")
+    kind, rest = argv[0], argv[1:]
+    if "-h" in rest or "--help" in rest:
+        print(A.help_text(kind))
+        return 0
+    module = importlib.import_module(TRAINERS[kind])
+    result = module.main(*A.parse(rest, kind))
+    m = result["metrics"]
+    loss = f", loss {m['first_loss']:.3f} -> {m['last_loss']:.3f} (mean of first/last {m['mean_of']} steps " \
+           f"{m['first_mean']:.3f} -> {m['last_mean']:.3f})" if "first_loss" in m else ""
+    print(f"wrote {result['path']}: {m['steps']} steps in {m['seconds']:.0f} s{loss}")
+    if result["prompts"]:
+        from finetune.sample import table
+
+        print(table(result["prompts"], result["before"], result["after"]))
+    return 0
+
+
+@dataclass
+class SampleArgs:
+    """Options of `datagen sample`."""
+    prompts: str = field(metadata={"help": "Prompts file (.txt: one per line; .jsonl: 'instruction' or 'prompt')."})
+    model: str | None = field(default=None, metadata={
+        "help": "Base model folder or .gguf (default: the base named in the adapter's provenance.json)."})
+    adapter: str | None = field(default=None, metadata={"help": "LoRA adapter folder (a `datagen train` run)."})
+    max_new_tokens: int = field(default=128, metadata={"help": "Tokens to generate per prompt (greedy)."})
+    out: str | None = field(default=None, metadata={"help": "Also write {prompt, answer} rows to this JSONL file."})
+    compare: bool = field(default=False, metadata={
+        "help": "With --adapter: print base and adapter answers side by side."})
+
+
+def cmd_sample(argv: list[str]) -> int:
+    """Generate answers from a student: `datagen sample --model PATH [--adapter RUN] --prompts FILE`."""
+    from finetune import sample
+    from finetune.args import _parser_class
+    from finetune.data import read_prompts
+
+    parser = _parser_class()(SampleArgs, prog="datagen sample")
+    if "-h" in argv or "--help" in argv:
+        print(parser.format_help())
+        return 0
+    try:
+        (a,) = parser.parse_args_into_dataclasses(argv)
+    except ValueError as exc:
+        raise DatagenError(str(exc).splitlines()[0]) from None
+    prompts = read_prompts(a.prompts)
+    if not a.model and not a.adapter:
+        raise DatagenError("no model given: pass --model PATH (and optionally --adapter RUN)")
+    model, tok = sample.load_student(a.model, a.adapter)
+    answers = sample.generate(model, tok, prompts, a.max_new_tokens)
+    if a.compare and a.adapter:
+        with model.disable_adapter():
+            base = sample.generate(model, tok, prompts, a.max_new_tokens)
+        print(sample.table(prompts, base, answers))
+    else:
+        for msgs, ans in zip(prompts, answers):
+            print(f"### {msgs[-1]['content']}\n{ans}\n")
+    if a.out:
+        with open(Path(a.out), "w", encoding="utf-8") as f:
+            for msgs, ans in zip(prompts, answers):
+                f.write(json.dumps({"prompt": msgs, "answer": ans}, ensure_ascii=False) + "\n")
+        print(f"wrote {len(answers)} answers to {a.out}")
+    return 0

@@ -1,0 +1,146 @@
+"""Load a student: a local Hugging Face folder, or a GGUF file converted once to a cached safetensors folder.
+
+transformers reads GGUF through the `gguf` package and de-quantizes it to full precision; that takes
+tens of seconds, so the result is saved under ~/.cache/datagen/models/<key>/ and reused.
+
+    resolve_model("SmolLM2-135M-Instruct.Q4_1.gguf") -> (Path("~/.cache/datagen/models/3f2a.../"), {...})
+    load_tokenizer(dir) -> (tokenizer, {"source": "model", "sha256": "..."})
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from datagen.dataset import _file_sha
+from datagen.errors import DatagenError
+from datagen.record import sha256_text
+
+# ChatML (the `<|im_start|>role ... <|im_end|>` turn format), applied when a tokenizer has no chat
+# template of its own. Written for this project; the provenance records that it was used.
+CHATML_NAME = "chatml"
+CHATML_TEMPLATE = (
+    "{% for message in messages %}"
+    "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+CHATML_TOKENS = ("<|im_start|>", "<|im_end|>")
+
+
+def cache_root() -> Path:
+    """DATAGEN_MODEL_CACHE, else $XDG_CACHE_HOME/datagen/models, else ~/.cache/datagen/models."""
+    if os.environ.get("DATAGEN_MODEL_CACHE"):
+        return Path(os.environ["DATAGEN_MODEL_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "datagen" / "models"
+
+
+def gguf_cache_key(path: Path) -> str:
+    """sha256 of (absolute path, size, mtime): a re-installed or replaced file gets a fresh conversion."""
+    st = path.stat()
+    return sha256_text(f"{path.resolve()}\0{st.st_size}\0{st.st_mtime_ns}")[:24]
+
+
+def resolve_model(spec: str | None, convert: Callable[[Path, Path], None] | None = None) -> tuple[Path, dict]:
+    """A model argument -> (Hugging Face folder, description for provenance). Raises DatagenError on a
+    missing path, a folder without config.json, or a file that is not GGUF."""
+    if not spec:
+        raise DatagenError("no model given: pass --model PATH (a Hugging Face folder or a .gguf file)")
+    path = Path(spec).expanduser()
+    if not path.exists():
+        raise DatagenError(f"model not found: {spec}")
+    if path.is_dir():
+        if (path / "adapter_config.json").is_file() and not (path / "config.json").is_file():
+            raise DatagenError(f"{spec} is a LoRA adapter, not a model; pass it as --adapter with its base --model")
+        if not (path / "config.json").is_file():
+            raise DatagenError(f"{spec} is not a Hugging Face model folder (no config.json)")
+        return path, {"source": str(path.resolve()), "kind": "hf"}
+    if path.suffix.lower() != ".gguf":
+        raise DatagenError(f"{spec} is neither a model folder nor a .gguf file")
+    target = cache_root() / gguf_cache_key(path)
+    if not (target / "source.json").is_file():
+        _convert_once(path, target, convert or convert_gguf)
+    info = json.loads((target / "source.json").read_text(encoding="utf-8"))
+    return target, {"source": str(path.resolve()), "kind": "gguf", "gguf_sha256": info.get("sha256"),
+                    "converted": str(target)}
+
+
+def _convert_once(gguf: Path, target: Path, convert: Callable[[Path, Path], None]) -> None:
+    """Convert into a temp folder beside the target and rename it into place (never half-written)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
+    try:
+        convert(gguf, tmp)
+        meta = {"gguf": str(gguf.resolve()), "size": gguf.stat().st_size, "sha256": _file_sha(gguf)}
+        (tmp / "source.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        try:
+            os.replace(tmp, target)
+        except OSError:  # another process finished first: keep its copy
+            if not (target / "source.json").is_file():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def convert_gguf(gguf: Path, out: Path) -> None:
+    """GGUF -> safetensors folder (weights de-quantized to float32) with its tokenizer."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    except (ValueError, OSError, KeyError) as exc:
+        raise DatagenError(f"cannot load GGUF {gguf}: {exc}") from None
+    model.save_pretrained(str(out))
+    tok.save_pretrained(str(out))
+
+
+def load_tokenizer(model_dir: Path):
+    """Tokenizer with a chat template and a pad token. Without a template of its own, ChatML is set
+    (its two markers added as special tokens if missing) and recorded.
+
+    load_tokenizer(dir) -> (tok, {"source": "default:chatml", "sha256": "...", "added_tokens": [...]})
+    """
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(model_dir))
+    info: dict = {"source": "model"}
+    if not tok.chat_template:
+        missing = [t for t in CHATML_TOKENS if t not in tok.get_vocab()]
+        if missing:
+            tok.add_tokens(missing, special_tokens=True)
+        tok.chat_template = CHATML_TEMPLATE
+        tok.eos_token = "<|im_end|>"
+        info = {"source": f"default:{CHATML_NAME}", "added_tokens": missing}
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    template = tok.chat_template if isinstance(tok.chat_template, str) else json.dumps(tok.chat_template)
+    info["sha256"] = sha256_text(template)
+    return tok, info
+
+
+def load_model(model_dir: Path, tok, dtype: str | None = "float32"):
+    """AutoModelForCausalLM on the CPU/GPU default device, its vocabulary and stop token matched to `tok`."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    torch_dtype = "auto" if dtype in (None, "auto") else getattr(torch, dtype)
+    model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch_dtype)
+    if len(tok) > model.get_input_embeddings().weight.shape[0]:
+        model.resize_token_embeddings(len(tok))
+    model.config.eos_token_id = tok.eos_token_id
+    model.config.pad_token_id = tok.pad_token_id
+    if model.generation_config is not None:
+        model.generation_config.eos_token_id = tok.eos_token_id
+        model.generation_config.pad_token_id = tok.pad_token_id
+    return model
+
+
+def read_source(model_dir: Path) -> dict:
+    """The GGUF a cached folder was converted from ({} for a plain folder)."""
+    p = Path(model_dir) / "source.json"
+    return json.loads(p.read_text(encoding="utf-8")) if p.is_file() else {}

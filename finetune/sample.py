@@ -1,0 +1,68 @@
+"""Generate answers from a student (base model, optionally with an adapter) for a before/after look.
+
+    generate(model, tok, [[{"role": "user", "content": "Name a color."}]], 16) -> ["Blue."]
+    table(prompts, before, after) -> "prompt | before | after" lines
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from datagen.errors import DatagenError
+from finetune import models
+
+
+def base_of(adapter: str | Path) -> str | None:
+    """The base model an adapter run was trained from, read from its provenance.json."""
+    p = Path(adapter) / "provenance.json"
+    if not p.is_file():
+        return None
+    return json.loads(p.read_text(encoding="utf-8")).get("base_model", {}).get("source")
+
+
+def load_student(model_spec: str | None, adapter: str | None = None, dtype: str = "float32"):
+    """-> (model in eval mode, tokenizer). The adapter folder's own tokenizer wins when present, so a
+    ChatML default applied at training time is applied again here."""
+    if adapter and not (Path(adapter) / "adapter_config.json").is_file():
+        raise DatagenError(f"adapter not found: {adapter} (no adapter_config.json)")
+    model_spec = model_spec or (base_of(adapter) if adapter else None)
+    model_dir, _ = models.resolve_model(model_spec)
+    tok_dir = Path(adapter) if adapter and (Path(adapter) / "tokenizer_config.json").is_file() else model_dir
+    tok, _ = models.load_tokenizer(tok_dir)
+    model = models.load_model(model_dir, tok, dtype)
+    if adapter:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, adapter)
+    model.eval()
+    return model, tok
+
+
+def generate(model, tok, prompts: list[list[dict]], max_new_tokens: int = 64) -> list[str]:
+    """Greedy answers, one prompt at a time (no padding questions on a CPU)."""
+    import torch
+
+    out = []
+    device = next(model.parameters()).device
+    for messages in prompts:
+        enc = tok.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
+        enc = {k: v.to(device) for k, v in enc.items()}
+        with torch.no_grad():
+            ids = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
+                                 pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
+        out.append(tok.decode(ids[0][enc["input_ids"].shape[1]:], skip_special_tokens=True).strip())
+    return out
+
+
+def _cell(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return (text[: width - 1] + "…") if len(text) > width else text.ljust(width)
+
+
+def table(prompts: list[list[dict]], before: list[str], after: list[str], width: int = 38) -> str:
+    """A short side-by-side table; each cell is whitespace-collapsed and cut to `width`."""
+    head = f"{_cell('prompt', width)} | {_cell('before', width)} | after"
+    lines = [head, "-" * len(head)]
+    for msgs, b, a in zip(prompts, before, after):
+        lines.append(f"{_cell(msgs[-1]['content'], width)} | {_cell(b, width)} | {_cell(a, width).rstrip()}")
+    return "\n".join(lines)

@@ -50,6 +50,9 @@ class RunConfig:
     cache: str = field(default="", metadata={"help": "response cache file (empty = <output_dir>/.cache/responses.sqlite)"})
     max_requests: int | None = field(default=None, metadata={"help": "stop cleanly after this many teacher requests"})
     max_tokens_total: int | None = field(default=None, metadata={"help": "stop cleanly after this many tokens"})
+    executor: str = field(default="local", metadata={"help": "local | ray (teacher calls and filters on Ray)"})
+    ray_address: str = field(default="", metadata={"help": "Ray cluster address (empty = start a local Ray)"})
+    ray_workers: int = field(default=2, metadata={"help": "teacher actors on Ray (vllm: one per GPU)"})
 
     def check(self) -> None:
         missing = [k for k, v in (("sampling.max_tokens", self.sampling.max_tokens),
@@ -58,6 +61,8 @@ class RunConfig:
         if missing:
             raise DatagenError(f"{', '.join(missing)} must be set explicitly (in the recipe or as a flag): "
                                "they change the data")
+        if self.executor not in ("local", "ray"):
+            raise DatagenError(f"unknown executor {self.executor!r}; choose local or ray")
         if self.method not in METHODS:
             raise DatagenError(f"unknown method {self.method!r}; choose one of: {', '.join(METHODS)}")
 
@@ -97,10 +102,11 @@ def resolve_method_cfg(cfg: RunConfig):
 
 def run_id_of(cfg: RunConfig, method_cfg=None) -> str:
     """Deterministic: the same config gives the same run id, so two identical runs give identical
-    records (lineage included). Output locations do not count, and the method options count as
+    records (lineage included). Output locations and the executor do not count, and the method options count as
     resolved (`--method_cfg.limit 2` from the CLI and `limit: 2` in YAML are the same run)."""
     d = C.to_dict(cfg)
-    for k in ("name", "output_dir", "cache", "max_requests", "max_tokens_total"):
+    for k in ("name", "output_dir", "cache", "max_requests", "max_tokens_total", "executor", "ray_address",
+              "ray_workers"):  # where and how it runs does not change the data
         d.pop(k, None)
     if method_cfg is not None:
         d["method_cfg"] = C.to_dict(method_cfg)
@@ -112,6 +118,10 @@ def run(cfg: RunConfig, progress: Progress | None = None, backend=None) -> Datas
     import filters as F
 
     cfg.check()
+    if cfg.executor == "ray":
+        from datagen.ray_exec import require_ray
+
+        require_ray()  # fail in one line before any work when the extra is missing
     method = METHODS[cfg.method]
     method_cfg = resolve_method_cfg(cfg)
     templates = TemplateLoader(cfg.templates or None)
@@ -131,6 +141,10 @@ def run(cfg: RunConfig, progress: Progress | None = None, backend=None) -> Datas
     sampling = Sampling(max_tokens=cfg.sampling.max_tokens, temperature=cfg.sampling.temperature,
                         top_p=cfg.sampling.top_p, seed=cfg.seed)
     progress = progress or Progress()
+    if backend is None and cfg.executor == "ray":
+        from datagen.ray_exec import RayTeacher
+
+        backend = RayTeacher(cfg.teacher, workers=cfg.ray_workers, address=cfg.ray_address)
     backend = backend or make_teacher(cfg.teacher)
     cache = ResponseCache(cfg.cache or Path(cfg.output_dir) / ".cache" / "responses.sqlite")
     teacher = CachedTeacher(backend, cache, Budget(cfg.max_requests, cfg.max_tokens_total), progress)
@@ -138,6 +152,11 @@ def run(cfg: RunConfig, progress: Progress | None = None, backend=None) -> Datas
                      run_id=run_id_of(cfg, method_cfg), teacher_name=teacher.name, progress=progress,
                      teacher=teacher)
     filter_fns = F.build_filters(filter_specs, ctx)
+    if cfg.executor == "ray":
+        from datagen.ray_exec import distribute, init_ray
+
+        ray = init_ray(cfg.ray_address)
+        filter_fns = [(name, distribute(name, fn, ray)) for name, fn in filter_fns]
     log.info("run %s: %s", ctx.run_id, C.non_defaults(cfg))
     try:
         records = method.run(seeds, teacher, method_cfg, ctx)

@@ -1,0 +1,154 @@
+"""The same run on Ray (an existing engine; we build no cluster layer). Optional extra: datagen[ray].
+
+Generation: `RayTeacher` splits a batch of requests into blocks and sends them to a pool of actors,
+each holding one backend (one `vllm.LLM` per GPU actor for `vllm`; concurrent HTTP clients for
+`openai`). It sits *under* CachedTeacher, so the driver answers hits from the same response cache
+and stores each block's answers as they arrive: a resumed run repeats no finished call, and local
+and Ray runs share one cache (the teacher name is the backend's own).
+
+Filters: per-record filters run as Ray Data `map_batches`; exact and MinHash dedup run in two stages
+(keys or signatures per block on the workers, then one ordered pass over the duplicate buckets on the
+driver), which gives exactly the local filter's decisions. Order-dependent filters (novelty, semantic,
+judge) run on the driver.
+
+    RayTeacher(TeacherConfig(backend="openai", ...), workers=4).complete(requests) -> [Completion, ...]
+"""
+from __future__ import annotations
+
+import dataclasses
+import pickle
+from typing import Sequence
+
+from datagen.errors import DatagenError
+from datagen.teacher import Completion, OnResult, Request, TeacherStats
+
+# Filters whose verdict for a record depends on that record alone: safe to run per block.
+PER_RECORD = {"quality", "length", "toxicity", "self_instruct", "keywords", "refusal", "truncated"}
+
+
+def require_ray():
+    try:
+        import ray
+    except ImportError:
+        raise DatagenError("--executor ray needs Ray: pip install 'datagen[ray]'") from None
+    return ray
+
+
+def init_ray(address: str = "", num_cpus: int | None = None):
+    """Connect to `address`, or start a local Ray for this process (num_cpus caps it)."""
+    ray = require_ray()
+    if not ray.is_initialized():
+        kwargs = dict(log_to_driver=False, include_dashboard=False, configure_logging=False)
+        try:
+            if address:
+                ray.init(address=address, **{k: v for k, v in kwargs.items() if k != "include_dashboard"})
+            else:
+                ray.init(num_cpus=num_cpus, **kwargs)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise DatagenError(f"cannot start or reach Ray at {address or 'local'}: {exc}") from None
+    return ray
+
+
+class _TeacherActor:
+    """Holds one backend; answers one block at a time."""
+
+    def __init__(self, cfg: dict) -> None:
+        from datagen.backends import TeacherConfig, make_teacher
+
+        self.teacher = make_teacher(TeacherConfig(**cfg))
+
+    def name(self) -> str:
+        return self.teacher.name
+
+    def complete(self, block: int, requests: list[Request]) -> tuple[int, list[Completion], int]:
+        stats = getattr(self.teacher, "stats", None)
+        before = stats.retries if stats else 0
+        out = self.teacher.complete(requests)
+        return block, out, (stats.retries - before) if stats else 0
+
+
+class RayTeacher:
+    def __init__(self, cfg, workers: int = 2, block_size: int = 16, address: str = "",
+                 num_cpus: int | None = None) -> None:
+        ray = init_ray(address, num_cpus)
+        gpus = 1 if cfg.backend == "vllm" else 0
+        actor_cls = ray.remote(num_cpus=0 if gpus else 1, num_gpus=gpus)(_TeacherActor)
+        self._ray = ray
+        self.actors = [actor_cls.remote(dataclasses.asdict(cfg)) for _ in range(max(1, workers))]
+        self.name = ray.get(self.actors[0].name.remote())
+        self.block_size = max(1, block_size)
+        self.stats = TeacherStats()
+
+    def complete(self, requests: Sequence[Request], on_result: OnResult | None = None) -> list[Completion]:
+        ray = self._ray
+        blocks = [list(range(i, min(i + self.block_size, len(requests))))
+                  for i in range(0, len(requests), self.block_size)]
+        results: list[Completion | None] = [None] * len(requests)
+        pending, next_block = {}, 0
+        idle = list(self.actors)
+        while next_block < len(blocks) or pending:
+            while idle and next_block < len(blocks):  # one block per actor at a time
+                actor = idle.pop()
+                ref = actor.complete.remote(next_block, [requests[i] for i in blocks[next_block]])
+                pending[ref] = actor
+                next_block += 1
+            done, _ = ray.wait(list(pending), num_returns=1)
+            for ref in done:
+                idle.append(pending.pop(ref))
+                b, comps, retries = ray.get(ref)
+                self.stats.retries += retries
+                for i, comp in zip(blocks[b], comps):
+                    results[i] = comp
+                    self.stats.requests += 1
+                    if on_result:
+                        on_result(i, comp)
+        return results  # type: ignore[return-value]
+
+
+def _records_dataset(ray, records, block_size: int):
+    import ray.data  # noqa: F401 - registers ray.data
+
+    rows = [{"idx": i, "row": r.to_row()} for i, r in enumerate(records)]
+    return ray.data.from_items(rows, override_num_blocks=max(1, len(rows) // block_size))
+
+
+def _map_rows(ray, records, fn, block_size: int) -> list:
+    """fn(list[Record]) -> one picklable value per record, run per block with map_batches; results
+    come back in record order (Ray Data does not keep order by itself, so each row carries its index)."""
+    from datagen.record import Record
+
+    if not records:
+        return []
+
+    def batch(b):
+        recs = [Record.from_row(r) for r in b["row"]]
+        return {"idx": list(b["idx"]), "out": [_wrap(v) for v in fn(recs)]}
+
+    ds = _records_dataset(ray, records, block_size).map_batches(batch, batch_format="pandas", batch_size=block_size)
+    out: list = [None] * len(records)
+    for row in ds.iter_rows():
+        out[int(row["idx"])] = _unwrap(row["out"])
+    return out
+
+
+def _wrap(v) -> bytes:
+    """Verdicts, keys and signatures travel as pickled bytes: one Arrow type for all of them."""
+    return pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _unwrap(b: bytes):
+    return pickle.loads(b)
+
+
+def distribute(name: str, fn, ray, block_size: int = 2048):
+    """A filter with the same verdicts as `fn`, with its work spread over Ray:
+    - two-stage filters (fn.map_stage, fn.reduce_stage: dedup) map per block, reduce on the driver;
+    - per-record filters run whole per block;
+    - anything else runs on the driver as it is."""
+    if hasattr(fn, "map_stage") and hasattr(fn, "reduce_stage"):
+        def two_stage(records):
+            return fn.reduce_stage(records, _map_rows(ray, records, fn.map_stage, block_size))
+        return two_stage
+    if name in PER_RECORD:
+        return lambda records: _map_rows(ray, records, fn, block_size)
+    return fn

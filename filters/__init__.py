@@ -15,7 +15,10 @@ from filters.base import apply
 __all__ = ["FILTERS", "apply", "build_filters", "factory"]
 
 FILTERS = {
+    "self_instruct": "filters.self_instruct:self_instruct_filter",
+    "conflicting_instances": "filters.self_instruct:conflicting_instances",
     "exact_dup": "filters.dedup:exact_dup",
+    "novelty": "filters.novelty:novelty",
 }
 
 

@@ -1,0 +1,265 @@
+"""filters.novelty: rouge_l equals rouge_score exactly; NoveltyIndex decides like the all-pairs loop."""
+from __future__ import annotations
+
+import random
+
+import pytest
+from rouge_score import rouge_scorer, scoring, tokenizers
+
+from datagen.record import Record
+from filters import build_filters
+from filters.novelty import NoveltyIndex, lcs_length, novelty, rouge_l, tokenize
+
+SCORER = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
+RS_TOKENIZE = tokenizers.DefaultTokenizer(use_stemmer=False).tokenize
+
+VERBS = ["Write", "Explain", "Describe", "List", "Summarize", "Classify", "Generate", "Create", "Give",
+         "Suggest", "Compare", "Rewrite", "Identify", "Find", "Outline", "Draft", "Propose", "Evaluate"]
+ADJS = ["short", "funny", "detailed", "formal", "simple", "step-by-step", "persuasive", "concise",
+        "well-known", "creative", "naïve", "über-technical", "kid-friendly", "data-driven", "catchy"]
+NOUNS = ["poem", "story", "email", "recipe", "summary", "essay", "tweet", "plan", "list", "haiku",
+         "dialogue", "review", "résumé", "cover letter", "riddle", "slogan", "FAQ", "lesson plan"]
+TOPICS = ["the ocean at night", "café culture in Zürich", "São Paulo's traffic", "naïve Bayes classifiers",
+          "crème brûlée", "the Ångström unit", "東京 (Tokyo) subway etiquette", "climate change",
+          "the French Revolution", "Dvořák's 9th symphony", "quantum computing", "remote work",
+          "photosynthesis", "the C++ STL", "O(n log n) sorting", "a $5.99 budget meal", "Москва in winter",
+          "machine learning", "the 2008 financial crisis", "healthy sleep", "piñata parties 🎉",
+          "Python's asyncio", "the Ελληνικά alphabet", "volcanoes", "chess openings", "K-pop"]
+ACTIONS = ["improve", "reduce", "explain", "measure", "teach", "plan", "budget for", "debug", "translate"]
+TAILS = ["", " for a 5th-grade class", " in under 100 words", " using at most 3 bullet points",
+         ", e.g. with examples", " (max. 2 paragraphs)", " — keep it simple", " for beginners",
+         " in 50% fewer words", " in the style of Shakespeare", " with 10+ items", " by 9:30 a.m."]
+ENDS = [".", "?", "!", "...", " :)", " 🙂", "", ".\n", "。", "!!", " ?"]
+LANGS = ["French", "German", "Japanese (日本語)", "Spanish", "Portuguese", "Türkçe", "Korean 한국어"]
+PHRASES = ["I'll be there at 6 o'clock", "Where is the library?", "It's raining cats & dogs",
+           "The quick brown fox", "Don't worry, be happy", "See you tomorrow"]
+TEMPLATES = [
+    "{V} a {adj} {noun} about {topic}{tail}{end}",
+    "{V} {num} {adj} ways to {action} {topic}{end}",
+    "Given the following {noun}, {v} its main points{tail}{end}",
+    "How can I {action} {topic}{tail}{end}",
+    "Translate “{phrase}” into {lang}{end}",
+    "Is the sentence '{phrase}' positive, negative, or neutral{end}",
+    "Write a Python function that sorts {num} numbers in O(n log n) time{end}",
+    "What is {num} × {num2} + {num3}%{end}",
+    "{V} the pros and cons of {topic} in {num} sentences{end}",
+    "Explain 「{topic}」 to a {num}-year-old{tail}{end}",
+]
+
+
+def make_instruction(rng: random.Random) -> str:
+    """One realistic instruction: words, punctuation, digits, accents, CJK, emoji (8-20 tokens mostly)."""
+    verb = rng.choice(VERBS)
+    return rng.choice(TEMPLATES).format(
+        V=verb, v=verb.lower(), adj=rng.choice(ADJS), noun=rng.choice(NOUNS), topic=rng.choice(TOPICS),
+        tail=rng.choice(TAILS), end=rng.choice(ENDS), num=rng.randint(2, 12), num2=rng.randint(2, 999),
+        num3=rng.randint(1, 99), action=rng.choice(ACTIONS), phrase=rng.choice(PHRASES), lang=rng.choice(LANGS))
+
+
+def mutate(text: str, rng: random.Random) -> str:
+    """A near-duplicate: 1-3 word edits (replace, delete, insert, swap), case or punctuation changes."""
+    words = text.split()
+    for _ in range(rng.randint(1, 3)):
+        op = rng.randrange(6)
+        i = rng.randrange(len(words)) if words else 0
+        if op == 0 and words:
+            words[i] = rng.choice(ADJS + NOUNS + VERBS)
+        elif op == 1 and len(words) > 1:
+            del words[i]
+        elif op == 2:
+            words.insert(i, rng.choice(ADJS + ACTIONS + ["very", "the", "a", "2", "🙂"]))
+        elif op == 3 and len(words) > 1:
+            j = min(i + 1, len(words) - 1)
+            words[i], words[j] = words[j], words[i]
+        elif op == 4 and words:
+            words[i] = words[i].upper() if rng.random() < 0.5 else words[i].capitalize()
+        elif words:
+            words[i] = words[i] + rng.choice([",", ";", "!", "?", "…", "—"])
+    return " ".join(words)
+
+
+def make_pool(rng: random.Random, n: int, near_dup: float = 0.35) -> list[str]:
+    """n instructions; a fraction are near-duplicates of earlier ones (some around the 0.7 line)."""
+    out: list[str] = []
+    for _ in range(n):
+        if out and rng.random() < near_dup:
+            out.append(mutate(rng.choice(out), rng))
+        else:
+            out.append(make_instruction(rng))
+    return out
+
+
+EDGE = ["", "   ", "!!!", "?", "a", "A", "a a", "🙂🙂", "東京", "123", "x" * 50, "K", "İstanbul",
+        "ﬁnal ﬁle", "１２３ full-width", "straße", "tab\tand\nnewline", "e.g.", "C++ / C#", "a-b_c"]
+
+
+def pairs(rng: random.Random) -> list[tuple[str, str]]:
+    out = [(a, b) for a in EDGE for b in EDGE]  # 400 edge pairs, identical ones included
+    out += [(make_instruction(rng), make_instruction(rng)) for _ in range(2000)]
+    for _ in range(2200):
+        a = make_instruction(rng)
+        out.append((a, mutate(a, rng)))
+    for _ in range(150):  # long texts: LCS beyond one 64-bit word
+        a = " ".join(make_instruction(rng) for _ in range(rng.randint(5, 12)))
+        out.append((a, mutate(mutate(a, rng), rng)))
+    for _ in range(300):  # same template family, different slots
+        a, b = make_instruction(rng), make_instruction(rng)
+        out.append((a, a.split(",")[0] + b))
+    return out
+
+
+def test_tokenize_and_rouge_l_equal_rouge_score():
+    ps = pairs(random.Random(1))
+    assert len(ps) >= 5000
+    near = 0
+    for a, b in ps:
+        assert tokenize(a) == RS_TOKENIZE(a)
+        want = SCORER.score(a, b)["rougeL"].fmeasure
+        got = rouge_l(a, b)
+        assert abs(got - want) <= 1e-9, (a, b, got, want)
+        near += 0.6 <= want <= 0.8
+    assert near > 300  # many pairs sit near the Self-Instruct threshold
+
+
+def test_edge_cases():
+    assert rouge_l("", "") == 0.0 and rouge_l("!!!", "a") == 0.0 and rouge_l("東京", "東京") == 0.0
+    assert rouge_l("Hello", "hello!") == 1.0
+    assert tokenize("Café: 2 résumés!") == ["caf", "2", "r", "sum", "s"]
+
+
+def test_lcs_length_matches_dp_table():
+    rng = random.Random(2)
+    for _ in range(400):
+        alphabet = "abcdefgh"[: rng.randint(1, 8)]
+        a = [rng.choice(alphabet) for _ in range(rng.randint(0, 130))]
+        b = [rng.choice(alphabet) for _ in range(rng.randint(0, 130))]
+        want = rouge_scorer._lcs_table(a, b)[-1][-1] if a and b else 0
+        assert lcs_length(a, b) == want
+
+
+def naive_decisions(texts: list[str], threshold: float, score) -> list[bool]:
+    """Self-Instruct's loop: novel when every pool text scores below the threshold; novel ones join."""
+    pool, out = [], []
+    for t in texts:
+        novel = all(score(p, t) < threshold for p in pool)
+        out.append(novel)
+        if novel:
+            pool.append(t)
+    return out
+
+
+def rs_score(p, t):
+    return SCORER.score(p, t)["rougeL"].fmeasure
+
+
+def fast_naive_score(texts):
+    """All-pairs reference on rouge_score's tokens and F formula; the LCS length is lcs_length,
+    proven equal to rouge_score's DP by the two tests above (rouge_score alone would take minutes)."""
+    toks = {t: RS_TOKENIZE(t) for t in texts}
+
+    def score(p, t):
+        a, b = toks[p], toks[t]
+        if not a or not b:
+            return 0.0
+        n = lcs_length(a, b)
+        return scoring.fmeasure(n / len(b), n / len(a))
+    return score
+
+
+def index_decisions(texts, threshold):
+    idx = NoveltyIndex(threshold)
+    out = []
+    for t in texts:
+        novel = idx.is_novel(t)
+        out.append(novel)
+        if novel:
+            idx.add(t)
+    return out, idx
+
+
+@pytest.fixture(scope="module")
+def pool():
+    texts = make_pool(random.Random(3), 2000)
+    return texts + EDGE
+
+
+def test_decisions_equal_rouge_score_loop(pool):
+    head = pool[:400]
+    want = naive_decisions(head, 0.7, rs_score)
+    assert index_decisions(head, 0.7)[0] == want
+    assert 0 < sum(want) < len(want)
+
+
+@pytest.mark.parametrize("threshold,size", [(0.7, 2020), (0.5, 2020), (0.9, 800), (1.0, 600)])
+def test_decisions_equal_all_pairs_loop(pool, threshold, size):
+    pool = pool[:size] if size < len(pool) else pool
+    want = naive_decisions(pool, threshold, fast_naive_score(pool))
+    got, idx = index_decisions(pool, threshold)
+    assert got == want
+    assert 0 < sum(want) < len(want)
+    if threshold == 0.7:
+        n_pairs = sum(i for i in range(sum(want)))  # lower bound on the naive loop's comparisons
+        assert idx.stats["lcs"] < 0.05 * n_pairs  # the bounds skip almost every pair
+        added = NoveltyIndex(threshold)
+        assert [added.add_if_novel(t)[0] for t in pool] == want
+
+
+def test_query_max_equals_naive_max(pool):
+    rng = random.Random(4)
+    idx = NoveltyIndex(0.7)
+    kept = [t for t, novel in zip(pool, index_decisions(pool, 0.7)[0]) if novel]
+    for t in kept:
+        idx.add(t)
+    queries = [mutate(rng.choice(kept), rng) for _ in range(250)] + [make_instruction(rng) for _ in range(50)]
+    score = fast_naive_score(kept + queries)
+    for k, q in enumerate(queries):
+        scores = [score(p, q) for p in kept]
+        if k < 15:  # a few straight against rouge_score itself
+            assert all(abs(s - rs_score(p, q)) <= 1e-9 for s, p in zip(scores, kept))
+        best = max(scores)
+        got, i = idx.query(q)
+        assert got == best
+        assert i == (scores.index(best) if best > 0 else -1)
+        above, j = idx.query_above(q)
+        assert (j >= 0) == (best >= 0.7) and (j < 0 or scores[j] == above >= 0.7)
+
+
+def test_empty_index_and_bad_threshold():
+    idx = NoveltyIndex()
+    assert idx.query("anything") == (0.0, -1) and idx.is_novel("anything")
+    idx.add("!!!")
+    assert idx.query("!!!") == (0.0, -1) and idx.is_novel("!!!")
+    with pytest.raises(ValueError):
+        NoveltyIndex(0)
+
+
+def test_novelty_filter_drops_later_near_duplicates():
+    texts = ["Write a short poem about the sea.", "List three prime numbers.", "Write a short poem about the sea!",
+             "Write a limerick about mountains.", "Write a short poem about the sea at night."]
+    recs = [Record.make(t) for t in texts]  # rouge_score F vs recs[0]: -, 0, 1.0, 0.5, 0.875
+    (name, fn), = build_filters([{"name": "novelty", "threshold": 0.7}])
+    assert name == "novelty"
+    assert fn(recs) == [None, None, ("not_novel", recs[0].id), None, ("not_novel", recs[0].id)]
+    assert novelty(0.9)(recs) == [None, None, ("not_novel", recs[0].id), None, None]
+
+
+def test_novelty_detail_is_the_most_similar_record():
+    # F(r1, r0) = 0.588 < 0.6: both kept. r2 vs r0: bag overlap 8/8 (bound 1.0) but F 0.625;
+    # r2 vs r1: bound 0.706 = F. The first match tried is r0; the detail must still be r1.
+    recs = [Record.make(t) for t in ["a b c d h g f e", "a b c d e f x y z", "a b c d e f g h"]]
+    assert novelty(0.6)(recs) == [None, None, ("not_novel", recs[1].id)]
+    idx = NoveltyIndex(0.6)
+    for r in recs[:2]:
+        idx.add(r.instruction)
+    assert idx.query_above(recs[2].instruction) == (0.625, 0)
+    assert idx.query(recs[2].instruction) == (rouge_l(recs[1].instruction, recs[2].instruction), 1)
+
+
+def test_novelty_filter_against_seeds():
+    from datagen.seeds import load_seeds
+    seed = load_seeds(None)[0]
+    rec = Record.make(seed.instruction + "!")
+    assert novelty(against_seeds=True)([rec]) == [("not_novel", seed.id)]
+    assert novelty()([rec]) == [None]
+    with pytest.raises(ValueError):
+        novelty(field="nope")

@@ -172,17 +172,20 @@ def evolve_round(pool, chosen, step, ops, answer_tpl, judge_tpl, rewrite_samplin
             reject(candidate(parent, op, comp.text), "empty_rewrite", "parse")
         elif P.leak_reason(rewrite, tuple(cfg.leak_markers)):
             reject(candidate(parent, op, rewrite), "prompt_leak", "evolve")
-        elif P.words(rewrite) == P.words(parent.prompt_text()) or rewrite == parent.prompt_text():
+        elif _same_words(rewrite, parent.prompt_text()):
             reject(candidate(parent, op, rewrite), "no_information_gain", "evolve", "identical")
         else:
             alive.append((parent, op, rewrite, comp.finish_reason))
 
-    if judge_tpl is not None and alive and not ctx.stopped:
+    if judge_tpl is not None and alive:
         judged = teacher.complete([build_judge_prompt(p, rw, judge_tpl, judge_sampling, key=p.id)
                                    for p, _, rw, _ in alive])
         survivors = []
         for item, comp in zip(alive, judged):
-            verdict = P.parse_equal(comp.text) if comp.ok else None
+            if not comp.ok:
+                reject(candidate(*item[:3]), "teacher_error", "judge", comp.error or "")
+                continue
+            verdict = P.parse_equal(comp.text)
             unreadable += verdict is None  # no evidence of equality: the rewrite goes on
             if verdict:
                 reject(candidate(item[0], item[1], item[2]), "no_information_gain", "judge", comp.text.strip()[:200])
@@ -213,6 +216,11 @@ def evolve_round(pool, chosen, step, ops, answer_tpl, judge_tpl, rewrite_samplin
                  eliminated=dict(sorted(eliminated.items())), judge_unreadable=unreadable, kept=len(kept),
                  **_diversity(kept))
     return kept, stats
+
+
+def _same_words(a: str, b: str) -> bool:
+    """'Name a fruit!' vs 'name a fruit' -> True: a rewrite that changed nothing but case and punctuation."""
+    return [w.lower() for w in P.words(a)] == [w.lower() for w in P.words(b)]
 
 
 def _diversity(records: list[Record]) -> dict:

@@ -82,8 +82,13 @@ def parse_rewrite(text: str | None) -> str | None:
 
 
 def _is_label_only(para: str) -> bool:
-    words = para.split()
-    return len(words) <= 12 and para.rstrip("*_ ").endswith(":") and "\n" not in para
+    """'Here is the new task:' or '## Evolved instruction' or '**Rewritten Prompt**' -> True."""
+    if len(para.split()) > 12 or "\n" in para:
+        return False
+    if para.rstrip("*_ ").endswith(":"):
+        return True
+    styled = para.startswith("#") or (para.startswith("**") and para.endswith("**"))
+    return styled and re.search(r"(?i)\b(prompt|instruction|task|question|version)\b", para) is not None
 
 
 def _strip_markdown(text: str) -> str:

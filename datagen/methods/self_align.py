@@ -46,6 +46,9 @@ class Config:
     judge_max_tokens: int = field(default=16, metadata={"help": "max tokens of a judge reply (pairs: judge)"})
     judge_temperature: float = field(default=0.0, metadata={"help": "judge sampling temperature (pairs: judge)"})
 
+    def __post_init__(self) -> None:
+        check_config(self)  # bad options fail before the teacher is started
+
 
 @dataclass(frozen=True)
 class Assets:
@@ -101,7 +104,7 @@ def build_red_team_prompts(plan: list[dict], template, rules: list[str], samplin
                     sampling=sampling, key=f"red_team:{round_no}:{i}") for i, p in enumerate(plan)]
 
 
-_LEAD = re.compile(r"^\s*(?:[-*\d.)\s]+\s*)?(?:\*\*)?(?:new\s+)?(?:user\s+)?(?:question|q)\s*\d*\s*(?:\*\*)?\s*:\s*", re.I)
+_LEAD = re.compile(r"^\s*(?:[-*\d.)\s]+\s*)?(?:\*\*)?(?:new\s+)?(?:user\s+)?(?:question|q)\s*\d*\s*(?:\*\*)?\s*:[\s*]*", re.I)
 
 
 def parse_question(text: str) -> str | None:
@@ -128,7 +131,7 @@ def build_answer_prompts(prompts: list[Record], template, assets: Assets, sampli
 _MD = r"[\s*#_>]*"
 _THOUGHT = re.compile(rf"^{_MD}(?:internal\s+)?thoughts?{_MD}:{_MD}", re.I | re.M)
 _ANSWER_LINE = re.compile(rf"^{_MD}(?:final\s+)?answer{_MD}:{_MD}", re.I | re.M)
-_ANSWER_ANY = re.compile(rf"\b(?:final\s+)?answer{_MD}:{_MD}", re.I)
+_ANSWER_ANY = re.compile(rf"[*#_]*\b(?:final\s+)?answer{_MD}:{_MD}", re.I)
 # The model sometimes goes on with a new turn after its answer; cut there.
 _NEXT_TURN = re.compile(rf"^{_MD}(?:user|question|query|human|(?:internal\s+)?thoughts?){_MD}:", re.I | re.M)
 
@@ -258,7 +261,6 @@ def _prompt_meta(p: Record) -> dict:
 def run(seeds: list[Record], teacher, cfg: Config, ctx) -> list[Record]:
     from datagen.methods import self_align_pairs as pairs
 
-    check_config(cfg)
     assets = load_assets(cfg, ctx)
     if cfg.generate_prompts:
         ctx.progress.set_total(cfg.num_prompts, desc="self_align: red-team")

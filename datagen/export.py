@@ -64,7 +64,10 @@ def export(version: DatasetVersion, fmt: str, out: str | Path) -> int:
 
         if out.exists():
             raise DatagenError(f"{out} already exists; choose another --out")
-        rows = [row_for(r, "dpo" if r.is_pair else "messages") for r in records]
+        # One schema for the whole table (a Dataset takes its columns from the first row): preference
+        # columns when every record is a pair, else messages (a pair's chosen answer is its output).
+        kind = "dpo" if all(r.is_pair for r in records) else "messages"
+        rows = [row_for(r, kind) for r in records]
         ds = datasets.Dataset.from_list(rows)
         tmp = out.with_name(out.name + ".tmp")
         ds.save_to_disk(str(tmp))

@@ -1,0 +1,343 @@
+"""Teacher over any OpenAI-compatible HTTP server (OpenAI, vLLM's server, llama.cpp's server, ...).
+The only place in datagen that knows HTTP: async inside, sync `complete()` outside.
+
+    OpenAICompatTeacher(TeacherConfig(backend="openai", model="m", base_url="http://127.0.0.1:8080/v1"))
+        .complete([req]) -> [Completion(choices=(Choice("Hello!", "stop"),), usage={...})]
+
+- Bounded: `concurrency` requests in flight, each attempt cut off after `timeout` seconds.
+- Retried (tenacity, exponential backoff with full jitter, `Retry-After` honoured): 408, 429, 500,
+  502, 503, 504, timeouts, dropped connections and malformed bodies, up to `max_retries` times.
+- Never raises for one bad request: it comes back as Completion(error="<kind>: <message>").
+  An unreachable server (or a rejected key) is checked once with GET /models before the first
+  request and ends the run with one DatagenError line instead of N failed requests.
+- n > 1 is asked for; servers that return fewer choices (llama.cpp ignores n) get the rest as
+  single requests with seeds seed+1, seed+2, ...
+- The API key is read from the environment only and scrubbed from every message.
+"""
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import ipaddress
+import json
+import logging
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Sequence
+from urllib.parse import urlsplit
+
+from datagen.backends.ratelimit import RateLimits
+from datagen.errors import DatagenError
+from datagen.teacher import Choice, Completion, OnResult, Request, TeacherStats
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+NO_KEY = "sk-no-key"  # local servers without auth still want some bearer token
+RETRY_STATUS = {408, 429, 500, 502, 503, 504}
+RETRY_AFTER_CAP = 120.0  # seconds; a longer Retry-After is clipped (the openai client uses the same cap)
+SHARD = 8  # connections per HTTP client (see _make_clients)
+OPTIONS = {"retry_initial": 0.5, "retry_max": 30.0, "preflight": True}  # cfg.options keys for this backend
+
+log = logging.getLogger("datagen")
+
+
+class _Failure(Exception):
+    """One failed attempt, classified: kind (goes into stats and Completion.error), retryable, wait hint."""
+
+    def __init__(self, kind: str, message: str, retryable: bool, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.kind, self.message, self.retryable, self.retry_after = kind, message, retryable, retry_after
+
+
+def retry_after_seconds(headers) -> float | None:
+    """Retry-After as seconds or an HTTP date (RFC 9110 §10.2.3), or OpenAI's retry-after-ms.
+
+        retry_after_seconds({"retry-after": "2"}) -> 2.0
+    """
+    if headers is None:
+        return None
+    ms = headers.get("retry-after-ms")
+    try:
+        if ms is not None:
+            return max(0.0, float(ms) / 1000)
+    except ValueError:
+        pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+
+
+def is_local(url: str) -> bool:
+    """Loopback, private, link-local addresses and single-label or .local/.internal names."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host in ("localhost", "") or "." not in host or host.endswith((".local", ".internal", ".localhost")):
+        return True
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return ip.is_loopback or ip.is_private or ip.is_link_local
+
+
+def safe_url(url: str) -> str:
+    """The URL without user:password@ or a query string: safe for messages and logs."""
+    p = urlsplit(url)
+    netloc = p.hostname or ""
+    if p.port:
+        netloc += f":{p.port}"
+    return f"{p.scheme}://{netloc}{p.path}"
+
+
+class OpenAICompatTeacher:
+    def __init__(self, cfg) -> None:
+        if not cfg.model:
+            raise DatagenError("the openai teacher needs --model (the name the server serves; "
+                               "GET <base-url>/models lists them)")
+        unknown = set(cfg.options) - set(OPTIONS)
+        if unknown:
+            raise DatagenError(f"unknown teacher.options for openai: {', '.join(sorted(unknown))}; "
+                               f"valid: {', '.join(OPTIONS)}")
+        if cfg.endpoint not in ("chat", "completions"):
+            raise DatagenError(f"teacher.endpoint must be chat or completions, got {cfg.endpoint!r}")
+        self.cfg = cfg
+        self.opts = {**OPTIONS, **cfg.options}
+        self.model = cfg.model
+        self.name = f"openai:{cfg.model}"
+        self.base_url = (cfg.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        key = os.environ.get(cfg.api_key_env or "", "") if cfg.api_key_env else ""
+        if not key:
+            if not is_local(self.base_url):
+                raise DatagenError(f"the openai teacher needs an API key for {safe_url(self.base_url)}: set the "
+                                   f"environment variable {cfg.api_key_env or 'OPENAI_API_KEY'} "
+                                   "(or name another with --api-key-env)")
+            key = NO_KEY
+        self._key = key
+        self.stats = TeacherStats()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._client = None
+        self._checked = not self.opts["preflight"]
+        for name in ("httpx2", "httpx", "openai"):  # one INFO line per request would drown the progress bar
+            if logging.getLogger(name).level == logging.NOTSET:
+                logging.getLogger(name).setLevel(logging.WARNING)
+
+    def __repr__(self) -> str:  # never show the key
+        return f"OpenAICompatTeacher(model={self.model!r}, base_url={safe_url(self.base_url)!r})"
+
+    def scrub(self, text: str) -> str:
+        return text.replace(self._key, "***") if self._key and self._key != NO_KEY else text
+
+    # ---- sync surface ----------------------------------------------------------------------
+    def complete(self, requests: Sequence[Request], on_result: OnResult | None = None) -> list[Completion]:
+        if not requests:
+            return []
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+        coro = self._batch(list(requests), on_result)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return self._loop.run_until_complete(coro)
+        with ThreadPoolExecutor(1) as pool:  # called from inside a running loop (e.g. a notebook)
+            return pool.submit(self._loop.run_until_complete, coro).result()
+
+    def close(self) -> None:
+        if self._loop is not None:
+            if self._client is not None:
+                clients = {id(c): c for c in self._slots._queue}.values()  # noqa: SLF001 - all idle here
+
+                async def close_all():
+                    await asyncio.gather(*(c.close() for c in clients))
+                self._loop.run_until_complete(close_all())
+            self._loop.close()
+            self._loop, self._client = None, None
+
+    # ---- async core ------------------------------------------------------------------------
+    def _make_clients(self) -> list:
+        """One AsyncOpenAI per SHARD connections, on the SDK's aiohttp transport when aiohttp is
+        installed: httpx's pool scans every connection on each request, which at 64 connections
+        costs more CPU than the request itself (benchmarks/teacher_throughput.py)."""
+        import httpx2
+        from openai import AsyncOpenAI
+
+        try:
+            from openai import DefaultAioHttpClient as http_cls
+            import aiohttp  # noqa: F401 - the SDK's class only fails when constructed
+        except ImportError:
+            http_cls = httpx2.AsyncClient
+        n = max(1, int(self.cfg.concurrency))
+        clients = []
+        for start in range(0, n, SHARD):
+            size = min(SHARD, n - start)
+            http = http_cls(limits=httpx2.Limits(max_connections=size, max_keepalive_connections=size),
+                            timeout=httpx2.Timeout(self.cfg.timeout, connect=min(10.0, self.cfg.timeout)))
+            clients += [AsyncOpenAI(api_key=self._key, base_url=self.base_url, max_retries=0,
+                                    timeout=self.cfg.timeout, http_client=http)] * size
+        return clients
+
+    async def _batch(self, requests: list[Request], on_result: OnResult | None) -> list[Completion]:
+        if self._client is None:
+            clients = self._make_clients()
+            self._client = clients[0]
+            self._slots: asyncio.Queue = asyncio.Queue()  # one entry per request allowed in flight
+            for c in clients:
+                self._slots.put_nowait(c)
+            self._limits = RateLimits(self.cfg.requests_per_second, self.cfg.requests_per_minute,
+                                      self.cfg.tokens_per_second, self.cfg.tokens_per_minute)
+        if not self._checked:
+            await self._preflight()
+        out: list[Completion | None] = [None] * len(requests)
+
+        async def one(i: int) -> None:
+            out[i] = await self._one(requests[i])
+            if on_result:
+                on_result(i, out[i])
+
+        await asyncio.gather(*(one(i) for i in range(len(requests))))
+        return out  # type: ignore[return-value]
+
+    async def _preflight(self) -> None:
+        """GET /models once: an unreachable server or a refused key ends the run with one line."""
+        from openai import APIConnectionError, APIStatusError
+
+        url = safe_url(self.base_url)
+        for attempt in range(3):  # a server that is still starting gets a moment
+            try:
+                await self._client.models.list(timeout=min(10.0, self.cfg.timeout))
+                break
+            except APIConnectionError as exc:
+                if attempt == 2:
+                    why = _transport_failure(exc, self.cfg.timeout).message
+                    raise DatagenError(f"cannot reach {url}: {self.scrub(why)} "
+                                       "(is the server running? check --base-url)") from None
+                await asyncio.sleep(0.5 * (attempt + 1))
+            except APIStatusError as exc:
+                if exc.status_code in (401, 403):
+                    raise DatagenError(f"{url} refused the API key from ${self.cfg.api_key_env} "
+                                       f"(HTTP {exc.status_code})") from None
+                break  # reachable; some servers have no /models
+        self._checked = True
+
+    async def _one(self, req: Request) -> Completion:
+        """One Request -> one Completion, fanning out if the server returned fewer than n choices."""
+        self.stats.requests += 1
+        s = req.sampling
+        try:
+            choices, usage = await self._call(req, s.n, s.seed)
+            missing = range(len(choices), s.n)
+            if missing:
+                extra = await asyncio.gather(*(self._call(req, 1, None if s.seed is None else s.seed + k)
+                                               for k in missing))
+                for ch, u in extra:
+                    choices += ch[:1]
+                    usage = {k: usage.get(k, 0) + u.get(k, 0) for k in ("prompt_tokens", "completion_tokens")}
+            choices = choices[: s.n]
+        except _Failure as f:
+            self.stats.failed += 1
+            self.stats.count_error(f.kind)
+            return Completion(key=req.key, error=self.scrub(f"{f.kind}: {f.message}")[:500])
+        self.stats.succeeded += 1
+        self.stats.add_usage(usage)
+        return Completion(choices=tuple(choices), usage=usage, key=req.key)
+
+    async def _call(self, req: Request, n: int, seed: int | None) -> tuple[list[Choice], dict]:
+        """One HTTP exchange with retries; raises _Failure once they are spent."""
+        from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+
+        backoff = wait_random_exponential(multiplier=self.opts["retry_initial"], max=self.opts["retry_max"])
+
+        def wait(state) -> float:
+            hint = getattr(state.outcome.exception(), "retry_after", None)
+            return min(hint, RETRY_AFTER_CAP) if hint is not None else backoff(state)
+
+        def count(state) -> None:
+            self.stats.retries += 1
+
+        retrying = AsyncRetrying(stop=stop_after_attempt(int(self.cfg.max_retries) + 1), wait=wait, reraise=True,
+                                 retry=retry_if_exception(lambda e: isinstance(e, _Failure) and e.retryable),
+                                 before_sleep=count)
+        async for attempt in retrying:
+            with attempt:
+                return await self._attempt(req, n, seed)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _attempt(self, req: Request, n: int, seed: int | None) -> tuple[list[Choice], dict]:
+        import httpx2
+        import openai
+
+        s = req.sampling
+        chat = req.prompt is None and self.cfg.endpoint == "chat"
+        prompt = req.prompt if req.prompt is not None else "\n\n".join(m["content"] for m in req.messages)
+        params = dict(model=self.model, max_tokens=s.max_tokens, temperature=s.temperature, top_p=s.top_p)
+        if n > 1:
+            params["n"] = n
+        if seed is not None:
+            params["seed"] = seed
+        if s.stop:
+            params["stop"] = list(s.stop)
+        client = await self._slots.get()
+        try:
+            if self._limits:
+                await self._limits.acquire(len(prompt) / 4 + s.max_tokens * n)  # ~4 characters per token
+            try:
+                async with asyncio.timeout(self.cfg.timeout):
+                    # client.post skips the SDK's per-field request transform (a third of its CPU)
+                    # and hands back the raw response, so the body is parsed (and checked) here.
+                    if chat:
+                        params["messages"] = list(req.messages)
+                    else:
+                        params["prompt"] = prompt
+                    resp = await client.post("/chat/completions" if chat else "/completions", body=params,
+                                             cast_to=httpx2.Response)
+                    body = resp.content
+            except (openai.APIConnectionError, TimeoutError) as exc:  # APITimeoutError included
+                raise _transport_failure(exc, self.cfg.timeout) from None
+            except openai.APIStatusError as exc:
+                raise _status_failure(exc) from None
+        finally:
+            self._slots.put_nowait(client)
+        return _parse(body, chat)
+
+
+def _transport_failure(exc: BaseException, timeout: float) -> _Failure:
+    """Timeout or dropped connection? Judged by the root cause: the aiohttp transport reports a
+    dropped connection as a connect timeout, and asyncio's own deadline as TimeoutError."""
+    root, seen = exc, set()
+    while (root.__cause__ or root.__context__) is not None and id(root) not in seen:
+        seen.add(id(root))
+        root = root.__cause__ or root.__context__
+    if isinstance(exc, TimeoutError) or isinstance(root, TimeoutError) or "Timeout" in type(root).__name__:
+        return _Failure("timeout", f"no reply within {timeout:g} s", True)
+    return _Failure("connection", f"{type(root).__name__}: {root}"[:300], True)
+
+
+def _status_failure(exc) -> _Failure:
+    code = exc.status_code
+    kind = {429: "rate_limited", 400: "bad_request", 401: "auth", 403: "auth", 404: "not_found",
+            408: "timeout", 413: "bad_request", 422: "bad_request"}.get(code, "server_error" if code >= 500 else f"http_{code}")
+    hint = retry_after_seconds(exc.response.headers) if code in (429, 503) else None
+    message = str(exc.message).removeprefix(f"Error code: {code} - ")
+    return _Failure(kind, f"HTTP {code}: {message}"[:300], code in RETRY_STATUS, hint)
+
+
+def _parse(body: bytes, chat: bool) -> tuple[list[Choice], dict]:
+    """A 200 body -> choices in index order, usage. A body that is not the expected JSON is retried."""
+    try:
+        data = json.loads(body)
+        items = sorted(data["choices"], key=lambda c: c.get("index", 0))
+        choices = [Choice(text=(c["message"].get("content") or "") if chat else (c.get("text") or ""),
+                          finish_reason=c.get("finish_reason") or "stop") for c in items]
+        usage = data.get("usage") or {}
+        usage = {k: int(usage.get(k) or 0) for k in ("prompt_tokens", "completion_tokens")}
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise _Failure("bad_response", f"malformed response body ({type(exc).__name__}: {str(exc)[:120]})",
+                       True) from None
+    if not choices:
+        raise _Failure("bad_response", "response has no choices", True)
+    return choices, usage

@@ -87,6 +87,7 @@ def test_operation_weights_and_unknown_operation(tmp_path):
      "Compare wind and solar power for a small island."),
     ("Compute the mean.\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\nThis rewritten task adds a table.",
      "Compute the mean.\n\n| a | b |\n|---|---|\n| 1 | 2 |"),
+    ("What year did it end?\n\nThis is a classic problem that needs several steps.", "What year did it end?"),
     ('Translate "hello" into French.', 'Translate "hello" into French.'),
     ('"Cats" and "dogs": which sleep more?', '"Cats" and "dogs": which sleep more?'),
     ("Version control: explain what a commit is.", "Version control: explain what a commit is."),
@@ -117,6 +118,7 @@ def test_leak_extra_markers():
     ("Equal", True), ("equal.", True), ("They are the same.", True), ("Yes", True),
     ("Not Equal", False), ("Different", False), ("not the same", False), ("No.", False),
     ("The tasks are not equal because B adds a limit.", False),
+    ("The answer is equal or different.", None), ("The task is not only different but also", False),
     ("banana", None), ("", None), (None, None),
 ])
 def test_parse_equal(text, verdict):
@@ -143,6 +145,8 @@ def test_stats_helpers():
     assert P.distinct_n(["a b c", "a b d"]) == 0.75
     assert P.distinct_n([]) == 0.0
     assert P.length_stats(["a b", "c"]) == {"words_mean": 1.5, "words_median": 1.5}
+    assert P.mean_pairwise_rouge_l(["a b", "a b"]) == 1.0 and P.mean_pairwise_rouge_l(["a"]) is None
+    assert P.mean_pairwise_rouge_l(["a b", "c d", "a d"]) == round((0 + 0.5 + 0.5) / 3, 4)
 
 
 # ---- runs with a fake teacher -----------------------------------------------------------------
@@ -217,6 +221,7 @@ def test_elimination_rules_in_a_run(tmp_path):
     assert r1s["eliminated"] == {"answer_only_stopwords": 1, "answer_refusal": 1, "no_information_gain": 2,
                                  "prompt_leak": 1}
     assert r1s["words_mean"] > stats["rounds"][0]["words_mean"] - 10 and 0 < r1s["distinct_2"] <= 1
+    assert 0 <= stats["rounds"][0]["mean_rouge_l"] <= 1 and r1s["mean_rouge_l"] is None  # one kept
 
 
 def test_judge_unreadable_keeps_and_judge_off(tmp_path):

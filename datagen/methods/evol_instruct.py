@@ -225,4 +225,5 @@ def _same_words(a: str, b: str) -> bool:
 
 def _diversity(records: list[Record]) -> dict:
     texts = [r.prompt_text() for r in records]
-    return {**P.length_stats(texts), "distinct_2": P.distinct_n(texts, 2)}
+    return {**P.length_stats(texts), "distinct_2": P.distinct_n(texts, 2),
+            "mean_rouge_l": P.mean_pairwise_rouge_l(texts)}

@@ -26,7 +26,7 @@ _LABEL = re.compile(
 # A paragraph that explains the rewrite instead of being part of it.
 _EXPLANATION = re.compile(
     r"^\s*[*_(\[]*\s*(?:explanation|note|notes|rationale|reasoning|changes?(?: made)?|"
-    r"this (?:rewritten|new|revised|evolved|version|task|prompt)|the (?:rewritten|new|revised|evolved) "
+    r"this (?:is|rewritten|new|revised|evolved|version|task|prompt)|the (?:rewritten|new|revised|evolved) "
     r"(?:prompt|task|version)|in this (?:version|rewrite|task)|i (?:have )?(?:added|changed|replaced|made))\b",
     re.IGNORECASE)
 _FENCE = re.compile(r"^```[\w-]*\s*\n(.*?)\n```\s*$", re.DOTALL)
@@ -126,11 +126,15 @@ def parse_equal(text: str | None) -> bool | None:
     low = " ".join(low.split())
     if not low:
         return None
-    if re.search(r"\b(not (?:equal|the same|identical|equivalent)|unequal|non-equal|different|differ|"
-                 r"distinct|isn t equal|aren t equal)\b", low):
+    strong_no = r"\b(?:not (?:equal|the same|identical|equivalent)|unequal|non-equal|isn t equal|aren t equal)\b"
+    if re.search(strong_no, low):
         return False
-    if re.search(r"\b(equal|same|identical|equivalent)\b", low):
-        return True
+    yes = re.search(r"\b(?:equal|same|identical|equivalent)\b", low)
+    no = re.search(r"\b(?:different|differ|differs|distinct)\b", low)
+    if yes and no:
+        return None  # 'equal or different': no verdict
+    if yes or no:
+        return bool(yes)
     first = low.split()[0]
     if first == "yes":
         return True
@@ -175,3 +179,15 @@ def distinct_n(texts: list[str], n: int = 2) -> float:
         toks = [w.lower() for w in words(t)]
         grams.extend(tuple(toks[i:i + n]) for i in range(len(toks) - n + 1))
     return round(len(set(grams)) / len(grams), 4) if grams else 0.0
+
+
+def mean_pairwise_rouge_l(texts: list[str], limit: int = 40) -> float | None:
+    """Mean ROUGE-L F over all pairs of the first `limit` texts (lower = more diverse), or None
+    with fewer than two texts. ['a b', 'a b'] -> 1.0"""
+    from filters.novelty import rouge_l
+
+    sample = texts[:limit]
+    pairs = [(a, b) for i, a in enumerate(sample) for b in sample[i + 1:]]
+    if not pairs:
+        return None
+    return round(sum(rouge_l(a, b) for a, b in pairs) / len(pairs), 4)

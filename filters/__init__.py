@@ -18,6 +18,14 @@ FILTERS = {
     "self_instruct": "filters.self_instruct:self_instruct_filter",
     "conflicting_instances": "filters.self_instruct:conflicting_instances",
     "exact_dup": "filters.dedup:exact_dup",
+    "minhash": "filters.minhash:minhash",
+    "quality": "filters.quality:quality",
+    "length": "filters.quality:length",
+    "refusal": "filters.quality:refusal",
+    "truncated": "filters.quality:truncated",
+    "toxicity": "filters.toxicity:toxicity",
+    "semantic": "filters.semantic:semantic",
+    "judge": "filters.judge:judge",
     "novelty": "filters.novelty:novelty",
 }
 

@@ -1,11 +1,15 @@
 """Applying filters: each filter is a pure function over a batch of records returning one verdict
 per record: None keeps it, a snake_case reason drops it, and (reason, detail) drops it with a
 detail such as the id of the record it duplicates (datatrove's filter-with-reason).
+A filter may also set `fn.annotations = {record_id: {meta...}}` during its call (the LLM judge's
+scores): apply() merges those into the meta of the records it keeps and rejects (meta is not
+part of the id, so ids do not change).
 
     apply([("length", f)], records) -> (kept, [Rejection(record, "too_short", "filter:length")], funnel)
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Callable, Sequence
 
 from datagen.dataset import Rejection
@@ -35,7 +39,10 @@ def apply(filters: Sequence[tuple[str, Filter]], records: list[Record],
         if len(verdicts) != len(kept):
             raise RuntimeError(f"filter {name} returned {len(verdicts)} verdicts for {len(kept)} records")
         survivors, dropped = [], {}
+        notes = getattr(fn, "annotations", None) or {}
         for rec, v in zip(kept, verdicts):
+            if rec.id in notes:
+                rec = dataclasses.replace(rec, meta={**rec.meta, **notes[rec.id]})  # same id
             sv = split_verdict(v)
             if sv is None:
                 survivors.append(rec)

@@ -1,19 +1,56 @@
 """Duplicate removal. exact_dup: same normalized text (case and whitespace folded) as an earlier
-record; the rejection's detail is the id of the record kept.
+record; the rejection's detail is the id of the record kept. ExactIndex is the streaming form
+(16-byte digests only, ~120 bytes a distinct text), used by benchmarks/dedup.py.
 
     exact_dup()([Record("Hi"), Record(" hi ")]) -> [None, ("exact_duplicate", "<id of first>")]
 """
 from __future__ import annotations
 
+import hashlib
+
+import numpy as np
+
 from datagen.record import Record, normalize, sha256_text
+
+FIELDS = ("instruction", "input", "output", "rejected")
+
+
+def exact_text(texts: list[str]) -> str:
+    """["  Hello\\n World ", "x"] -> "hello world\\x1fx": what two exact duplicates share."""
+    return "\x1f".join(normalize(t).lower() for t in texts)
 
 
 def exact_key(r: Record, fields: tuple[str, ...] = ("instruction", "input", "output")) -> str:
-    return sha256_text("\x1f".join(normalize(str(getattr(r, f) or "")).lower() for f in fields))
+    return sha256_text(exact_text([str(getattr(r, f) or "") for f in fields]))
+
+
+class ExactIndex:
+    """Streaming exact dedup: add(texts) -> one int per text, -1 for the first occurrence, else the
+    global position (over all texts ever added) of the first occurrence.
+
+        ExactIndex().add(["a", "A ", "b"]) -> array([-1, 0, -1])
+    """
+
+    def __init__(self) -> None:
+        self.first: dict[bytes, int] = {}
+        self.seen = 0
+
+    def add(self, texts: list[str]) -> np.ndarray:
+        out = np.full(len(texts), -1, np.int64)
+        for i, t in enumerate(texts):
+            key = hashlib.blake2b(exact_text([t]).encode("utf-8"), digest_size=16).digest()
+            pos = self.first.setdefault(key, self.seen + i)
+            if pos != self.seen + i:
+                out[i] = pos
+        self.seen += len(texts)
+        return out
 
 
 def exact_dup(fields: tuple[str, ...] | list[str] = ("instruction", "input", "output")):
     fields = tuple(fields)
+    unknown = [f for f in fields if f not in FIELDS]
+    if unknown:
+        raise ValueError(f"unknown field(s) {', '.join(unknown)}; valid: {', '.join(FIELDS)}")
 
     def run(records: list[Record]):
         first: dict[str, str] = {}

@@ -13,7 +13,8 @@ Fault kinds (FAULTS): "429" (with Retry-After), "500", "503" (with Retry-After),
 is closed without a response), "stall" (no reply for `stall_seconds`), "malformed" (HTTP 200 with a
 cut-off JSON body), "truncated" (half the answer, finish_reason "length"). Faults come from a seeded
 schedule (`fault_rate`, `fault_kinds`, `seed`) or are forced for the next requests with inject().
-`ignore_n=True` answers one choice whatever n asks, as llama.cpp's server does.
+`ignore_n=True` answers one choice whatever n asks, as llama.cpp's server does; with `api_key` set,
+any other bearer token gets HTTP 401.
 
 Also runnable on its own (prints the base URL): python tests/fake_openai_server.py --latency 0.1
 """
@@ -28,7 +29,7 @@ import time
 from collections import Counter, deque
 
 FAULTS = ("429", "500", "503", "drop", "stall", "malformed", "truncated")
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 429: "Too Many Requests",
+_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests",
             500: "Internal Server Error", 503: "Service Unavailable"}
 
 
@@ -40,13 +41,14 @@ def reply_text(content: str, seed: int | None, index: int) -> str:
 class FakeOpenAIServer:
     def __init__(self, *, latency: float = 0.0, fault_rate: float = 0.0, fault_kinds=FAULTS, seed: int = 0,
                  ignore_n: bool = False, retry_after: str = "0.05", stall_seconds: float = 30.0,
-                 model: str = "fake-model", host: str = "127.0.0.1", port: int = 0) -> None:
+                 model: str = "fake-model", api_key: str | None = None, host: str = "127.0.0.1",
+                 port: int = 0) -> None:
         unknown = set(fault_kinds) - set(FAULTS)
         if unknown:
             raise ValueError(f"unknown fault kinds: {sorted(unknown)}")
         self.latency, self.fault_rate, self.fault_kinds = latency, fault_rate, tuple(fault_kinds)
         self.ignore_n, self.retry_after, self.stall_seconds = ignore_n, retry_after, stall_seconds
-        self.model, self.host, self.port = model, host, port
+        self.model, self.api_key, self.host, self.port = model, api_key, host, port
         self.rng = random.Random(seed)
         self.counts: Counter = Counter()       # outcome kind ("ok" or a fault) -> requests
         self.paths: Counter = Counter()        # path -> requests
@@ -122,6 +124,9 @@ class FakeOpenAIServer:
                 body = await reader.readexactly(int(headers.get("content-length", 0) or 0))
                 if "authorization" in headers:
                     self.auth.add(headers["authorization"])
+                if self.api_key and headers.get("authorization") != f"Bearer {self.api_key}":
+                    self._send(writer, 401, {"error": {"message": "invalid API key", "type": "invalid_request_error"}})
+                    continue
                 if not await self._respond(method, path.split("?")[0], body, writer):
                     return
         except (asyncio.CancelledError, ConnectionError, asyncio.IncompleteReadError):

@@ -17,61 +17,25 @@ The only place in datagen that knows HTTP: async inside, sync `complete()` outsi
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import ipaddress
-import json
 import logging
 import os
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Sequence
 from urllib.parse import urlsplit
 
+from datagen.backends.openai_errors import Failure, parse_body, status_failure, transport_failure
 from datagen.backends.ratelimit import RateLimits
 from datagen.errors import DatagenError
 from datagen.teacher import Choice, Completion, OnResult, Request, TeacherStats
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 NO_KEY = "sk-no-key"  # local servers without auth still want some bearer token
-RETRY_STATUS = {408, 429, 500, 502, 503, 504}
 RETRY_AFTER_CAP = 120.0  # seconds; a longer Retry-After is clipped (the openai client uses the same cap)
 SHARD = 8  # connections per HTTP client (see _make_clients)
 OPTIONS = {"retry_initial": 0.5, "retry_max": 30.0, "preflight": True}  # cfg.options keys for this backend
 
 log = logging.getLogger("datagen")
-
-
-class _Failure(Exception):
-    """One failed attempt, classified: kind (goes into stats and Completion.error), retryable, wait hint."""
-
-    def __init__(self, kind: str, message: str, retryable: bool, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.kind, self.message, self.retryable, self.retry_after = kind, message, retryable, retry_after
-
-
-def retry_after_seconds(headers) -> float | None:
-    """Retry-After as seconds or an HTTP date (RFC 9110 §10.2.3), or OpenAI's retry-after-ms.
-
-        retry_after_seconds({"retry-after": "2"}) -> 2.0
-    """
-    if headers is None:
-        return None
-    ms = headers.get("retry-after-ms")
-    try:
-        if ms is not None:
-            return max(0.0, float(ms) / 1000)
-    except ValueError:
-        pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError, IndexError, OverflowError):
-            return None
 
 
 def is_local(url: str) -> bool:
@@ -95,19 +59,31 @@ def safe_url(url: str) -> str:
     return f"{p.scheme}://{netloc}{p.path}"
 
 
+def _options(given: dict) -> dict:
+    """teacher.options may come from CLI flags as strings: --teacher.options.retry_initial 0.01"""
+    unknown = set(given) - set(OPTIONS)
+    if unknown:
+        raise DatagenError(f"unknown teacher.options for openai: {', '.join(sorted(unknown))}; "
+                           f"valid: {', '.join(OPTIONS)}")
+    out = {**OPTIONS, **given}
+    try:
+        out["retry_initial"], out["retry_max"] = float(out["retry_initial"]), float(out["retry_max"])
+    except (TypeError, ValueError):
+        raise DatagenError("teacher.options.retry_initial and retry_max must be numbers (seconds)") from None
+    if isinstance(out["preflight"], str):
+        out["preflight"] = out["preflight"].strip().lower() not in ("0", "false", "no", "off")
+    return out
+
+
 class OpenAICompatTeacher:
     def __init__(self, cfg) -> None:
         if not cfg.model:
             raise DatagenError("the openai teacher needs --model (the name the server serves; "
                                "GET <base-url>/models lists them)")
-        unknown = set(cfg.options) - set(OPTIONS)
-        if unknown:
-            raise DatagenError(f"unknown teacher.options for openai: {', '.join(sorted(unknown))}; "
-                               f"valid: {', '.join(OPTIONS)}")
         if cfg.endpoint not in ("chat", "completions"):
             raise DatagenError(f"teacher.endpoint must be chat or completions, got {cfg.endpoint!r}")
         self.cfg = cfg
-        self.opts = {**OPTIONS, **cfg.options}
+        self.opts = _options(cfg.options)
         self.model = cfg.model
         self.name = f"openai:{cfg.model}"
         self.base_url = (cfg.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
@@ -120,8 +96,8 @@ class OpenAICompatTeacher:
             key = NO_KEY
         self._key = key
         self.stats = TeacherStats()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._client = None
+        self._limits = RateLimits(cfg.requests_per_second, cfg.requests_per_minute, cfg.tokens_per_second,
+                                  cfg.tokens_per_minute)
         self._checked = not self.opts["preflight"]
         for name in ("httpx2", "httpx", "openai"):  # one INFO line per request would drown the progress bar
             if logging.getLogger(name).level == logging.NOTSET:
@@ -137,26 +113,13 @@ class OpenAICompatTeacher:
     def complete(self, requests: Sequence[Request], on_result: OnResult | None = None) -> list[Completion]:
         if not requests:
             return []
-        if self._loop is None:
-            self._loop = asyncio.new_event_loop()
         coro = self._batch(list(requests), on_result)
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            return self._loop.run_until_complete(coro)
+            return asyncio.run(coro)
         with ThreadPoolExecutor(1) as pool:  # called from inside a running loop (e.g. a notebook)
-            return pool.submit(self._loop.run_until_complete, coro).result()
-
-    def close(self) -> None:
-        if self._loop is not None:
-            if self._client is not None:
-                clients = {id(c): c for c in self._slots._queue}.values()  # noqa: SLF001 - all idle here
-
-                async def close_all():
-                    await asyncio.gather(*(c.close() for c in clients))
-                self._loop.run_until_complete(close_all())
-            self._loop.close()
-            self._loop, self._client = None, None
+            return pool.submit(asyncio.run, coro).result()
 
     # ---- async core ------------------------------------------------------------------------
     def _make_clients(self) -> list:
@@ -182,16 +145,11 @@ class OpenAICompatTeacher:
         return clients
 
     async def _batch(self, requests: list[Request], on_result: OnResult | None) -> list[Completion]:
-        if self._client is None:
-            clients = self._make_clients()
-            self._client = clients[0]
-            self._slots: asyncio.Queue = asyncio.Queue()  # one entry per request allowed in flight
-            for c in clients:
-                self._slots.put_nowait(c)
-            self._limits = RateLimits(self.cfg.requests_per_second, self.cfg.requests_per_minute,
-                                      self.cfg.tokens_per_second, self.cfg.tokens_per_minute)
-        if not self._checked:
-            await self._preflight()
+        """One event loop and one set of connections per batch; rate-limit buckets outlive both."""
+        clients = self._make_clients()
+        self._slots: asyncio.Queue = asyncio.Queue()  # one entry per request allowed in flight
+        for c in clients:
+            self._slots.put_nowait(c)
         out: list[Completion | None] = [None] * len(requests)
 
         async def one(i: int) -> None:
@@ -199,21 +157,26 @@ class OpenAICompatTeacher:
             if on_result:
                 on_result(i, out[i])
 
-        await asyncio.gather(*(one(i) for i in range(len(requests))))
+        try:
+            if not self._checked:
+                await self._preflight(clients[0])
+            await asyncio.gather(*(one(i) for i in range(len(requests))))
+        finally:
+            await asyncio.gather(*(c.close() for c in {id(c): c for c in clients}.values()))
         return out  # type: ignore[return-value]
 
-    async def _preflight(self) -> None:
+    async def _preflight(self, client) -> None:
         """GET /models once: an unreachable server or a refused key ends the run with one line."""
         from openai import APIConnectionError, APIStatusError
 
         url = safe_url(self.base_url)
         for attempt in range(3):  # a server that is still starting gets a moment
             try:
-                await self._client.models.list(timeout=min(10.0, self.cfg.timeout))
+                await client.models.list(timeout=min(10.0, self.cfg.timeout))
                 break
             except APIConnectionError as exc:
                 if attempt == 2:
-                    why = _transport_failure(exc, self.cfg.timeout).message
+                    why = transport_failure(exc, self.cfg.timeout).message
                     raise DatagenError(f"cannot reach {url}: {self.scrub(why)} "
                                        "(is the server running? check --base-url)") from None
                 await asyncio.sleep(0.5 * (attempt + 1))
@@ -238,7 +201,7 @@ class OpenAICompatTeacher:
                     choices += ch[:1]
                     usage = {k: usage.get(k, 0) + u.get(k, 0) for k in ("prompt_tokens", "completion_tokens")}
             choices = choices[: s.n]
-        except _Failure as f:
+        except Failure as f:
             self.stats.failed += 1
             self.stats.count_error(f.kind)
             return Completion(key=req.key, error=self.scrub(f"{f.kind}: {f.message}")[:500])
@@ -247,7 +210,7 @@ class OpenAICompatTeacher:
         return Completion(choices=tuple(choices), usage=usage, key=req.key)
 
     async def _call(self, req: Request, n: int, seed: int | None) -> tuple[list[Choice], dict]:
-        """One HTTP exchange with retries; raises _Failure once they are spent."""
+        """One HTTP exchange with retries; raises Failure once they are spent."""
         from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
         backoff = wait_random_exponential(multiplier=self.opts["retry_initial"], max=self.opts["retry_max"])
@@ -260,7 +223,7 @@ class OpenAICompatTeacher:
             self.stats.retries += 1
 
         retrying = AsyncRetrying(stop=stop_after_attempt(int(self.cfg.max_retries) + 1), wait=wait, reraise=True,
-                                 retry=retry_if_exception(lambda e: isinstance(e, _Failure) and e.retryable),
+                                 retry=retry_if_exception(lambda e: isinstance(e, Failure) and e.retryable),
                                  before_sleep=count)
         async for attempt in retrying:
             with attempt:
@@ -297,47 +260,9 @@ class OpenAICompatTeacher:
                                              cast_to=httpx2.Response)
                     body = resp.content
             except (openai.APIConnectionError, TimeoutError) as exc:  # APITimeoutError included
-                raise _transport_failure(exc, self.cfg.timeout) from None
+                raise transport_failure(exc, self.cfg.timeout) from None
             except openai.APIStatusError as exc:
-                raise _status_failure(exc) from None
+                raise status_failure(exc) from None
         finally:
             self._slots.put_nowait(client)
-        return _parse(body, chat)
-
-
-def _transport_failure(exc: BaseException, timeout: float) -> _Failure:
-    """Timeout or dropped connection? Judged by the root cause: the aiohttp transport reports a
-    dropped connection as a connect timeout, and asyncio's own deadline as TimeoutError."""
-    root, seen = exc, set()
-    while (root.__cause__ or root.__context__) is not None and id(root) not in seen:
-        seen.add(id(root))
-        root = root.__cause__ or root.__context__
-    if isinstance(exc, TimeoutError) or isinstance(root, TimeoutError) or "Timeout" in type(root).__name__:
-        return _Failure("timeout", f"no reply within {timeout:g} s", True)
-    return _Failure("connection", f"{type(root).__name__}: {root}"[:300], True)
-
-
-def _status_failure(exc) -> _Failure:
-    code = exc.status_code
-    kind = {429: "rate_limited", 400: "bad_request", 401: "auth", 403: "auth", 404: "not_found",
-            408: "timeout", 413: "bad_request", 422: "bad_request"}.get(code, "server_error" if code >= 500 else f"http_{code}")
-    hint = retry_after_seconds(exc.response.headers) if code in (429, 503) else None
-    message = str(exc.message).removeprefix(f"Error code: {code} - ")
-    return _Failure(kind, f"HTTP {code}: {message}"[:300], code in RETRY_STATUS, hint)
-
-
-def _parse(body: bytes, chat: bool) -> tuple[list[Choice], dict]:
-    """A 200 body -> choices in index order, usage. A body that is not the expected JSON is retried."""
-    try:
-        data = json.loads(body)
-        items = sorted(data["choices"], key=lambda c: c.get("index", 0))
-        choices = [Choice(text=(c["message"].get("content") or "") if chat else (c.get("text") or ""),
-                          finish_reason=c.get("finish_reason") or "stop") for c in items]
-        usage = data.get("usage") or {}
-        usage = {k: int(usage.get(k) or 0) for k in ("prompt_tokens", "completion_tokens")}
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise _Failure("bad_response", f"malformed response body ({type(exc).__name__}: {str(exc)[:120]})",
-                       True) from None
-    if not choices:
-        raise _Failure("bad_response", "response has no choices", True)
-    return choices, usage
+        return parse_body(body, chat)

@@ -28,12 +28,13 @@ class TokenBucket:
         self.capacity = float(capacity if capacity is not None else max(1.0, rate))
         self.level = self.capacity
         self.stamp = time.monotonic()
-        self._lock: asyncio.Lock | None = None
+        self._lock: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
 
     async def take(self, cost: float = 1.0) -> None:
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        async with self._lock:  # first come, first served
+        loop = asyncio.get_running_loop()
+        if self._lock is None or self._lock[0] is not loop:  # the bucket outlives one event loop
+            self._lock = (loop, asyncio.Lock())
+        async with self._lock[1]:  # first come, first served
             while True:
                 now = time.monotonic()
                 self.level = min(self.capacity, self.level + (now - self.stamp) * self.rate)

@@ -56,7 +56,8 @@ def make_parser(kind: str):
     parser = _parser_class()((DataArgs, StudentArgs, config_cls, ModelConfig), prog=f"datagen train {kind}")
     gpu = torch.cuda.is_available()
     parser.set_defaults(use_peft=True, logging_steps=1, save_strategy="no", report_to="none",
-                        bf16=gpu, gradient_checkpointing=gpu, output_dir="adapters/.trainer")
+                        bf16=gpu, activation_checkpointing=gpu or None, gradient_checkpointing=None,
+                        output_dir="adapters/.trainer")
     return parser
 
 

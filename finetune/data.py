@@ -54,8 +54,8 @@ def check_kind(records: list[Record], kind: str, ref: str, fmt: str = "prompt-co
             raise DatagenError(f"--format {fmt!r} is not an SFT format; choose one of: {', '.join(SFT_FORMATS)}")
         for i, r in enumerate(records):
             if r.is_pair:
-                raise DatagenError(f"dataset version {ref} holds preference pairs (record {i}, {r.id[:12]}, has "
-                                   "'rejected'); train it with `datagen train dpo`")
+                raise DatagenError(f"dataset version {ref} is a preference version: record {i} ({r.id[:12]}) has "
+                                   "a 'rejected' answer; train it with `datagen train dpo`")
     elif kind == "dpo":
         fmt = "dpo"
         for i, r in enumerate(records):

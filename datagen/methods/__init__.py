@@ -20,6 +20,7 @@ class _Lazy:
 
 
 METHODS = {
+    "self_instruct": _Lazy("datagen.methods.self_instruct"),
     "answer": _Lazy("datagen.methods.answer"),
     "evol_instruct": _Lazy("datagen.methods.evol_instruct"),
     "self_align": _Lazy("datagen.methods.self_align"),

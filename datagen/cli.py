@@ -207,6 +207,7 @@ COMMANDS = {
     "versions": cmd_versions,
     "show": cmd_show,
     "export": cmd_export,
+    "filter": "datagen.filtering:cmd_filter",
     "report": "datagen.report:cmd_report",
     "diff": "datagen.diff:cmd_diff",
     "train": "finetune.cli:cmd_train",

@@ -123,29 +123,31 @@ class NearDupIndex:
         keys = band_keys(sig, self.bands, self.rows)
         s16 = (sig & np.uint32(0xFFFF)).astype(np.uint16)
         out = np.full(n, -1, np.int64)
-        best = np.full(n, -1, np.int64)
-        # against the kept index
+        best = np.full(n, -1, np.int64)  # global position of the best kept match so far
+        best_sim = np.zeros(n)
+        # against the kept index: per text, the most similar verified neighbour (earliest on ties)
         q, cand = self.index.query(keys, has, sig)
         if q.size:
             sims = self._similar(s16[q], cand)
             ok = sims >= self.threshold
             q, cand, sims = q[ok], cand[ok], sims[ok]
-            order = np.lexsort((-sims, q))  # per text, the most similar kept neighbour first
+            order = np.lexsort((cand, -sims, q))
             first = order[np.concatenate(([True], q[order][1:] != q[order][:-1]))] if q.size else order
-            best[q[first]] = cand[first]
+            best[q[first]], best_sim[q[first]] = self.where[cand[first]], sims[first]
         # within the batch: pairs sharing a band key, verified, resolved in order
-        later: dict[int, list[int]] = {}
+        later: dict[int, list[tuple[int, float]]] = {}
         for i, j in _batch_pairs(keys, has):
-            if (s16[i] == s16[j]).mean() >= self.threshold:
-                later.setdefault(j, []).append(i)
+            sim = float((s16[i] == s16[j]).mean())
+            if sim >= self.threshold:
+                later.setdefault(j, []).append((i, sim))
         new = []
         for j in range(n):
+            for i, sim in later.get(j, ()):
+                pos = self.seen + i
+                if out[i] == -1 and (sim > best_sim[j] or (sim == best_sim[j] and pos < best[j])):
+                    best[j], best_sim[j] = pos, sim
             if best[j] >= 0:
-                out[j] = self.where[best[j]]
-                continue
-            earlier = [i for i in later.get(j, ()) if out[i] == -1 and has[i]]
-            if earlier:
-                out[j] = self.seen + min(earlier)
+                out[j] = best[j]
             elif has[j]:
                 new.append(j)
         self._insert(np.asarray(new, np.int64), keys, s16, sig)

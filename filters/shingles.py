@@ -122,7 +122,7 @@ def shingle_hashes(texts: list[str], k: int = 5) -> tuple[np.ndarray, np.ndarray
         words = fmix64((prefix[ends] - prefix[starts]) * ipw[starts])  # polynomial hash of each word
         n = words.size
         sh = words * BAND_MUL
-        for j in range(1, k):  # shingle = sum_j words[i+j] * C_j, over words of the same text only
+        for j in range(1, min(k, n)):  # shingle = sum_j words[i+j] * C_j, over words of the same text only
             same = owner[j:] == owner[: n - j]
             sh[: n - j] += np.where(same, words[j:] * np.uint64(2 * j + 1) * BAND_MUL, np.uint64(0))
         last = np.arange(n) + k - 1

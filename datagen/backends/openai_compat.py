@@ -32,7 +32,7 @@ from datagen.teacher import Choice, Completion, OnResult, Request, TeacherStats
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 NO_KEY = "sk-no-key"  # local servers without auth still want some bearer token
 RETRY_AFTER_CAP = 120.0  # seconds; a longer Retry-After is clipped (the openai client uses the same cap)
-SHARD = 8  # connections per HTTP client (see _make_clients)
+SHARD = 8  # connections per httpx client (see _make_clients)
 OPTIONS = {"retry_initial": 0.5, "retry_max": 30.0, "preflight": True}  # cfg.options keys for this backend
 
 log = logging.getLogger("datagen")
@@ -99,6 +99,7 @@ class OpenAICompatTeacher:
         self._limits = RateLimits(cfg.requests_per_second, cfg.requests_per_minute, cfg.tokens_per_second,
                                   cfg.tokens_per_minute)
         self._checked = not self.opts["preflight"]
+        self._tls = None
         for name in ("httpx2", "httpx", "openai"):  # one INFO line per request would drown the progress bar
             if logging.getLogger(name).level == logging.NOTSET:
                 logging.getLogger(name).setLevel(logging.WARNING)
@@ -123,23 +124,28 @@ class OpenAICompatTeacher:
 
     # ---- async core ------------------------------------------------------------------------
     def _make_clients(self) -> list:
-        """One AsyncOpenAI per SHARD connections, on the SDK's aiohttp transport when aiohttp is
-        installed: httpx's pool scans every connection on each request, which at 64 connections
-        costs more CPU than the request itself (benchmarks/teacher_throughput.py)."""
+        """AsyncOpenAI clients, one list entry per request allowed in flight. On the SDK's aiohttp
+        transport when aiohttp is installed (about half the CPU per request of httpx); on httpx,
+        one client per SHARD connections, as its pool scans every connection on each request.
+        The TLS context is built once: loading the CA store costs more than a batch of requests."""
         import httpx2
         from openai import AsyncOpenAI
 
         try:
             from openai import DefaultAioHttpClient as http_cls
             import aiohttp  # noqa: F401 - the SDK's class only fails when constructed
+            shard = 1 << 30
         except ImportError:
-            http_cls = httpx2.AsyncClient
+            http_cls, shard = httpx2.AsyncClient, SHARD
+        if self._tls is None:
+            self._tls = httpx2.create_ssl_context()
         n = max(1, int(self.cfg.concurrency))
         clients = []
-        for start in range(0, n, SHARD):
-            size = min(SHARD, n - start)
+        for start in range(0, n, shard):
+            size = min(shard, n - start)
             http = http_cls(limits=httpx2.Limits(max_connections=size, max_keepalive_connections=size),
-                            timeout=httpx2.Timeout(self.cfg.timeout, connect=min(10.0, self.cfg.timeout)))
+                            timeout=httpx2.Timeout(self.cfg.timeout, connect=min(10.0, self.cfg.timeout)),
+                            verify=self._tls)
             clients += [AsyncOpenAI(api_key=self._key, base_url=self.base_url, max_retries=0,
                                     timeout=self.cfg.timeout, http_client=http)] * size
         return clients

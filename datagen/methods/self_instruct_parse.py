@@ -16,7 +16,7 @@ _PREFIX = re.compile(
     r"|\d+(?:\.\d+)*\s*[.):\-]|\(\d+\)|[-*\u2022+>#]+)\s*", re.IGNORECASE)
 # Lines that belong to an instance, not to an instruction list.
 _INSTANCE_LINE = re.compile(r"^\s*(?:input|output|answer|response|class\s+label|label)\s*\d*\s*:", re.IGNORECASE)
-_INLINE_INSTANCE = re.compile(r"\s+(?:input|output|answer)\s*:.*$", re.IGNORECASE)
+_INLINE_INSTANCE = re.compile(r"\s+(?:input|output)\s*:.*$", re.IGNORECASE)
 _MARKDOWN = re.compile(r"(\*\*|__|`+)")
 _QUOTES = "\"'\u201c\u201d\u2018\u2019"
 _WS = re.compile(r"\s+")
@@ -116,6 +116,12 @@ def _segments(text: str) -> list[tuple[str, str]]:
     return out
 
 
+def _continue(label: str, text: str) -> str:
+    """The prompt ended with `label`; the answer may repeat it: ("Input:", " **Input:** x") -> "**Input:** x"."""
+    body = (text or "").lstrip(" \t")
+    return body if _LABEL.match(body) else label + body
+
+
 def _clean_value(value: str) -> str:
     value = value.strip().strip("`").strip()
     return "" if value.lower().strip(" .") in NO_INPUT or value.lower() in NO_INPUT else value
@@ -126,7 +132,7 @@ def parse_instances_input_first(text: str) -> list[tuple[str, str]]:
     " a cat\\nOutput: un chat\\n\\nInput: a dog\\nOutput: un chien" -> [("a cat", "un chat"), ("a dog", "un chien")]
     " <noinput>\\nOutput: Hello" -> [("", "Hello")]"""
     pairs, current = [], None
-    for label, value in _segments("Input:" + (text or "")):
+    for label, value in _segments(_continue("Input:", text)):
         if label == "task":
             break
         if label == "input":
@@ -143,7 +149,7 @@ def parse_instances_output_first(text: str) -> list[tuple[str, str]]:
     """(input, class label) pairs from text that continues "Class label:" (output-first, Wang et al.
     2022 §2.2). " positive\\nInput: I loved it." -> [("I loved it.", "positive")]"""
     pairs, label_value = [], None
-    for label, value in _segments("Class label:" + (text or "")):
+    for label, value in _segments(_continue("Class label:", text)):
         if label == "task":
             break
         if label in ("class label", "output"):

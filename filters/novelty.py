@@ -105,12 +105,22 @@ def _bag_keys(tokens):
     return keys
 
 
+def _need(th: float, n: int) -> int:
+    """Fewest shared tokens with which a text of n tokens can reach F >= th against any length m:
+    F <= 2*ov/(n+m) and ov <= m give ov >= th*n/(2-th)."""
+    return max(1, math.ceil(th * n / (2 - th) - _EPS)) if th > 0 else 1
+
+
 class NoveltyIndex:
     """Texts added so far, searchable by ROUGE-L.
 
         idx = NoveltyIndex(0.7); idx.add("Write a poem about the sea.")  -> 0
         idx.query("Write a poem about the sea!")                          -> (1.0, 0)
         idx.is_novel("List three prime numbers.")                         -> True
+
+    An inverted index over bag keys (token, occurrence): key id -> ascending entry ids. A search
+    for F >= t reads the posting lists of the query's n - need + 1 rarest keys only (prefix
+    filtering, Chaudhuri et al. 2006); its common keys only add to the candidates' overlap counts.
     """
 
     def __init__(self, threshold: float = SELF_INSTRUCT_THRESHOLD):
@@ -132,14 +142,14 @@ class NoveltyIndex:
 
     def _add(self, tokens: list[str]) -> int:
         i = len(self._tokens)
-        self._tokens.append(tuple(tokens))
-        self._lens.append(len(tokens))
         for key in _bag_keys(tokens):
             kid = self._key_id.get(key)
             if kid is None:
                 kid = self._key_id[key] = len(self._postings)
                 self._postings.append(array("i"))
             self._postings[kid].append(i)
+        self._tokens.append(tuple(tokens))
+        self._lens.append(len(tokens))
         return i
 
     def query(self, text: str) -> tuple[float, int]:
@@ -163,59 +173,68 @@ class NoveltyIndex:
         tokens = tokenize(text)
         score, j = self._search(tokens, self.threshold, True)
         if j >= 0:
-            return (False, *self._best(tokens, score))
+            return (False, *self._search(tokens, score, False))
         self._add(tokens)
         return True, 0.0, -1
 
-    def _best(self, tokens: list[str], at_least: float | None = None) -> tuple[float, int]:
-        if at_least is None:  # a hit above the threshold makes the exact search narrow
-            score, j = self._search(tokens, self.threshold, True)
-            at_least = score if j >= 0 else 0.0
-        return self._search(tokens, at_least, False)
+    def _best(self, tokens: list[str]) -> tuple[float, int]:
+        score, j = self._search(tokens, self.threshold, True)  # a hit narrows the exact search
+        return self._search(tokens, score if j >= 0 else 0.0, False)
 
     def _search(self, q: list[str], theta: float, first: bool) -> tuple[float, int]:
         """Entries with F >= theta: the first found (first=True), or the max with the smallest
         index (first=False; theta is then a known lower bound on the answer, 0 for none)."""
         self.stats["queries"] += 1
         lq = len(q)
-        if not self._tokens or not lq:
-            return 0.0, -1
         th = theta - _EPS
-        need = max(1, math.ceil(th * lq / (2 - th) - _EPS)) if th > 0 else 1
-        if need > lq:
+        need = _need(th, lq)
+        if not self._tokens or need > lq:
             return 0.0, -1
         kids = [self._key_id.get(key) for key in _bag_keys(q)]
-        known = sorted((len(self._postings[k]), k) for k in kids if k is not None)
-        n_probe = lq - need + 1 - (lq - len(known))  # unknown keys are the rarest of all
+        known = [k for k in kids if k is not None]
+        n_probe = lq - need + 1 - (lq - len(known))  # unknown keys come first in any order
         if n_probe <= 0:
             return 0.0, -1
-        lists = [np.frombuffer(self._postings[k], dtype=np.int32) for _, k in known]
+        rows = self._candidates(known, n_probe, lq, th)
+        self.stats["candidates"] += len(rows)
+        masks = _masks(q)
+        best, best_i = 0.0, -1
+        for neg_bound, i, le in rows:
+            if not first and -neg_bound < best - _EPS:
+                break
+            self.stats["lcs"] += 1
+            f = _fmeasure(_lcs_masks(masks, lq, self._tokens[i]), le, lq)
+            if first:
+                if f >= theta:
+                    return f, i
+            elif f > best or (f == best and i < best_i):
+                best, best_i = f, i
+        return (best, best_i) if best_i >= 0 else (0.0, -1)
+
+    def _candidates(self, known: list[int], n_probe: int, lq: int, th: float) -> list:
+        """Entries that may reach F >= th, as (-bound, index, length), best bound first: q's
+        n_probe rarest keys give the candidates; each common key then adds to their overlap,
+        and those that cannot reach the bound even with all remaining keys are dropped."""
+        known.sort(key=lambda k: len(self._postings[k]))
+        lists = [np.frombuffer(self._postings[k], dtype=np.int32) for k in known]
         cand, ov = np.unique(np.concatenate(lists[:n_probe]), return_counts=True)
-        for post in lists[n_probe:]:  # common keys: membership of each candidate only
+        lens = np.frombuffer(self._lens, dtype=np.int32)[cand]
+        need = th * (lq + lens) / 2  # overlap needed for 2*ov/(lq+le) >= th
+        left = len(lists) - n_probe
+        for post in lists[n_probe:]:
+            keep = (ov + left >= need) & (lens >= need)
+            cand, ov, lens, need = cand[keep], ov[keep], lens[keep], need[keep]
+            if not len(cand):
+                return []
             pos = np.searchsorted(post, cand)
             np.minimum(pos, len(post) - 1, out=pos)
             ov += post[pos] == cand
-        lens = np.frombuffer(self._lens, dtype=np.int32)[cand]
+            left -= 1
         bound = 2.0 * ov / (lq + lens)
         keep = bound >= th
         cand, bound, lens = cand[keep], bound[keep], lens[keep]
         order = np.lexsort((cand, -bound))
-        self.stats["candidates"] += len(order)
-        masks = _masks(q)
-        best, best_i = (theta if first else 0.0), -1
-        for o in order.tolist():
-            b = float(bound[o])
-            if not first and b < best - _EPS:
-                break
-            i = int(cand[o])
-            self.stats["lcs"] += 1
-            f = _fmeasure(_lcs_masks(masks, lq, self._tokens[i]), int(lens[o]), lq)
-            if first:
-                if f >= theta:
-                    return f, i
-            elif f > best or (f == best and (best_i < 0 or i < best_i)):
-                best, best_i = f, i
-        return (best, best_i) if best_i >= 0 else (0.0, -1)
+        return list(zip((-bound[order]).tolist(), cand[order].tolist(), lens[order].tolist()))
 
 
 def novelty(threshold: float = SELF_INSTRUCT_THRESHOLD, field: str = "instruction",

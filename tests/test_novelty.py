@@ -25,6 +25,13 @@ TOPICS = ["the ocean at night", "café culture in Zürich", "São Paulo's traffi
           "photosynthesis", "the C++ STL", "O(n log n) sorting", "a $5.99 budget meal", "Москва in winter",
           "machine learning", "the 2008 financial crisis", "healthy sleep", "piñata parties 🎉",
           "Python's asyncio", "the Ελληνικά alphabet", "volcanoes", "chess openings", "K-pop"]
+QUALS = ["urban", "medieval", "renewable", "digital", "tropical", "ancient", "modern", "local", "global",
+         "small-business", "open-source", "plant-based", "high-school", "deep-sea", "Arctic", "électrique",
+         "financial", "rural", "Victorian", "wireless", "organic", "public", "personal", "historic"]
+THINGS = ["gardening", "transport", "banking", "music", "architecture", "farming", "cooking", "robots",
+          "libraries", "forests", "elections", "vaccines", "bridges", "startups", "museums", "oceans",
+          "cryptography", "bees", "hospitals", "trains", "poetry", "deserts", "taxes", "volcanoes", "fashion",
+          "chess", "satellites", "coffee", "languages", "podcasts", "wolves", "glaciers", "bicycles"]
 ACTIONS = ["improve", "reduce", "explain", "measure", "teach", "plan", "budget for", "debug", "translate"]
 TAILS = ["", " for a 5th-grade class", " in under 100 words", " using at most 3 bullet points",
          ", e.g. with examples", " (max. 2 paragraphs)", " — keep it simple", " for beginners",
@@ -44,14 +51,71 @@ TEMPLATES = [
     "What is {num} × {num2} + {num3}%{end}",
     "{V} the pros and cons of {topic} in {num} sentences{end}",
     "Explain 「{topic}」 to a {num}-year-old{tail}{end}",
+    "Describe how {topic} affects {topic2}{end}",
+    "Generate a list of {num} {adj} names for a {thing} club{end}",
+    "Create a quiz with {num} questions on {topic}{tail}{end}",
+    "Give an example of {topic} in everyday life{end}",
+    "Summarize the history of {topic} in one sentence{end}",
+    "Classify these items as {thing} or {thing2}: {topic}, {topic2}{end}",
+    "Rewrite the sentence '{phrase}' to sound more {adj}{end}",
+    "Provide {num} tips for a {noun} on {topic}{end}",
 ]
+
+
+LEADS = ["", "", "", "As a {role}, ", "Imagine you run a {thing} shop. ", "For my {thing} blog, ",
+         "You are a {role}; ", "Quick question: ", "Using data from 2019–2023, ", "In Q3, "]
+ROLES = ["teacher", "lawyer", "nurse", "chef", "pilot", "historian", "software engineer", "coach", "farmer"]
+
+
+def make_topic(rng: random.Random) -> str:
+    if rng.random() < 0.3:
+        return rng.choice(TOPICS)
+    topic = f"{rng.choice(QUALS)} {rng.choice(THINGS)}"
+    return topic + f" and {rng.choice(THINGS)}" if rng.random() < 0.3 else topic
+
+
+WORDS = """time people year way day thing man world life hand part child eye woman place work week case point
+government company number group problem fact water room mother area money story month lot right study book
+job word business issue side kind head house service friend father power hour game line end member law car
+city community name president team minute idea kid body information back parent face others level office door
+health person art war history party result change morning reason research girl guy moment air teacher force
+education foot boy age policy process music market sense nation plan college interest death experience effect
+class control care field development role effort rate heart drug show leader light voice wife police mind price
+report decision son view relationship town road arm difference value building action model season society tax
+director position player record paper space ground form event official matter center couple site project
+activity star table need court oil situation cost industry figure street image phone data picture practice
+piece land product doctor wall patient worker news test movie north love support technology step baby computer
+type attention film tree source organization hair window evidence population site rule energy""".split()
+FUNCTION = ["the", "a", "of", "to", "and", "in", "for", "with", "on", "that", "by", "from", "about", "your"]
+
+
+def make_freeform(rng: random.Random) -> str:
+    """A free-form request: a verb, then 6-14 Zipf-weighted words with function words and punctuation."""
+    words = [rng.choice(VERBS)]
+    for _ in range(rng.randint(6, 14)):
+        if rng.random() < 0.35:
+            words.append(rng.choice(FUNCTION))
+        else:
+            w = WORDS[min(int(rng.paretovariate(0.6)) - 1, len(WORDS) - 1)] if rng.random() < 0.3 \
+                else rng.choice(WORDS)
+            words.append(w + rng.choice(["", "", "", "", "", ",", "'s", " (2)", " 🙂", "é", ";"]))
+    return " ".join(words) + rng.choice(ENDS)
 
 
 def make_instruction(rng: random.Random) -> str:
     """One realistic instruction: words, punctuation, digits, accents, CJK, emoji (8-20 tokens mostly)."""
+    if rng.random() < 0.5:
+        return make_freeform(rng)
+    return make_templated(rng)
+
+
+def make_templated(rng: random.Random) -> str:
+    """One realistic instruction: words, punctuation, digits, accents, CJK, emoji (8-20 tokens mostly)."""
     verb = rng.choice(VERBS)
-    return rng.choice(TEMPLATES).format(
-        V=verb, v=verb.lower(), adj=rng.choice(ADJS), noun=rng.choice(NOUNS), topic=rng.choice(TOPICS),
+    lead = rng.choice(LEADS).format(role=rng.choice(ROLES), thing=rng.choice(THINGS))
+    return lead + rng.choice(TEMPLATES).format(
+        V=verb, v=verb.lower(), adj=rng.choice(ADJS), noun=rng.choice(NOUNS), topic=make_topic(rng),
+        topic2=make_topic(rng), thing=rng.choice(THINGS), thing2=rng.choice(THINGS),
         tail=rng.choice(TAILS), end=rng.choice(ENDS), num=rng.randint(2, 12), num2=rng.randint(2, 999),
         num3=rng.randint(1, 99), action=rng.choice(ACTIONS), phrase=rng.choice(PHRASES), lang=rng.choice(LANGS))
 
@@ -96,9 +160,9 @@ EDGE = ["", "   ", "!!!", "?", "a", "A", "a a", "🙂🙂", "東京", "123", "x"
 def pairs(rng: random.Random) -> list[tuple[str, str]]:
     out = [(a, b) for a in EDGE for b in EDGE]  # 400 edge pairs, identical ones included
     out += [(make_instruction(rng), make_instruction(rng)) for _ in range(2000)]
-    for _ in range(2200):
+    for k in range(2200):  # near-duplicates, one or two rounds of edits
         a = make_instruction(rng)
-        out.append((a, mutate(a, rng)))
+        out.append((a, mutate(a, rng) if k % 2 else mutate(mutate(a, rng), rng)))
     for _ in range(150):  # long texts: LCS beyond one 64-bit word
         a = " ".join(make_instruction(rng) for _ in range(rng.randint(5, 12)))
         out.append((a, mutate(mutate(a, rng), rng)))

@@ -193,6 +193,12 @@ def test_refused_key_ends_with_one_line(monkeypatch):
     assert "sk-wrong-key-123456" not in str(exc.value) and srv.posts == 0
 
 
+def test_wrong_path_fails_with_one_line(fake_openai):
+    t = OpenAICompatTeacher(TeacherConfig(backend="openai", model="m", base_url=fake_openai.url[: -len("/v1")]))
+    with pytest.raises(DatagenError, match="refused every request: not_found: HTTP 404"):
+        t.complete([req("a"), req("b")])
+
+
 def test_url_helpers():
     assert [is_local(u) for u in ("http://127.0.0.1:8080/v1", "http://localhost/v1", "http://10.0.0.5/v1",
                                   "http://vllm:8000/v1", "https://api.openai.com/v1", "https://8.8.8.8/v1")] \

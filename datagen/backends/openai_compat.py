@@ -169,6 +169,10 @@ class OpenAICompatTeacher:
             await asyncio.gather(*(one(i) for i in range(len(requests))))
         finally:
             await asyncio.gather(*(c.close() for c in {id(c): c for c in clients}.values()))
+        fatal = {(c.error or "").split(":")[0] for c in out} <= {"auth", "not_found"}
+        if not self.stats.succeeded and fatal:  # a wrong --model or path: every request will fail
+            raise DatagenError(f"{safe_url(self.base_url)} refused every request: {out[0].error} "
+                               "(check --model and --base-url)")
         return out  # type: ignore[return-value]
 
     async def _preflight(self, client) -> None:

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import openai  # noqa: F401 - imported up front (seconds on a busy machine) so timings below exclude it
 import pytest
 from fake_openai_server import FAULTS, FakeOpenAIServer, reply_text
 
@@ -145,7 +146,7 @@ def test_rate_limits_are_respected(fake_openai, make_teacher, limit):
     out = t.complete([req(f"q{i:02d}") for i in range(25)])
     elapsed = time.monotonic() - t0
     assert all(c.ok for c in out)
-    assert 1.3 <= elapsed < 4.0
+    assert 1.3 <= elapsed < 8.0  # the lower bound is the limit; the upper one only catches a hang
     times = sorted(fake_openai.times)
     assert max(sum(1 for x in times if a <= x < a + 1.0) for a in times) <= 21  # burst 10 + 10 per second
 

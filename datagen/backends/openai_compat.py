@@ -17,6 +17,7 @@ The only place in datagen that knows HTTP: async inside, sync `complete()` outsi
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import logging
 import os
@@ -57,6 +58,16 @@ def safe_url(url: str) -> str:
     if p.port:
         netloc += f":{p.port}"
     return f"{p.scheme}://{netloc}{p.path}"
+
+
+@functools.cache
+def _httpx():
+    """The HTTP library of the installed openai SDK: httpx2 in recent releases, httpx in older ones."""
+    try:
+        import httpx2
+    except ImportError:
+        import httpx as httpx2
+    return httpx2
 
 
 def _options(given: dict) -> dict:
@@ -128,9 +139,9 @@ class OpenAICompatTeacher:
         transport when aiohttp is installed (about half the CPU per request of httpx); on httpx,
         one client per SHARD connections, as its pool scans every connection on each request.
         The TLS context is built once: loading the CA store costs more than a batch of requests."""
-        import httpx2
         from openai import AsyncOpenAI
 
+        httpx2 = _httpx()
         try:
             from openai import DefaultAioHttpClient as http_cls
             import aiohttp  # noqa: F401 - the SDK's class only fails when constructed
@@ -241,7 +252,6 @@ class OpenAICompatTeacher:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _attempt(self, req: Request, n: int, seed: int | None) -> tuple[list[Choice], dict]:
-        import httpx2
         import openai
 
         s = req.sampling
@@ -267,7 +277,7 @@ class OpenAICompatTeacher:
                     else:
                         params["prompt"] = prompt
                     resp = await client.post("/chat/completions" if chat else "/completions", body=params,
-                                             cast_to=httpx2.Response)
+                                             cast_to=_httpx().Response)
                     body = resp.content
             except (openai.APIConnectionError, TimeoutError) as exc:  # APITimeoutError included
                 raise transport_failure(exc, self.cfg.timeout) from None

@@ -8,8 +8,9 @@ loop, pruning with bounds that can never drop a match:
 
 - LCS(a, b) <= bag overlap ov = sum over tokens of min(count_a, count_b), so F <= 2*ov/(|a|+|b|);
 - a text reaching F >= t against a query of n tokens shares >= ceil(t*n/(2-t)) tokens with it, so
-  it shares at least one of the query's n - need + 1 rarest tokens (prefix filtering): only the
-  posting lists of those are read, the common words ("the", "a") never are;
+  it shares at least one of the query's n - need + 1 rarest tokens (prefix filtering): only their
+  posting lists are scanned; the long lists of common words ("the", "a") are only binary-searched
+  for the few candidates, which are dropped as soon as their overlap cannot reach the bound;
 - the exact LCS (bit-parallel, Hyyroe 2004, on Python ints) runs only while the bound can still win.
 
     rouge_l("Write a poem.", "Write a short poem!") -> 0.8571428571428571  (LCS 3, lengths 3 and 4)

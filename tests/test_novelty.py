@@ -284,8 +284,9 @@ def test_query_max_equals_naive_max(pool):
         got, i = idx.query(q)
         assert got == best
         assert i == (scores.index(best) if best > 0 else -1)
-        above, j = idx.query_above(q)
-        assert (j >= 0) == (best >= 0.7) and (j < 0 or scores[j] == above >= 0.7)
+        for t in (0.7, 0.4):
+            above, j = idx.query_above(q, t)
+            assert (j >= 0) == (best >= t) and (j < 0 or scores[j] == above >= t)
 
 
 def test_empty_index_and_bad_threshold():

@@ -81,6 +81,37 @@ def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
     return _optimal_param(max(0.05, threshold - 0.15), num_perm, 0.3, 0.7)
 
 
+class Rows:
+    """An append-only array kept as fixed-size blocks, so growing it never copies what is stored."""
+
+    def __init__(self, shape: tuple, dtype, block: int = 8192) -> None:
+        self.shape, self.dtype, self.block = shape, dtype, block
+        self.blocks: list[np.ndarray] = []
+        self.size = 0
+
+    def append(self, rows: np.ndarray) -> None:
+        done = 0
+        while done < len(rows):
+            if self.size % self.block == 0:
+                self.blocks.append(np.empty((self.block, *self.shape), self.dtype))
+            at = self.size % self.block
+            n = min(self.block - at, len(rows) - done)
+            self.blocks[-1][at:at + n] = rows[done:done + n]
+            done, self.size = done + n, self.size + n
+
+    def take(self, idx: np.ndarray) -> np.ndarray:
+        out = np.empty((len(idx), *self.shape), self.dtype)
+        which, at = np.divmod(idx, self.block)
+        for b in np.unique(which):
+            sel = which == b
+            out[sel] = self.blocks[b][at[sel]]
+        return out
+
+    @property
+    def nbytes(self) -> int:
+        return sum(b.nbytes for b in self.blocks)
+
+
 class NearDupIndex:
     """Streaming near-duplicate detector. add(texts) -> one int per text: -1 keep (indexed),
     else the global position (0-based, over all texts ever added) of the kept text it duplicates.
@@ -109,13 +140,13 @@ class NearDupIndex:
             raise ValueError(f"backend must be compact or datasketch, got {backend!r}")
         # 16-bit signatures of kept texts for verification: b-bit minwise hashing (Li & Koenig 2010);
         # a chance 16-bit match adds (1 - J) / 65536 to the estimate, negligible here.
-        self.sig16 = np.zeros((1024, num_perm), np.uint16)
-        self.where = np.zeros(1024, np.int64)  # kept ordinal -> global position
+        self.sig16 = Rows((num_perm,), np.uint16)
+        self.where = Rows((), np.int64)  # kept ordinal -> global position
         self.kept = 0
         self.seen = 0
 
     def _similar(self, q16: np.ndarray, kept_ords: np.ndarray) -> np.ndarray:
-        return (q16 == self.sig16[kept_ords]).mean(axis=1) if kept_ords.size else np.zeros(0)
+        return (q16 == self.sig16.take(kept_ords)).mean(axis=1) if kept_ords.size else np.zeros(0)
 
     def add(self, texts: list[str]) -> np.ndarray:
         n = len(texts)
@@ -133,7 +164,7 @@ class NearDupIndex:
             q, cand, sims = q[ok], cand[ok], sims[ok]
             order = np.lexsort((cand, -sims, q))
             first = order[np.concatenate(([True], q[order][1:] != q[order][:-1]))] if q.size else order
-            best[q[first]], best_sim[q[first]] = self.where[cand[first]], sims[first]
+            best[q[first]], best_sim[q[first]] = self.where.take(cand[first]), sims[first]
         # within the batch: pairs sharing a band key, verified, resolved in order
         later: dict[int, list[tuple[int, float]]] = {}
         for i, j in _batch_pairs(keys, has):
@@ -157,16 +188,11 @@ class NearDupIndex:
     def _insert(self, rows: np.ndarray, keys, s16, sig) -> None:
         if rows.size == 0:
             return
-        need = self.kept + rows.size
-        if need > self.sig16.shape[0]:
-            cap = max(need, int(self.sig16.shape[0] * 1.5))
-            self.sig16 = np.resize(self.sig16, (cap, self.num_perm))
-            self.where = np.resize(self.where, cap)
-        ords = np.arange(self.kept, need)
-        self.sig16[ords] = s16[rows]
-        self.where[ords] = self.seen + rows
+        ords = np.arange(self.kept, self.kept + rows.size)
+        self.sig16.append(s16[rows])
+        self.where.append(self.seen + rows)
         self.index.add(keys[rows], ords.astype(np.uint32), sig[rows])
-        self.kept = need
+        self.kept += rows.size
 
     def nbytes(self) -> int:
         return self.sig16.nbytes + self.where.nbytes + self.index.nbytes()

@@ -1,5 +1,5 @@
-"""Quality heuristics on one record at a time: truncated, empty, too short/long, broken code
-fence, refusal boilerplate, echoed instruction, mostly symbols, and Gopher-style repetition.
+"""Quality heuristics on one record at a time: truncated, empty, mostly symbols, too short/long,
+broken code fence, refusal boilerplate, echoed instruction, and Gopher-style repetition.
 
     quality()([Record("Say hi", output="As an AI language model, I cannot.")]) -> ["refusal"]
 
@@ -14,7 +14,7 @@ from collections import Counter
 from datagen.record import Record, normalize
 from filters.shingles import words
 
-CHECKS = ("truncated", "empty", "length", "code_fence", "refusal", "echo", "symbols", "repetition")
+CHECKS = ("truncated", "empty", "symbols", "length", "code_fence", "refusal", "echo", "repetition")
 
 # Boilerplate refusals and AI self-references: anywhere in the text, or (^) at its start.
 REFUSALS = (
@@ -106,6 +106,11 @@ def quality(field: str = "output", min_words: int = 1, max_words: int = 4096, ma
         stripped = text.strip()
         if "empty" in checks and not stripped:
             return f"empty_{field_name}"
+        if "symbols" in checks:
+            chars = sum(not c.isspace() for c in _FENCE_BLOCK.sub("", text))
+            ratio = symbol_ratio(text)
+            if chars >= min_symbol_chars and ratio > max_symbol_ratio:
+                return "non_alphabetic", f"symbol ratio {ratio:.2f} > {max_symbol_ratio}"
         if "length" in checks:
             n = len(words(text))
             if n < min_words:
@@ -122,11 +127,6 @@ def quality(field: str = "output", min_words: int = 1, max_words: int = 4096, ma
             instr, out = normalize(r.instruction).lower(), normalize(text).lower()
             if out == instr or (len(instr.split()) >= echo_min_words and instr in out):
                 return "echoed_output"
-        if "symbols" in checks:
-            chars = sum(not c.isspace() for c in _FENCE_BLOCK.sub("", text))
-            ratio = symbol_ratio(text)
-            if chars >= min_symbol_chars and ratio > max_symbol_ratio:
-                return "non_alphabetic", f"symbol ratio {ratio:.2f} > {max_symbol_ratio}"
         if "repetition" in checks:
             why = repetition(text, repetition_min_words)
             if why:

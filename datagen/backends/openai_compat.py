@@ -190,14 +190,14 @@ class OpenAICompatTeacher:
         """GET /models once: an unreachable server or a refused key ends the run with one line."""
         from openai import APIConnectionError, APIStatusError
 
-        url = safe_url(self.base_url)
+        url, timeout = safe_url(self.base_url), min(10.0, self.cfg.timeout)
         for attempt in range(3):  # a server that is still starting gets a moment
             try:
-                await client.models.list(timeout=min(10.0, self.cfg.timeout))
+                await client.models.list(timeout=timeout)
                 break
             except APIConnectionError as exc:
                 if attempt == 2:
-                    why = transport_failure(exc, self.cfg.timeout).message
+                    why = transport_failure(exc, timeout).message
                     raise DatagenError(f"cannot reach {url}: {self.scrub(why)} "
                                        "(is the server running? check --base-url)") from None
                 await asyncio.sleep(0.5 * (attempt + 1))
@@ -283,6 +283,8 @@ class OpenAICompatTeacher:
                 raise transport_failure(exc, self.cfg.timeout) from None
             except openai.APIStatusError as exc:
                 raise status_failure(exc) from None
+            except openai.APIResponseValidationError as exc:  # only if the SDK parsed the body itself
+                raise Failure("bad_response", f"malformed response body ({exc.message})"[:300], True) from None
         finally:
             self._slots.put_nowait(client)
         return parse_body(body, chat)

@@ -88,13 +88,16 @@ def _convert_once(gguf: Path, target: Path, convert: Callable[[Path, Path], None
 
 def convert_gguf(gguf: Path, out: Path) -> None:
     """GGUF -> safetensors folder (weights de-quantized to float32) with its tokenizer."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
 
     try:
         tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-        model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name,
+                                                     quantization_config=GgufConfig(dequantize=True))
     except (ValueError, OSError, KeyError) as exc:
         raise DatagenError(f"cannot load GGUF {gguf}: {exc}") from None
+    if getattr(model, "hf_quantizer", None) is not None:  # weights are dense already; drop the marker
+        model.hf_quantizer.remove_quantization_config(model)
     model.save_pretrained(str(out))
     tok.save_pretrained(str(out))
 

@@ -91,6 +91,15 @@ def _rejected_table(rejections: list[Rejection]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=REJECTED_SCHEMA) if rows else REJECTED_SCHEMA.empty_table()
 
 
+def _write_parquet(table: pa.Table, path: Path) -> None:
+    """An empty table is written with no row group at all: pq.write_table would write one of 0 rows,
+    which `datasets` cannot read ("BatchSize must be greater than 0")."""
+    if table.num_rows:
+        pq.write_table(table, path)
+    else:
+        pq.ParquetWriter(path, table.schema).close()
+
+
 def content_sha256(records: list[Record], rejected: list[Rejection]) -> str:
     """Hash of the data itself (not of file bytes or timestamps): equal for two runs that made
     the same records with the same lineage and the same rejections."""
@@ -167,8 +176,8 @@ def write_version(output_dir: str | Path, name: str, records: list[Record], reje
     clean_stale_tmp(base)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=base))
     try:
-        pq.write_table(_table(records), tmp / "records.parquet")
-        pq.write_table(_rejected_table(rejected), tmp / "rejected.parquet")
+        _write_parquet(_table(records), tmp / "records.parquet")
+        _write_parquet(_rejected_table(rejected), tmp / "rejected.parquet")
         reasons: dict[str, int] = {}
         stages: dict[str, int] = {}
         for rej in rejected:

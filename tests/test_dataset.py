@@ -166,4 +166,22 @@ def test_empty_version_has_schemas(tmp_path):
     v = write_version(tmp_path, "demo", [], [], {})
     assert v.records() == [] and v.rejected() == []
     assert pq.read_schema(v.path / "records.parquet").names == list(D.SCHEMA.names)
+    import polars as pl
+
+    assert pl.read_parquet(v.path / "rejected.parquet").columns[-3:] == ["reason", "stage", "detail"]
+    # no 0-row row group: `datasets` fails on one with "BatchSize must be greater than 0"
+    assert pq.ParquetFile(v.path / "records.parquet").metadata.num_row_groups == 0
     assert json.loads((v.path / "manifest.json").read_text())["counts"]["kept"] == 0
+
+
+def test_version_files_load_with_datasets_and_polars(tmp_path):
+    datasets = pytest.importorskip("datasets")
+    import polars as pl
+
+    v = write_version(tmp_path, "demo", recs(), rejs(), {})
+    for f, n in (("records.parquet", 3), ("rejected.parquet", 2)):
+        ds = datasets.load_dataset("parquet", data_files=str(v.path / f), split="train",
+                                   cache_dir=str(tmp_path / "hf_cache"))
+        df = pl.read_parquet(v.path / f)
+        assert len(ds) == df.height == n and ds.column_names == df.columns
+    assert pl.read_parquet(v.path / "rejected.parquet")["reason"].to_list() == ["exact_duplicate", "empty_output"]

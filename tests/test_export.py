@@ -34,7 +34,7 @@ def load(path, fmt):
 
     if fmt == "hf":
         return datasets.load_from_disk(str(path))
-    return datasets.load_dataset("json", data_files=str(path), split="train")
+    return datasets.load_dataset("json", data_files=str(path), split="train", cache_dir=str(path) + ".hf_cache")
 
 
 def test_rows_per_format():

@@ -156,7 +156,7 @@ def run(seeds: list[Record], teacher, cfg: Config, ctx) -> list[Record]:
     for round_no in range(1, cfg.max_rounds + 1):
         if len(machine_pool) >= cfg.num_instructions or ctx.stopped:
             break
-        st = {"round": round_no, "prompts": cfg.prompts_per_round, "parsed": 0, "candidates": 0,
+        st = {"round": round_no, "requests": 0, "prompts": cfg.prompts_per_round, "parsed": 0, "candidates": 0,
               "classification": 0, "kept": 0, "dropped": {}}
         rounds.append(st)
 
@@ -241,7 +241,7 @@ def run(seeds: list[Record], teacher, cfg: Config, ctx) -> list[Record]:
             pool_ids[slot] = made[0].id
             machine_pool.append(Task(rec.instruction, made[0].id, False))
             st["kept"] += 1
-        ctx.progress.update()
+        st["requests"] = len(batch) + len(cls_reqs) + len(inst_reqs)
     ctx.stats.update(kept_instructions=len(machine_pool), records=len(out), rounds_run=len(rounds),
                      dropped=_sum_dropped(rounds))
     return out

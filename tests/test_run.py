@@ -164,3 +164,62 @@ def test_bad_input_fails_before_any_version(tmp_path, flags, match):
     with pytest.raises(DatagenError, match=match):
         go(cfg)
     assert list_versions(tmp_path / "runs", "answer") == []
+
+
+# --- seeds and the filter plumbing the run relies on ---------------------------------------------
+
+def test_seed_formats(tmp_path):
+    si = tmp_path / "si.jsonl"
+    si.write_text(json.dumps({"id": "t1", "name": "capital", "instruction": "Capital of the country?",
+                              "instances": [{"input": "Portugal", "output": "Lisbon"},
+                                            {"input": "Peru", "output": "Lima"}],
+                              "is_classification": False}) + "\n\n")
+    [r] = load_seeds(si)
+    assert (r.instruction, r.input, r.output, r.lineage.method) == ("Capital of the country?", "Portugal", "Lisbon",
+                                                                    "seed")
+    assert r.meta["seed_name"] == "capital" and len(r.meta["instances"]) == 2
+    alpaca = tmp_path / "alpaca.json"
+    alpaca.write_text(json.dumps([{"instruction": "A?", "input": "", "output": "a"},
+                                  {"instruction": "A?", "input": "", "output": "a"},  # same id: kept once
+                                  {"instruction": "B?", "output": "b"}]))
+    assert [r.instruction for r in load_seeds(alpaca)] == ["A?", "B?"]
+    assert len(load_seeds(None)) > 0  # the bundled seeds
+
+
+@pytest.mark.parametrize("text, match", [
+    ("", "is empty"),
+    ('{"instruction": "a", "output": "b"}\n[1, 2]\n', "line 2: expected a JSON object"),
+    ('{"question": "a"}\n', "line 1: not a seed task"),
+    ('{"instruction": "", "output": "b"}\n', "line 1: field 'instruction' is empty"),
+    ('{"instruction": "a", "output": 3}\n', "line 1: field 'output' must be a string"),
+    ('{"instruction": "a", "instances": []}\n', "'instances' must be a non-empty list"),
+    ('[{"instruction": "a", "output": "b"},\n oops]', "line 2: invalid JSON"),
+])
+def test_bad_seed_files_name_file_and_line(tmp_path, text, match):
+    p = tmp_path / "s.jsonl"
+    p.write_text(text)
+    with pytest.raises(DatagenError, match=match) as exc:
+        load_seeds(p)
+    assert str(p) in str(exc.value)
+
+
+def test_filter_apply_funnel_and_verdicts():
+    import filters as F
+    from datagen.record import Record
+
+    recs = [Record.make(t, output="x") for t in ("a", "A ", "b", "c")]
+    specs = ["exact_dup", {"name": "exact_dup", "fields": ["output"]}]
+    fns = F.build_filters(specs)
+    kept, rejected, funnel = F.apply(fns, recs)
+    assert [r.instruction for r in kept] == ["a"]
+    assert [(r.reason, r.stage, r.detail) for r in rejected] == [
+        ("exact_duplicate", "filter:exact_dup", recs[0].id), ("exact_duplicate", "filter:exact_dup", recs[0].id),
+        ("exact_duplicate", "filter:exact_dup", recs[0].id)]
+    assert funnel == [{"filter": "exact_dup", "in": 4, "kept": 3, "dropped": {"exact_duplicate": 1}},
+                      {"filter": "exact_dup", "in": 3, "kept": 1, "dropped": {"exact_duplicate": 2}}]
+    with pytest.raises(RuntimeError, match="returned 0 verdicts for 1 records"):
+        F.apply([("bad", lambda rs: [])], recs[:1])
+    with pytest.raises(DatagenError, match="filter exact_dup: unknown option"):
+        F.build_filters([{"name": "exact_dup", "feilds": ["output"]}])
+    with pytest.raises(DatagenError, match="a filter is a name or a mapping"):
+        F.build_filters([3])

@@ -176,10 +176,14 @@ def test_cited_principles_by_number_and_name():
     ('Question: "Is it safe to eat raw eggs?"\nAnswer: maybe', "Is it safe to eat raw eggs?"),
     ("Here is a new user question:\n\n1. How do I fix a flat tire?", "How do I fix a flat tire?"),
     ("**New question:** What is 3 apples plus 2?", "What is 3 apples plus 2?"),
+    ('"1. \nHow do you plant tomatoes?"\nAnswer: seeds', "How do you plant tomatoes?"),
+    ('A new user question: "What is the best poem?"\nIt is...', "What is the best poem?"),
+    ("Write one new user question.\nWhat is gravity?", "What is gravity?"),
+    ("The question: How do you make a pizza?", "How do you make a pizza?"),
     ("  \n", None),
 ])
 def test_parse_question(raw, expected):
-    assert parse_question(raw) == expected
+    assert parse_question(raw, "Topic: x\nWrite one new user question.") == expected
 
 
 @pytest.mark.parametrize("raw,expected", [
@@ -230,6 +234,7 @@ def test_sft_run_engraves_principles_and_keeps_thoughts_in_meta(tmp_path):
     assert {"self_align/red_team", "self_align/answer"} <= set(m["templates"])
     red = [q for q in teacher.seen if q.key.startswith("red_team:")]
     assert any(QUESTIONS[0] not in user(q) for q in red)  # seeds (not generated prompts) are the examples
+    assert red and all(q.sampling.max_tokens == 64 for q in red)
     out = tmp_path / "sft.jsonl"
     assert export(v, "messages", out) == 6
     row = json.loads(out.read_text().splitlines()[0])

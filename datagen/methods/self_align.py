@@ -35,6 +35,7 @@ class Config:
     generate_prompts: bool = field(default=True, metadata={
         "help": "true: write new prompts by topic-guided red-teaming; false: answer the seed/version instructions"})
     num_examples: int = field(default=2, metadata={"help": "seed tasks shown as in-context examples per red-team prompt"})
+    question_max_tokens: int = field(default=64, metadata={"help": "max tokens of a red-team reply (one question)"})
     max_rounds: int = field(default=3, metadata={"help": "red-team rounds at most, to replace rejected prompts"})
     novelty_threshold: float = field(default=0.7, metadata={
         "help": "drop a prompt with ROUGE-L >= this against seeds or earlier prompts (Self-Instruct sec. 2.3)"})
@@ -104,18 +105,21 @@ def build_red_team_prompts(plan: list[dict], template, rules: list[str], samplin
                     sampling=sampling, key=f"red_team:{round_no}:{i}") for i, p in enumerate(plan)]
 
 
-_LEAD = re.compile(r"^\s*(?:[-*\d.)\s]+\s*)?(?:\*\*)?(?:new\s+)?(?:user\s+)?(?:question|q)\s*\d*\s*(?:\*\*)?\s*:[\s*]*", re.I)
+_LEAD = re.compile(r"^\s*(?:[-*\d.)\s]+\s*)?(?:\*\*)?(?:(?:here\s+is\s+)?(?:an?|the)\s+)?(?:new\s+)?(?:user\s+)?"
+                   r"(?:question|q)\s*\d*\s*(?:\*\*)?\s*:[\s*]*", re.I)
 
 
-def parse_question(text: str) -> str | None:
-    """The first line of a red-team reply, without "Question:"/numbering/quotes.
+def parse_question(text: str, prompt: str = "") -> str | None:
+    """The first real line of a red-team reply, without "Question:"/numbering/quotes; lines that only
+    introduce ("Here is a question:") or repeat a line of the prompt are skipped.
 
         parse_question('Question: "Is it safe to eat raw eggs?"\\nAnswer: ...') -> "Is it safe to eat raw eggs?"
     """
+    echoed = {normalize(x).lower() for x in prompt.splitlines() if x.strip()}
     for line in (text or "").splitlines():
         line = _LEAD.sub("", line.strip()).strip().strip('"“”').strip()
-        line = re.sub(r"^(?:[-*]|\d+[.)])\s+", "", line)
-        if line and not line.endswith(":"):  # skip "Here is a new question:"
+        line = re.sub(r"^(?:[-*]|\d+[.)])(?:\s+|$)", "", line).strip().strip('"“”').strip()
+        if line and not line.endswith(":") and normalize(line).lower() not in echoed:
             return line
     return None
 
@@ -170,17 +174,19 @@ def red_team(seeds: list[Record], teacher, cfg: Config, ctx, assets: Assets) -> 
     seen = {normalize(s.prompt_text()).lower() for s in seeds}
     novelty = _novelty_index(cfg.novelty_threshold, [s.instruction for s in seeds])
     pool: list[Record] = []
+    sampling = ctx.sampling.replace(max_tokens=cfg.question_max_tokens)
     for round_no in range(cfg.max_rounds):
         need = cfg.num_prompts - len(pool)
         if need <= 0 or ctx.stopped:
             break
         plan = plan_red_team(assets.types, seeds, need, cfg.num_examples, ctx.rng)
-        comps = teacher.complete(build_red_team_prompts(plan, template, assets.rules, ctx.sampling, round_no))
-        for p, comp in zip(plan, comps):
+        reqs = build_red_team_prompts(plan, template, assets.rules, sampling, round_no)
+        comps = teacher.complete(reqs)
+        for p, req, comp in zip(plan, reqs, comps):
             lineage = ctx.lineage(METHOD, template, parents=[e.id for e in p["examples"]], step=round_no,
-                                  operation="red_team")
+                                  operation="red_team", sampling=sampling)
             meta = {"question_type": p["qtype"]["name"], "topic": p["topic"], "finish_reason": comp.finish_reason}
-            question = parse_question(comp.text) if comp.ok else None
+            question = parse_question(comp.text, _text(req)) if comp.ok else None
             rec = Record.make(question or comp.text or "", lineage=lineage, meta=meta)
             key = normalize(question or "").lower()
             if not comp.ok:
@@ -196,6 +202,10 @@ def red_team(seeds: list[Record], teacher, cfg: Config, ctx, assets: Assets) -> 
                 pool.append(rec)
     ctx.stats["prompts"] = len(pool)
     return pool
+
+
+def _text(req: Request) -> str:
+    return "\n".join(m["content"] for m in req.messages)
 
 
 def _novelty_index(threshold: float, texts: list[str]):

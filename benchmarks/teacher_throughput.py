@@ -5,7 +5,7 @@ target is within 1.2x of that (<= 3.75 s). The server runs in its own process, a
 would (in-process it would share the GIL with the client being measured).
 
     .venv/bin/python benchmarks/teacher_throughput.py [--requests 2000] [--concurrency 64] [--latency 0.1]
-    -> teacher throughput: 2000 requests in 3.41 s (ideal 3.12 s, 1.09x) = 586 req/s; client CPU 1.62 s
+    -> teacher throughput: 2000 requests in 7.32 s (ideal 3.12 s, 2.34x) = 273 req/s; client CPU 1.56 s; ...
 """
 from __future__ import annotations
 
@@ -17,6 +17,15 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_queue_wait() -> float:
+    """Seconds this process's main thread was ready to run but another process had the CPU
+    (Linux schedstat); 0.0 where the kernel does not report it."""
+    try:
+        return int(Path("/proc/self/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def main() -> int:
@@ -41,9 +50,9 @@ def main() -> int:
         reqs = [Request(messages=[{"role": "user", "content": f"Write a haiku about the number {i}."}],
                         sampling=s) for i in range(a.requests)]
         teacher.complete(reqs[:8])  # warm-up: imports and the GET /models preflight
-        cpu0, t0 = os.times(), time.perf_counter()
+        cpu0, wait0, t0 = os.times(), run_queue_wait(), time.perf_counter()
         out = teacher.complete(reqs)
-        elapsed, cpu1 = time.perf_counter() - t0, os.times()
+        elapsed, cpu1, waited = time.perf_counter() - t0, os.times(), run_queue_wait() - wait0
     finally:
         server.kill()
         server.wait()
@@ -52,7 +61,8 @@ def main() -> int:
     cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
     print(f"teacher throughput: {a.requests} requests in {elapsed:.2f} s (ideal {ideal:.2f} s, "
           f"{elapsed / ideal:.2f}x) = {a.requests / elapsed:.0f} req/s; client CPU {cpu:.2f} s; "
-          f"{ok} ok; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+          f"{ok} ok; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; the client waited "
+          f"{waited:.2f} s for a CPU (run queue: other processes had it)")
     return 0 if ok == a.requests and elapsed <= a.max_ratio * ideal else 1
 
 

@@ -66,7 +66,7 @@ def test_answer_run_through_the_real_server(llama_server, tmp_path):
                              for t in ("Name a primary color.", "What is 2 + 2?", "Name a planet.")))
     cfg = load_run_config(["--method", "answer", "--teacher", "openai", "--base-url", llama_server,
                            "--model", "smollm2", "--seeds", str(seeds), "--out", str(tmp_path / "runs"),
-                           "--max_tokens", "24", "--temperature", "0.2", "--seed", "1", "--timeout", "120"])
+                           "--max_tokens", "16", "--temperature", "0.2", "--seed", "1", "--timeout", "120"])
     version = run(cfg, progress=Progress(enabled=False))
     m = version.manifest()
     s = m["teacher_stats"]

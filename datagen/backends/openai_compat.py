@@ -37,7 +37,6 @@ RETRY_AFTER_CAP = 120.0  # seconds; a longer Retry-After is clipped (the openai 
 SHARD = 8  # connections per httpx client (see _make_clients)
 OPTIONS = {"retry_initial": 0.5, "retry_max": 30.0, "preflight": True}  # cfg.options keys for this backend
 
-log = logging.getLogger("datagen")
 
 
 def is_local(url: str) -> bool:

@@ -38,7 +38,6 @@ SHARD = 8  # connections per httpx client (see _make_clients)
 OPTIONS = {"retry_initial": 0.5, "retry_max": 30.0, "preflight": True}  # cfg.options keys for this backend
 
 
-
 def is_local(url: str) -> bool:
     """Loopback, private, link-local addresses and single-label or .local/.internal names."""
     host = (urlsplit(url).hostname or "").lower()

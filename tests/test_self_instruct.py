@@ -271,3 +271,32 @@ def test_budget_stops_cleanly(tmp_path):
     assert m["stopped"] and m["teacher_stats"]["requests"] == 5
     assert len(m["method_stats"]["rounds"]) == 1
     assert "budget_exhausted" in {r.reason for r in v.rejected()}
+
+
+def test_inline_answer_word_is_not_an_instance_label():
+    assert P.parse_instructions(" Read the text and answer: how many legs?") == ["Read the text and answer: how many legs?"]
+
+
+def test_parse_alpaca_tasks():
+    text = (" Name a color.\nInput: <noinput>\nOutput: Blue.\n\nTask 5\nInstruction: **Add the numbers.**\n"
+            "Input: 2, 3\nOutput: 5\n### Task 6:\nInstruction: No output here.\nInput: x\n\nInstruction: Half")
+    assert P.parse_alpaca_tasks(text) == [("Name a color.", "", "Blue."), ("Add the numbers.", "2, 3", "5")]
+    assert P.parse_alpaca_tasks(text, limit=1) == [("Name a color.", "", "Blue.")]
+
+
+def test_alpaca_style_run_keeps_whole_tasks_without_classification(tmp_path):
+    def respond(req):
+        n = req.sampling.seed
+        a, b, c, d = random.Random(n).sample(WORDS, 4)
+        return (f" Describe {a} {b} {n}.\nInput: <noinput>\nOutput: A {a}.\n\nTask 10\nInstruction: Compare {c} {d} "
+                f"{n} please.\nInput: {c}\nOutput: \n\nTask 11\nInstruction: Draw {c} {n} now.\nInput:\nOutput: x")
+    teacher = FakeTeacher(respond)
+    v = run(run_cfg(tmp_path, alpaca_style=True, alpaca_tasks_per_request=5, num_instructions=3), backend=teacher)
+    recs, m = v.records(), v.manifest()
+    assert all(r.key.startswith("gen-") for r in teacher.seen) and len(teacher.seen) == 4
+    assert "Task 1\nInstruction: " in teacher.seen[0].messages[-1]["content"]
+    assert "Write 5 new" in teacher.seen[0].messages[-1]["content"]
+    assert len(recs) == 4 and all(r.output.startswith("A ") and r.meta["alpaca_style"] for r in recs)
+    assert all(r.lineage.template == "self_instruct/alpaca_generate" and len(r.lineage.parents) == 8 for r in recs)
+    assert sorted({x.reason for x in v.rejected()}) == ["unsuitable_keyword"]
+    assert m["method_stats"]["rounds"][0]["kept"] == 2

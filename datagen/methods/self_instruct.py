@@ -45,6 +45,10 @@ class Config:
     instance_temperature: float | None = field(default=None, metadata={"help": "instance temperature (default: sampling.temperature)"})
     gen_stop: list[str] = field(default_factory=list, metadata={"help": "stop strings for instruction lists (completion teachers: [\"\\n\\n\"])"})
     instance_stop: list[str] = field(default_factory=lambda: ["Task:"], metadata={"help": "stop strings for instances"})
+    alpaca_style: bool = field(default=False, metadata={
+        "help": "Alpaca's simplification: instruction, input and output in one request, no classification step"})
+    alpaca_tasks_per_request: int = field(default=20, metadata={"help": "tasks asked for per request in alpaca_style (Alpaca: 20)"})
+    alpaca_template: str = field(default="self_instruct/alpaca_generate", metadata={"help": "alpaca_style prompt"})
     template: str = field(default="self_instruct/generate", metadata={"help": "instruction generation prompt"})
     classify_template: str = field(default="self_instruct/is_classification", metadata={"help": "classification prompt"})
     input_first_template: str = field(default="self_instruct/instance_input_first", metadata={"help": "open-task instances"})
@@ -57,6 +61,8 @@ class Task:
     instruction: str
     id: str
     is_seed: bool
+    input: str = ""
+    output: str = ""
 
 
 def one_line(text: str) -> str:
@@ -74,13 +80,18 @@ def sample_context(seed_pool: list[Task], machine_pool: list[Task], cfg: Config,
 
 
 def build_generate_prompts(seed_pool, machine_pool, cfg: Config, template, sampling, rng,
-                           round_no: int) -> list[tuple[Request, list[Task]]]:
-    """B requests, each with the in-context tasks it shows (their ids become the lineage parents)."""
+                           round_no: int, alpaca: bool = False) -> list[tuple[Request, list[Task]]]:
+    """B requests, each with the in-context tasks it shows (their ids become the lineage parents);
+    alpaca=True shows whole tasks (instruction, input, output) and asks for complete new ones."""
     out = []
     for i in range(cfg.prompts_per_round):
         tasks = sample_context(seed_pool, machine_pool, cfg, rng)
         s = sampling.replace(seed=derive_seed(sampling.seed, round_no, i))
-        msgs = template.render(tasks=[one_line(t.instruction) for t in tasks])
+        if alpaca:
+            msgs = template.render(tasks=[{"instruction": one_line(t.instruction), "input": t.input, "output": t.output}
+                                          for t in tasks], num=cfg.alpaca_tasks_per_request, no_input=cfg.no_input)
+        else:
+            msgs = template.render(tasks=[one_line(t.instruction) for t in tasks])
         out.append((Request(messages=msgs, sampling=s, key=f"gen-{round_no}-{i}"), tasks))
     return out
 
@@ -132,7 +143,9 @@ def run(seeds: list[Record], teacher, cfg: Config, ctx) -> list[Record]:
     from filters.novelty import NoveltyIndex
     from filters.self_instruct import instances_reason, instruction_reason
 
-    gen_t, cls_t = ctx.templates.load(cfg.template), ctx.templates.load(cfg.classify_template)
+    alpaca = cfg.alpaca_style
+    gen_t = ctx.templates.load(cfg.alpaca_template if alpaca else cfg.template)
+    cls_t = ctx.templates.load(cfg.classify_template)
     inst_t = {False: ctx.templates.load(cfg.input_first_template), True: ctx.templates.load(cfg.output_first_template)}
     rng, base = ctx.rng, ctx.sampling.seed
     gen_s = ctx.sampling.replace(max_tokens=cfg.gen_max_tokens or ctx.sampling.max_tokens, stop=tuple(cfg.gen_stop))
@@ -144,7 +157,7 @@ def run(seeds: list[Record], teacher, cfg: Config, ctx) -> list[Record]:
     # Few-shot examples are fixed for the run: the prompts then share a prefix (cheap for llama.cpp).
     cls_ex = classification_examples(seeds, cfg.classification_examples, rng)
     inst_ex = {c: instance_examples(seeds, cfg.instance_examples, c, rng) for c in (False, True)}
-    seed_pool = [Task(s.instruction, s.id, True) for s in seeds]
+    seed_pool = [Task(s.instruction, s.id, True, s.input, s.output or "") for s in seeds]
     machine_pool: list[Task] = []
     index, pool_ids = NoveltyIndex(cfg.novelty_threshold), []
     for s in seeds:  # novelty is checked against everything in the pool, seeds included
@@ -167,7 +180,7 @@ def run(seeds: list[Record], teacher, cfg: Config, ctx) -> list[Record]:
         def drop(rec, reason, stage, detail=""):
             ctx.reject(rec, count(reason), stage, detail)
 
-        batch = build_generate_prompts(seed_pool, machine_pool, cfg, gen_t, gen_s, rng, round_no)
+        batch = build_generate_prompts(seed_pool, machine_pool, cfg, gen_t, gen_s, rng, round_no, alpaca)
         comps = teacher.complete([req for req, _ in batch])
         cands = []  # (candidate record, pool slot)
         for (req, tasks), comp in zip(batch, comps):
@@ -175,14 +188,16 @@ def run(seeds: list[Record], teacher, cfg: Config, ctx) -> list[Record]:
             if not comp.ok:
                 _reject_answer(ctx, req, comp, lineage, count(_error_reason(comp)), "teacher")
                 continue
-            items = P.parse_instructions(comp.text, limit=cfg.max_new_per_prompt + 1)
+            limit = cfg.alpaca_tasks_per_request if alpaca else cfg.max_new_per_prompt
+            whole = {t[0]: t[1:] for t in P.parse_alpaca_tasks(comp.text, limit + 1)} if alpaca else {}
+            items = list(whole) if alpaca else P.parse_instructions(comp.text, limit=limit + 1)
             st["parsed"] += len(items)
             meta = {"round": round_no, "gen_finish_reason": comp.finish_reason}
             if comp.finish_reason == "length" and items:  # the last item may be cut mid-sentence
                 drop(Record.make(items.pop(), lineage=lineage, meta=meta), "truncated", "parse")
             if not items:
                 _reject_answer(ctx, req, comp, lineage, count("no_instructions"), "parse")
-            for item in items[: cfg.max_new_per_prompt]:
+            for item in items[:limit]:
                 rec = Record.make(item, lineage=lineage, meta=dict(meta))
                 verdict = instruction_reason(item, cfg.min_words, cfg.max_words)
                 if verdict:
@@ -194,9 +209,19 @@ def run(seeds: list[Record], teacher, cfg: Config, ctx) -> list[Record]:
                     drop(rec, "not_novel", "self_instruct:novelty", pool_ids[j])
                     continue
                 rec.meta.update(novelty=round(score, 4), most_similar=pool_ids[j] if j >= 0 else None)
+                if alpaca:  # the task came whole: check its instance, keep it, no classification step
+                    rec = rec.replace(input=whole[item][0], output=whole[item][1],
+                                      meta=dict(rec.meta, alpaca_style=True, finish_reason=comp.finish_reason))
+                    if instances_reason([whole[item]]):
+                        drop(rec, instances_reason([whole[item]]), "self_instruct:filter")
+                        continue
+                    out.append(rec)
+                    machine_pool.append(Task(item, rec.id, False, rec.input, rec.output))
+                    st["kept"] += 1
                 pool_ids.append(rec.id)
                 index.add(item)
-                cands.append((rec, len(pool_ids) - 1))
+                if not alpaca:
+                    cands.append((rec, len(pool_ids) - 1))
         st["candidates"] = len(cands)
         # §2.2 classification identification, then instances (output-first for classification).
         cls_reqs = [Request(messages=cls_t.render(examples=cls_ex, instruction=one_line(r.instruction)),
@@ -239,7 +264,7 @@ def run(seeds: list[Record], teacher, cfg: Config, ctx) -> list[Record]:
                     for inp, outp in pairs[: cfg.max_instances]]
             out.extend(made)
             pool_ids[slot] = made[0].id
-            machine_pool.append(Task(rec.instruction, made[0].id, False))
+            machine_pool.append(Task(rec.instruction, made[0].id, False, made[0].input, made[0].output))
             st["kept"] += 1
         st["requests"] = len(batch) + len(cls_reqs) + len(inst_reqs)
     ctx.stats.update(kept_instructions=len(machine_pool), records=len(out), rounds_run=len(rounds),

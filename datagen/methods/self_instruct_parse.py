@@ -96,9 +96,10 @@ def parse_is_classification(text: str) -> bool | None:
 
 
 _LABEL = re.compile(
-    r"^[ \t]*(?:\*\*)?[ \t]*(input|output|answer|response|class[ \t]+label|label|example|task)"
+    r"^[ \t]*(?:\*\*)?[ \t]*(instruction|input|output|answer|response|class[ \t]+label|label|example|task)"
     r"[ \t]*\d*[ \t]*(?:\*\*)?[ \t]*:(?:\*\*)?", re.IGNORECASE | re.MULTILINE)
-_EXAMPLE_HEADER = re.compile(r"^\s*(?:\*\*)?\s*example\s*\d+\s*(?:\*\*)?\s*:?\s*$", re.IGNORECASE | re.MULTILINE)
+_EXAMPLE_HEADER = re.compile(r"^[ \t]*(?:#+[ \t]*)?(?:\*\*)?[ \t]*(?:example|task)[ \t]*#?\d+[ \t]*(?:\*\*)?[ \t]*:?[ \t]*$",
+                             re.IGNORECASE | re.MULTILINE)
 NO_INPUT = {"", "<noinput>", "noinput", "none", "none.", "n/a", "na", "(none)", "no input", "no input.",
             "nothing", "-", "null", "<no input>", "[none]", "(no input)"}
 
@@ -171,3 +172,21 @@ def dedupe_instances(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
             seen.add(key)
             out.append((inp, outp))
     return out
+
+
+def parse_alpaca_tasks(text: str, limit: int | None = None) -> list[tuple[str, str, str]]:
+    """(instruction, input, output) triples from text that continues "Instruction:" (the Alpaca
+    simplification: whole tasks in one answer). Headers such as "Task 3" are skipped.
+    " Name a color.\nInput: <noinput>\nOutput: Blue.\n\nTask 5\nInstruction: Add 2 and 3.\nInput:\nOutput: 5"
+    -> [("Name a color.", "", "Blue."), ("Add 2 and 3.", "", "5")]"""
+    out, cur = [], None
+    for label, value in _segments(_continue("Instruction:", text)) + [("instruction", "")]:
+        if label == "instruction":
+            if cur and cur[0] and cur[2]:
+                out.append((cur[0], cur[1], cur[2]))
+            cur = [clean_instruction(value.split("\n")[0]) if value else "", "", ""]
+        elif cur is not None and label == "input":
+            cur[1] = _clean_value(value)
+        elif cur is not None and label == "output" and not cur[2]:
+            cur[2] = value.strip()
+    return out[:limit] if limit is not None else out

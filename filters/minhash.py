@@ -7,7 +7,9 @@ Pipeline per batch, all numpy (no Python call per shingle):
 1. texts -> k-word shingle hashes (uint32) for the whole batch at once (filters/shingles.py);
 2. signatures with datasketch 2.0's default "affine32" permutations (fmix32 pre-mix, then
    a*h+b mod 2^32, the same `a, b` as `datasketch.MinHash(num_perm, seed)`), min per record with
-   np.minimum.reduceat;
+   np.minimum.reduceat. datasketch 2.0 made this its default over the older (a*h+b) mod (2^61-1)
+   folded to 32 bits, whose fold inflated estimates on large sets (datasketch issue #212), and
+   wrap-around uint32 arithmetic needs no modulo;
 3. LSH banding (b bands of r rows) -> candidates among the kept records; each candidate is then
    verified on the estimated Jaccard (signature agreement) >= threshold, so banding may be set
    for recall and the verification keeps precision.
@@ -52,9 +54,15 @@ def signatures(texts: list[str], num_perm: int = 256, k: int = 5, seed: int = 1,
         end = max(pos + 1, int(np.searchsorted(bounds, bounds[pos] + chunk, "right")) - 1)
         lo, hi = bounds[pos], (bounds[end] if end < bounds.size else hashes.size)
         with np.errstate(over="ignore"):
-            phv = np.multiply.outer(a, hashes[lo:hi])  # (num_perm, shingles): reduceat runs fastest on axis 1
-            phv += b[:, None]
-        sig[owner[bounds[pos:end]]] = np.minimum.reduceat(phv, bounds[pos:end] - lo, axis=1).T
+            if hi - lo > chunk:  # one very long text: running minimum over slices of its shingles
+                for s in range(lo, hi, chunk):
+                    phv = np.multiply.outer(a, hashes[s:min(hi, s + chunk)])
+                    phv += b[:, None]
+                    sig[owner[lo]] = np.minimum(sig[owner[lo]], phv.min(axis=1))
+            else:
+                phv = np.multiply.outer(a, hashes[lo:hi])  # (num_perm, shingles): reduceat is fastest on axis 1
+                phv += b[:, None]
+                sig[owner[bounds[pos:end]]] = np.minimum.reduceat(phv, bounds[pos:end] - lo, axis=1).T
         pos = end
     return sig, has
 

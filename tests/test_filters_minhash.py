@@ -57,8 +57,8 @@ def test_shingle_hashes_are_the_shingle_sets():
 
 def test_signatures_equal_datasketch_minhash_on_the_same_hashes():
     rng = random.Random(1)
-    texts = [rand_text(rng, rng.randint(1, 30), VOCAB) for _ in range(20)] + [""]
-    sig, has = signatures(texts, num_perm=64, k=3, seed=7)
+    texts = [rand_text(rng, rng.randint(1, 30), VOCAB) for _ in range(20)] + [rand_text(rng, 500, VOCAB), ""]
+    sig, has = signatures(texts, num_perm=64, k=3, seed=7, chunk=100)  # the long text spans 5 chunks
     hashes, owner = shingle_hashes(texts, 3)
     assert has.tolist() == [bool(shingles(t, 3)) for t in texts]
     for i in range(len(texts) - 1):

@@ -102,6 +102,8 @@ def load_filter_config(argv: list[str]) -> tuple[FilterConfig, list[dict]]:
         if not isinstance(opts, dict):
             raise DatagenError(f"--{name} needs an option: --{name}.OPTION value")
     generation_only = {f.name for f in dataclasses.fields(RunConfig)} - {f.name for f in dataclasses.fields(FilterConfig)}
+    if "method" in data:  # a generate recipe: its `name` is what it generates; the new version keeps the parent's
+        generation_only.add("name")
     ignored = sorted(k for k in data if k in generation_only)
     if ignored:
         log.info("filter: ignoring the recipe's generation keys: %s", ", ".join(ignored))

@@ -60,7 +60,7 @@ def test_filter_from_flags_writes_a_child_version(tmp_path, capsys):
 def test_filter_from_a_recipe_with_flag_overrides(tmp_path, capsys):
     parent(tmp_path)
     recipe = tmp_path / "recipe.yaml"
-    recipe.write_text("method: answer\nseed: 3\nsampling: {max_tokens: 16, temperature: 0}\n"
+    recipe.write_text("name: other\nmethod: answer\nseed: 3\nsampling: {max_tokens: 16, temperature: 0}\n"
                       "filters:\n  - exact_dup\n  - {name: quality, min_words: 5, checks: [empty, length]}\n")
     rc = cli.main(["filter", "--config", str(recipe), "--from", str(tmp_path / "runs" / "demo"),
                    "--quality.min_words", "1"])

@@ -274,6 +274,12 @@ def test_parroted_principle_is_dropped(tmp_path):
     assert_engraved(v.records(), DEFAULT_PRINCIPLES)
 
 
+def test_answer_citing_principles_is_dropped(tmp_path):
+    v, _ = go(tmp_path, answer=lambda r: ("Answer: By principle 20 (creative) I say yes." if "bakery" in user(r)
+                                          else f"Answer: fine {user(r)}"))
+    assert len(v.records()) == 5 and [x.reason for x in v.rejected()] == ["principle_reference"]
+
+
 def test_verbose_cloning_keeps_the_brief_answer(tmp_path):
     v, _ = go(tmp_path, "--method_cfg.verbose", "true")
     for r in v.records():

@@ -186,7 +186,7 @@ def red_team(seeds: list[Record], teacher, cfg: Config, ctx, assets: Assets) -> 
             lineage = ctx.lineage(METHOD, template, parents=[e.id for e in p["examples"]], step=round_no,
                                   operation="red_team", sampling=sampling)
             meta = {"question_type": p["qtype"]["name"], "topic": p["topic"], "finish_reason": comp.finish_reason}
-            question = parse_question(comp.text, _text(req)) if comp.ok else None
+            question = parse_question(comp.text, "\n".join(m["content"] for m in req.messages)) if comp.ok else None
             rec = Record.make(question or comp.text or "", lineage=lineage, meta=meta)
             key = normalize(question or "").lower()
             if not comp.ok:
@@ -202,10 +202,6 @@ def red_team(seeds: list[Record], teacher, cfg: Config, ctx, assets: Assets) -> 
                 pool.append(rec)
     ctx.stats["prompts"] = len(pool)
     return pool
-
-
-def _text(req: Request) -> str:
-    return "\n".join(m["content"] for m in req.messages)
 
 
 def _novelty_index(threshold: float, texts: list[str]):
@@ -285,9 +281,13 @@ def run(seeds: list[Record], teacher, cfg: Config, ctx) -> list[Record]:
     return engrave(records, assets, ctx)
 
 
+_CITES = re.compile(r"\b(?:by\s+)?principles?\s+#?\d+", re.I)
+
+
 def engrave(records: list[Record], assets: Assets, ctx) -> list[Record]:
-    """Principle engraving (sec. 3.3): training fields must not repeat a principle; any that does is
-    dropped ("principle_leak"). Principles, exemplars and thoughts never enter them by construction."""
+    """Principle engraving (sec. 3.3): training fields must not repeat a principle ("principle_leak"),
+    and answers must not cite one by number, a thought spilt into the answer ("principle_reference").
+    Principles, exemplars and thoughts never enter them by construction."""
     spans = leak_spans(assets.principles)
     out = []
     for r in records:
@@ -295,6 +295,8 @@ def engrave(records: list[Record], assets: Assets, ctx) -> list[Record]:
         fields += [m["content"] for m in r.messages or ()]
         if any(leaked(f, spans) for f in fields):
             ctx.reject(r, "principle_leak", "engrave")
+        elif _CITES.search(r.output or "") or _CITES.search(r.rejected or ""):
+            ctx.reject(r, "principle_reference", "engrave")
         else:
             out.append(r)
     ctx.stats["records"] = len(out)

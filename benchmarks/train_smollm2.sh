@@ -12,9 +12,33 @@ OUT=${OUT:-/tmp/ft_adapters}
 STEPS=${STEPS:-20}
 GGUF=$(.venv/bin/python -c "from datagen.backends.embedded import smollm2_path; print(smollm2_path())")
 
-# 1. Versions (skipped when present): SFT records and preference pairs from the embedded teacher.
-[ -d "$RUNS/base" ] || $DG generate --method answer --out "$RUNS" --name base
-[ -d "$RUNS/pairs" ] || $DG generate --method self_align --pairs principles --out "$RUNS" --name pairs
+# 1. Versions (skipped when present): the teacher's answers to the seeds, filtered into a child version.
+#    MAX_REQUESTS caps the teacher calls (answers already in the response cache are free).
+if [ ! -d "$RUNS/base" ]; then
+  $DG generate --method answer --out "$RUNS" --name base ${MAX_REQUESTS:+--max_requests "$MAX_REQUESTS"}
+  $DG filter --from base --out "$RUNS" --filters exact_dup,length
+fi
+# Preference pairs: PAIRS=self_align asks the teacher (principle-guided answer vs plain answer, two
+# generations per prompt); the default PAIRS=offtopic pairs each answer (chosen) with the answer to
+# another instruction (rejected), which needs no generation.
+if [ ! -d "$RUNS/pairs" ]; then
+  if [ "${PAIRS:-offtopic}" = self_align ]; then
+    $DG generate --method self_align --pairs principles --out "$RUNS" --name pairs
+  else
+    .venv/bin/python - "$RUNS" <<'PY'
+import sys
+from datagen.dataset import open_version, write_version
+from datagen.record import Lineage
+src = open_version("base", sys.argv[1])
+recs = src.records()
+pairs = [r.replace(rejected=recs[(i + 1) % len(recs)].output,
+                   lineage=Lineage(method="offtopic_pairs", parents=(r.id, recs[(i + 1) % len(recs)].id)))
+         for i, r in enumerate(recs)]
+v = write_version(sys.argv[1], "pairs", pairs, [], {"method": "offtopic_pairs", "parent": src.ref})
+print(f"wrote {v.path}: {len(pairs)} pairs")
+PY
+  fi
+fi
 
 # 2. SFT with LoRA (the GGUF is converted once to ~/.cache/datagen/models/ on the first call).
 /usr/bin/time -f "sft wall %e s, max RSS %M KB" \
@@ -25,7 +49,7 @@ SFT=$(ls -d "$OUT"/base/sft-* | tail -1)
 # 3. DPO with LoRA, continuing the SFT adapter (it is the reference).
 /usr/bin/time -f "dpo wall %e s, max RSS %M KB" \
   $DG train dpo --data pairs --runs "$RUNS" --model "$GGUF" --adapter "$SFT" --out "$OUT" \
-    --max_steps "$STEPS" --per_device_train_batch_size 2 --max_length 384 --num_eval 2 --seed 0
+    --max_steps "$STEPS" --per_device_train_batch_size 1 --max_length 384 --num_eval 2 --seed 0
 DPO=$(ls -d "$OUT"/pairs/dpo-* | tail -1)
 
 # 4. Before/after on two prompts of our own.

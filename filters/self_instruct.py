@@ -69,6 +69,15 @@ def instances_reason(instances) -> str | None:
     return None
 
 
+def copied_output_reason(instances) -> str | None:
+    """Not in the paper: our addition for small teachers, which often echo the input as the output.
+    [("I made a cake.", "I made a cake.")] -> "output_copies_input"; [("", "Hi")] -> None."""
+    for inp, out in instances:
+        if normalize(inp) and normalize(inp).lower().strip(".!\"' ") == normalize(out).lower().strip(".!\"' "):
+            return "output_copies_input"
+    return None
+
+
 # ---- registered filters (names in filters/__init__.py FILTERS) -------------------------------
 
 def self_instruct_filter(min_words: int = MIN_WORDS, max_words: int = MAX_WORDS, keywords=None):

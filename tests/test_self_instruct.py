@@ -55,7 +55,7 @@ def test_generate_prompts_render_the_sampled_tasks_with_distinct_seeds():
 def test_classification_examples_mix_yes_and_no_from_seed_flags():
     seeds = load_seeds()
     ex = SI.classification_examples(seeds, 6, random.Random(0))
-    assert len(ex) == 6 and sum(e["is_classification"] for e in ex) == 3
+    assert len(ex) == 6 and sum(e["is_classification"] for e in ex) == 2
     by_text = {s.instruction: bool(s.meta["is_classification"]) for s in seeds}
     assert all(by_text[e["instruction"]] == e["is_classification"] for e in ex)
 
@@ -300,3 +300,34 @@ def test_alpaca_style_run_keeps_whole_tasks_without_classification(tmp_path):
     assert all(r.lineage.template == "self_instruct/alpaca_generate" and len(r.lineage.parents) == 8 for r in recs)
     assert sorted({x.reason for x in v.rejected()}) == ["unsuitable_keyword"]
     assert m["method_stats"]["rounds"][0]["kept"] == 2
+
+
+def test_echoed_no_input_marker_is_not_an_output():
+    assert P.parse_instances_input_first(" \n<noinput>\nOutput: \n<noinput>") == []
+    assert P.parse_instances_input_first(" <noinput>\nOutput: None") == [("", "None")]
+
+
+@pytest.mark.parametrize("pairs, reason", [
+    ([("I made a cake.", "I made a cake")], "output_copies_input"),
+    ([("x y", "X  y!")], "output_copies_input"),
+    ([("", "Hello")], None),
+    ([("2+2", "4")], None),
+])
+def test_copied_output_reason(pairs, reason):
+    from filters.self_instruct import copied_output_reason
+    assert copied_output_reason(pairs) == reason
+
+
+def test_copied_outputs_are_dropped_unless_disabled(tmp_path):
+    def respond(req):
+        text = req.messages[-1]["content"]
+        if text.endswith("Is it classification?"):
+            return " No"
+        if text.endswith("Input:"):
+            return " same words here\nOutput: Same words here."
+        a, b, c = random.Random(req.sampling.seed).sample(WORDS, 3)
+        return f" Write about {a} {b} {c}."
+    v = run(run_cfg(tmp_path / "a", max_rounds=1), backend=FakeTeacher(respond))
+    assert v.records() == [] and {r.reason for r in v.rejected()} == {"output_copies_input"}
+    v = run(run_cfg(tmp_path / "b", max_rounds=1, drop_copied_output=False), backend=FakeTeacher(respond))
+    assert len(v.records()) == 2 and v.records()[0].output == "Same words here."

@@ -36,8 +36,10 @@ class Config:
     min_words: int = field(default=3, metadata={"help": "instruction_too_short below this many words (paper: 3)"})
     max_words: int = field(default=150, metadata={"help": "instruction_too_long above this many words (paper: 150)"})
     classification_examples: int = field(default=8, metadata={"help": "few-shot yes/no examples (from the seeds)"})
-    instance_examples: int = field(default=3, metadata={"help": "example instances shown per instance prompt"})
+    instance_examples: int = field(default=4, metadata={"help": "example instances shown per instance prompt"})
     max_instances: int = field(default=1, metadata={"help": "records kept per instruction (one per instance)"})
+    drop_copied_output: bool = field(default=True, metadata={
+        "help": "drop instances whose output repeats the input (not in the paper; small teachers do it a lot)"})
     no_input: str = field(default="<noinput>", metadata={"help": "what instance prompts write for 'no input'"})
     gen_max_tokens: int | None = field(default=None, metadata={"help": "max tokens of an instruction list (default: sampling.max_tokens)"})
     classify_max_tokens: int = field(default=3, metadata={"help": "max tokens of the yes/no answer"})
@@ -102,23 +104,27 @@ def derive_seed(base: int | None, round_no: int, i: int) -> int | None:
 
 
 def classification_examples(seeds: list[Record], n: int, rng) -> list[dict]:
-    """Up to n seeds for the yes/no prompt, classification and open tasks alternating."""
+    """Up to n seeds for the yes/no prompt: about a third classification tasks (roughly their share
+    among useful tasks; more "Yes" examples make a small teacher say Yes too often), shuffled."""
     yes = [s for s in seeds if s.meta.get("is_classification")]
     no = [s for s in seeds if not s.meta.get("is_classification")]
-    yes, no = rng.sample(yes, min(len(yes), (n + 1) // 2)), rng.sample(no, min(len(no), n))
-    out = []
-    while len(out) < n and (yes or no):
-        for pool in (yes, no):
-            if pool and len(out) < n:
-                out.append({"instruction": one_line(pool.pop().instruction),
-                            "is_classification": pool is yes})
-    return out
+    n_yes = min(len(yes), max(1, n // 3))
+    chosen = [(s, True) for s in rng.sample(yes, n_yes)] + [(s, False) for s in rng.sample(no, min(len(no), n - n_yes))]
+    rng.shuffle(chosen)
+    return [{"instruction": one_line(s.instruction), "is_classification": c} for s, c in chosen]
 
 
 def instance_examples(seeds: list[Record], n: int, classification: bool, rng) -> list[dict]:
+    """n seed instances for the instance prompts; open tasks alternate with and without an input,
+    so the teacher sees that a task may need none."""
     pool = [s for s in seeds if bool(s.meta.get("is_classification")) == classification and s.output]
-    return [{"instruction": one_line(s.instruction), "input": s.input, "output": s.output}
-            for s in rng.sample(pool, min(n, len(pool)))]
+    with_input, without = [s for s in pool if s.input], [s for s in pool if not s.input]
+    if classification or not with_input or not without:
+        picked = rng.sample(pool, min(n, len(pool)))
+    else:
+        a, b = rng.sample(with_input, min(len(with_input), (n + 1) // 2)), rng.sample(without, min(len(without), n // 2))
+        picked = [x for pair in zip(a, b) for x in pair] + a[len(b):] + b[len(a):]
+    return [{"instruction": one_line(s.instruction), "input": s.input, "output": s.output} for s in picked]
 
 
 def parse_instances(text: str, is_classification: bool) -> list[tuple[str, str]]:
@@ -141,7 +147,7 @@ def _reject_answer(ctx, req: Request, comp, lineage, reason: str, stage: str, de
 
 def run(seeds: list[Record], teacher, cfg: Config, ctx) -> list[Record]:
     from filters.novelty import NoveltyIndex
-    from filters.self_instruct import instances_reason, instruction_reason
+    from filters.self_instruct import copied_output_reason, instances_reason, instruction_reason
 
     alpaca = cfg.alpaca_style
     gen_t = ctx.templates.load(cfg.alpaca_template if alpaca else cfg.template)
@@ -212,8 +218,9 @@ def run(seeds: list[Record], teacher, cfg: Config, ctx) -> list[Record]:
                 if alpaca:  # the task came whole: check its instance, keep it, no classification step
                     rec = rec.replace(input=whole[item][0], output=whole[item][1],
                                       meta=dict(rec.meta, alpaca_style=True, finish_reason=comp.finish_reason))
-                    if instances_reason([whole[item]]):
-                        drop(rec, instances_reason([whole[item]]), "self_instruct:filter")
+                    bad = instances_reason([whole[item]]) or (cfg.drop_copied_output and copied_output_reason([whole[item]]))
+                    if bad:
+                        drop(rec, bad, "self_instruct:filter")
                         continue
                     out.append(rec)
                     machine_pool.append(Task(item, rec.id, False, rec.input, rec.output))
@@ -256,7 +263,7 @@ def run(seeds: list[Record], teacher, cfg: Config, ctx) -> list[Record]:
             if not pairs:
                 drop(rec.replace(meta=dict(meta, answer=comp.text)), "no_instance", "parse")
                 continue
-            reason = instances_reason(pairs)
+            reason = instances_reason(pairs) or (copied_output_reason(pairs) if cfg.drop_copied_output else None)
             if reason:
                 drop(rec.replace(meta=dict(meta, answer=comp.text)), reason, "self_instruct:filter")
                 continue

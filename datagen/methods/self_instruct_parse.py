@@ -140,6 +140,8 @@ def parse_instances_input_first(text: str) -> list[tuple[str, str]]:
             current = _clean_value(value)
         elif label == "output":
             out = value.strip()
+            if out.lower().strip("<>[]() ").replace(" ", "") == "noinput":  # the marker echoed as an answer
+                out = ""
             if out:
                 pairs.append(("" if current is None else current, out))
             current = None

@@ -30,7 +30,7 @@ class TeacherConfig:
     tokens_per_second: float | None = field(default=None, metadata={"help": "token rate limit (openai)"})
     tokens_per_minute: float | None = field(default=None, metadata={"help": "token rate limit (openai)"})
     n_ctx: int = field(default=4096, metadata={"help": "context window (embedded, vllm)"})
-    n_threads: int | None = field(default=None, metadata={"help": "CPU threads (embedded; default: all cores)"})
+    n_threads: int | None = field(default=None, metadata={"help": "CPU threads (embedded; default: half the cores, at least 1)"})
     options: dict = field(default_factory=dict, metadata={
         "help": "extra backend options (vllm: LLM(**options), e.g. tensor_parallel_size)"})
 

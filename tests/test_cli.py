@@ -196,11 +196,14 @@ def test_run_recipe_command(tmp_path, fake_backend, capsys):
     assert cli.main(["run"]) == 2 and "usage: datagen run RECIPE" in capsys.readouterr().err
 
 
-def test_help(capsys):
+def test_help(capsys, monkeypatch):
+    # a command whose optional dependencies are missing is listed, and does not break the help
+    monkeypatch.setitem(cli.COMMANDS, "ghost", "no_such_module_xyz:cmd")
     assert cli.main([]) == 0
     out = capsys.readouterr().out
     for name in ("generate", "versions", "show", "export"):
         assert f"  {name} " in out
+    assert "ghost" in out and "not available" in out
 
 
 def test_unexpected_error_is_one_line_exit_1(monkeypatch, capsys):

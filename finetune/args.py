@@ -31,6 +31,9 @@ class StudentArgs:
                 "is the adapter as loaded)."})
     eval_max_new_tokens: int = field(default=64, metadata={
         "help": "Tokens generated per prompt in the before/after table (greedy)."})
+    train_set_loss: bool = field(default=True, metadata={
+        "help": "Also measure the mean loss over all training rows before and after training (one forward "
+                "pass each): unlike per-step losses, it does not depend on which rows a step drew."})
 
 
 def _parser_class():

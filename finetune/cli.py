@@ -36,6 +36,9 @@ def cmd_train(argv: list[str]) -> int:
     loss = f", loss {m['first_loss']:.3f} -> {m['last_loss']:.3f} (mean of first/last {m['mean_of']} steps " \
            f"{m['first_mean']:.3f} -> {m['last_mean']:.3f})" if "first_loss" in m else ""
     print(f"wrote {result['path']}: {m['steps']} steps in {m['seconds']:.0f} s{loss}")
+    if "train_set_loss" in m:
+        print(f"mean loss over the training rows: {m['train_set_loss']['before']:.4f} before, "
+              f"{m['train_set_loss']['after']:.4f} after")
     if result["prompts"]:
         from finetune.sample import table
 

@@ -85,15 +85,20 @@ def train(kind: str, data_args, student_args, train_args, model_args,
         max_new = student_args.eval_max_new_tokens
         before = sample.generate(model, tok, prep["prompts"], max_new) if prep["prompts"] else []
         trainer = make_trainer(model, tok, data.to_dataset(prep["rows"]), train_args, peft_config)
+        set_loss = {"before": set_loss_of(trainer)} if student_args.train_set_loss else {}
         t0 = time.time()
         trainer.train()
         seconds = time.time() - t0
+        if set_loss:
+            set_loss["after"] = set_loss_of(trainer)
         model = trainer.model
         model.eval()
         after = sample.generate(model, tok, prep["prompts"], max_new) if prep["prompts"] else []
         outputs = save(model, tok, tmp, student_args.merge, template)
         history = provenance.loss_history(trainer.state.log_history)
         metrics = provenance.summarize(history, seconds, trainer.state.global_step)
+        if set_loss:
+            metrics["train_set_loss"] = set_loss
         provenance.write_json(tmp / "metrics.json", {"summary": metrics, "history": history})
         provenance.write_json(tmp / "before_after.json", [
             {"prompt": p, "before": b, "after": a} for p, b, a in zip(prep["prompts"], before, after)])
@@ -116,6 +121,12 @@ def train(kind: str, data_args, student_args, train_args, model_args,
             final.rmdir()
         raise
     return {"path": final, "metrics": metrics, "prompts": prep["prompts"], "before": before, "after": after}
+
+
+def set_loss_of(trainer) -> float:
+    """Mean loss over the (already tokenized) training rows, same masking as training, no update."""
+    return float(trainer.evaluate(eval_dataset=trainer.train_dataset, metric_key_prefix="train_set")
+                 ["train_set_loss"])
 
 
 def save(model, tok, out: Path, merge: bool, template: dict) -> list[str]:

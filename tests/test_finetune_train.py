@@ -95,6 +95,7 @@ def test_sft_full_lowers_loss_and_writes_full_weights(env, capsys):
     assert (path / "model.safetensors").is_file() and not (path / "adapter_config.json").exists()
     m = read(path, "metrics.json")["summary"]
     assert m["steps"] == 4 and m["last_loss"] < m["first_loss"]
+    assert m["train_set_loss"]["after"] < m["train_set_loss"]["before"]
     assert read(path, "provenance.json")["config"]["model"]["use_peft"] is False
     assert "prompt" in out and "before" in out  # the before/after table
     model, tok = sample.load_student(str(path))
@@ -131,6 +132,7 @@ def test_dpo_lora_starts_at_log2_and_writes_adapter(env, capsys):
     hist = read(path, "metrics.json")["history"]
     assert len(hist) == 2 and "rewards/margins" in hist[0]
     assert hist[0]["loss"] == pytest.approx(0.6931, abs=1e-3)  # policy == reference at step 1: loss = ln 2
+    assert read(path, "metrics.json")["summary"]["train_set_loss"]["before"] == pytest.approx(0.6931, abs=1e-3)
     prov = read(path, "provenance.json")
     assert prov["trainer"] == "dpo" and prov["dataset"]["ref"] == "pairs/v0001"
     assert prov["config"]["training"]["beta"] == 0.1
@@ -138,9 +140,10 @@ def test_dpo_lora_starts_at_log2_and_writes_adapter(env, capsys):
 
 def test_dpo_continues_an_sft_adapter_and_merges(env, lora_run, capsys):
     path, _ = train(env, capsys, "dpo", "pairs", "--adapter", str(lora_run), "--max_steps", "1", "--merge",
-                    "--num_eval", "0")
+                    "--num_eval", "0", "--train_set_loss", "false")
     assert (path / "adapter_model.safetensors").is_file() and not (path / "ref").exists()
     assert (path / "merged" / "model.safetensors").is_file()
     prov = read(path, "provenance.json")
     assert prov["adapter_parent"] == str(lora_run) and prov["outputs"] == ["adapter", "merged"]
     assert read(path, "before_after.json") == []
+    assert "train_set_loss" not in read(path, "metrics.json")["summary"]

@@ -208,9 +208,9 @@ def cited_principles(thought: str, principles: list[Principle]) -> list[int]:
 
 
 # A principle "leaks" into a record when a run of this many consecutive words of its text shows
-# up there (or the whole text, if shorter). Our own choice: 8 words is long enough that ordinary
-# phrasing does not match by chance and short enough to catch a copied clause.
-LEAK_WORDS = 8
+# up there (or the whole text, if shorter). Our own choice: 6 words rarely match ordinary phrasing
+# by chance and catch a copied clause (SmolLM2-135M revisions often paraphrase the principle).
+LEAK_WORDS = 6
 
 
 def _words(text: str) -> list[str]:

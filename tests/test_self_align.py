@@ -54,7 +54,7 @@ def fake(req, *, answer=None, plain=None, scores=(9, 5, 2), revision="Revised an
         return [f"Internal thought: principle 3.\nAnswer: sample v{k} for {user(req)}" for k in range(req.sampling.n)]
     if kind == "judge":
         k = int(re.search(r"sample v(\d)", user(req)).group(1))
-        return f"Score: {scores[k]}"
+        return [f"Score: {scores[k]}", f"I rate it {scores[k] + 1}/10", "unreadable"][:req.sampling.n]
     if kind == "critique":
         return "The draft is too short and ignores the user's situation."
     if kind == "revise":
@@ -157,7 +157,7 @@ def test_malformed_file_on_the_cli_is_one_line_naming_file_and_line(tmp_path, ca
      "thought_split"),
     ("The answer: 42 is right.", "", "The answer: 42 is right.", "no_markers"),
     ("Just an answer.", "", "Just an answer.", "no_markers"),
-    ("Internal thought: only a thought", "", "Internal thought: only a thought", "no_markers"),
+    ("Internal thought: only a thought, cut off by max_tok", "only a thought, cut off by max_tok", "", "thought_only"),
     ("", "", "", "no_markers"),
 ])
 def test_parse_answer(raw, thought, answer, how):
@@ -192,6 +192,17 @@ def test_parse_question(raw, expected):
 ])
 def test_parse_score(raw, expected):
     assert parse_score(raw) == expected
+
+
+def test_mean_score_ignores_unreadable():
+    from datagen.methods.self_align_pairs import mean_score
+    assert mean_score(["Score: 8", "7", "??"]) == 7.5 and mean_score(["none", ""]) is None
+
+
+def test_thought_without_answer_is_dropped(tmp_path):
+    v, _ = go(tmp_path, answer=lambda r: ("Internal thought: By principle 3 I should" if "bakery" in user(r)
+                                          else f"Answer: fine {user(r)}"))
+    assert len(v.records()) == 5 and [x.reason for x in v.rejected()] == ["thought_only"]
 
 
 def test_parse_revision_and_leak_check():
@@ -332,11 +343,12 @@ def test_pairs_judge_best_against_worst(tmp_path):
     assert len(recs) == 6
     for r in recs:
         assert r.output.startswith("sample v0") and r.rejected.startswith("sample v2")
-        assert (r.meta["chosen"]["score"], r.meta["rejected"]["score"]) == (9, 2) and r.meta["judge_scores"] == [9, 5, 2]
+        assert (r.meta["chosen"]["score"], r.meta["rejected"]["score"]) == (9.5, 2.5)
+        assert r.meta["judge_scores"] == [9.5, 5.5, 2.5]
     samples = [q for q in teacher.seen if q.key.startswith("sample:")]
     judges = [q for q in teacher.seen if q.key.startswith("judge:")]
     assert all(q.sampling.n == 3 for q in samples) and len(judges) == 18
-    assert all(q.sampling.temperature == 0.0 and q.sampling.max_tokens == 16 for q in judges)
+    assert all(q.sampling.temperature == 0.7 and q.sampling.max_tokens == 16 and q.sampling.n == 3 for q in judges)
 
 
 def test_pairs_judge_ties_dropped(tmp_path):

@@ -45,7 +45,9 @@ class Config:
         "help": "none (SFT records) | principles | judge | revise (preference pairs)"})
     num_samples: int = field(default=3, metadata={"help": "answers sampled per prompt for pairs: judge"})
     judge_max_tokens: int = field(default=16, metadata={"help": "max tokens of a judge reply (pairs: judge)"})
-    judge_temperature: float = field(default=0.0, metadata={"help": "judge sampling temperature (pairs: judge)"})
+    judge_samples: int = field(default=3, metadata={
+        "help": "judge replies per answer; the score is their mean (a small judge at one sample mostly ties)"})
+    judge_temperature: float = field(default=0.7, metadata={"help": "judge sampling temperature (pairs: judge)"})
 
     def __post_init__(self) -> None:
         check_config(self)  # bad options fail before the teacher is started
@@ -78,8 +80,8 @@ def check_config(cfg: Config) -> None:
         raise DatagenError(f"method_cfg.pairs must be one of {', '.join(PAIR_SOURCES)}, got {cfg.pairs!r}")
     if cfg.verbose and cfg.pairs not in ("none", "principles"):
         raise DatagenError("method_cfg.verbose works with pairs none or principles only")
-    if cfg.pairs == "judge" and cfg.num_samples < 2:
-        raise DatagenError("method_cfg.num_samples must be >= 2 for pairs: judge")
+    if cfg.pairs == "judge" and (cfg.num_samples < 2 or cfg.judge_samples < 1):
+        raise DatagenError("method_cfg.num_samples must be >= 2 and judge_samples >= 1 for pairs: judge")
     if cfg.num_prompts < 0 or cfg.num_examples < 0 or cfg.max_rounds < 1:
         raise DatagenError("method_cfg.num_prompts/num_examples must be >= 0 and max_rounds >= 1")
 
@@ -142,7 +144,8 @@ _NEXT_TURN = re.compile(rf"^{_MD}(?:user|question|query|human|(?:internal\s+)?th
 
 def parse_answer(text: str) -> tuple[str, str, str]:
     """(thought, answer, how). how: "markers" | "answer_marker_only" | "thought_split" | "no_markers"
-    (the whole text is the answer, thought empty).
+    (the whole text is the answer, thought empty) | "thought_only" (a thought cut off before any answer:
+    the answer is empty, so no thought reaches a training record).
 
         parse_answer("Internal thought: Principle 7 applies.\\nAnswer: I don't know.")
         -> ("Principle 7 applies.", "I don't know.", "markers")
@@ -158,7 +161,7 @@ def parse_answer(text: str) -> tuple[str, str, str]:
         thought, _, answer = body.strip().partition("\n\n")
         how = "thought_split"
         if not answer.strip():
-            return "", text, "no_markers"
+            return thought.strip(), "", "thought_only"
     else:
         return "", text, "no_markers"
     cut = _NEXT_TURN.search(answer)
@@ -233,7 +236,7 @@ def principle_answers(prompts: list[Record], teacher, ctx, assets: Assets, verbo
         if not comp.ok:
             ctx.reject(rec, "teacher_error", "teacher", comp.error or "")
         elif not answer:
-            ctx.reject(rec, "empty_output", "parse")
+            ctx.reject(rec, "thought_only" if how == "thought_only" else "empty_output", "parse")
         else:
             out[p.id] = rec
     ctx.stats["parse_fallbacks"] = fallbacks

@@ -97,6 +97,12 @@ def parse_score(text: str) -> int | None:
     return None
 
 
+def mean_score(texts: list[str]) -> float | None:
+    """Mean of the readable scores, rounded to 2 places: mean_score(["Score: 8", "7", "??"]) -> 7.5; none readable -> None."""
+    scores = [s for s in map(parse_score, texts) if s is not None]
+    return round(sum(scores) / len(scores), 2) if scores else None
+
+
 def judge_pairs(prompts, teacher, cfg, ctx, assets) -> list[Record]:
     answer_tpl, judge_tpl = ctx.templates.load(ANSWER), ctx.templates.load(JUDGE)
     sampling = ctx.sampling.replace(n=cfg.num_samples)
@@ -115,14 +121,15 @@ def judge_pairs(prompts, teacher, cfg, ctx, assets) -> list[Record]:
                     "sample": k, "internal_thought": thought, "parse": how, "finish_reason": choice.finish_reason,
                     "cited_principles": cited_principles(thought, assets.principles)}))
         samples.append((p, cands))
-    judge_sampling = ctx.sampling.replace(max_tokens=cfg.judge_max_tokens, temperature=cfg.judge_temperature)
+    judge_sampling = ctx.sampling.replace(max_tokens=cfg.judge_max_tokens, temperature=cfg.judge_temperature,
+                                          n=cfg.judge_samples)
     requests = [Request(messages=judge_tpl.render(question=p.prompt_text(), answer=c.output),
                         sampling=judge_sampling, key=f"judge:{p.id}:{c.meta['sample']}")
                 for p, cands in samples for c in cands]
     verdicts = iter(teacher.complete(requests))
     pairs = []
     for p, cands in samples:
-        scored = [(parse_score(v.text) if v.ok else None, c) for c, v in zip(cands, verdicts)]
+        scored = [(mean_score([ch.text for ch in v.choices]) if v.ok else None, c) for c, v in zip(cands, verdicts)]
         scored = [(s, c) for s, c in scored if s is not None]
         if len(scored) < 2:
             ctx.reject(cands[0] if cands else p, "too_few_scored", "judge", f"{len(scored)} of {len(cands)} scored")

@@ -104,11 +104,11 @@ def derive_seed(base: int | None, round_no: int, i: int) -> int | None:
 
 
 def classification_examples(seeds: list[Record], n: int, rng) -> list[dict]:
-    """Up to n seeds for the yes/no prompt: about a third classification tasks (roughly their share
-    among useful tasks; more "Yes" examples make a small teacher say Yes too often), shuffled."""
+    """Up to n seeds for the yes/no prompt, 3 in 8 of them classification tasks, shuffled. (Measured on
+    SmolLM2-135M: 4 of 8 doubled its false "Yes" answers, 2 of 8 gave no "Yes" at all.)"""
     yes = [s for s in seeds if s.meta.get("is_classification")]
     no = [s for s in seeds if not s.meta.get("is_classification")]
-    n_yes = min(len(yes), max(1, n // 3))
+    n_yes = min(len(yes), max(1, 3 * n // 8))
     chosen = [(s, True) for s in rng.sample(yes, n_yes)] + [(s, False) for s in rng.sample(no, min(len(no), n - n_yes))]
     rng.shuffle(chosen)
     return [{"instruction": one_line(s.instruction), "is_classification": c} for s, c in chosen]

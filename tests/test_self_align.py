@@ -158,6 +158,12 @@ def test_malformed_file_on_the_cli_is_one_line_naming_file_and_line(tmp_path, ca
     ("The answer: 42 is right.", "", "The answer: 42 is right.", "no_markers"),
     ("Just an answer.", "", "Just an answer.", "no_markers"),
     ("Internal thought: only a thought, cut off by max_tok", "only a thought, cut off by max_tok", "", "thought_only"),
+    ("Internal thought: Principle 15 (creative):\nMake it yourself.\nIt is easy.", "Principle 15 (creative):",
+     "Make it yourself.\nIt is easy.", "thought_split"),
+    ("Internal thought: 15 (creative) and 3 (helpful): Harry Potter is famous.", "15 (creative) and 3 (helpful)",
+     "Harry Potter is famous.", "citation_split"),
+    ("Internal thought: By principle 18 (probability) I should compute", "By principle 18 (probability) I should compute",
+     "", "thought_only"),
     ("", "", "", "no_markers"),
 ])
 def test_parse_answer(raw, thought, answer, how):

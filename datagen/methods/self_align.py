@@ -138,12 +138,14 @@ _MD = r"[\s*#_>]*"
 _THOUGHT = re.compile(rf"^{_MD}(?:internal\s+)?thoughts?{_MD}:{_MD}", re.I | re.M)
 _ANSWER_LINE = re.compile(rf"^{_MD}(?:final\s+)?answer{_MD}:{_MD}", re.I | re.M)
 _ANSWER_ANY = re.compile(rf"[*#_]*\b(?:final\s+)?answer{_MD}:{_MD}", re.I)
+# "Principle 15 (creative) and 3 (helpful): <reply>" on one line: the citation is the thought.
+_CITE_LEAD = re.compile(r"^((?:principles?\s+)?\d+\s*\([^)]{1,40}\)(?:\s*(?:,|and)\s*\d+\s*\([^)]{1,40}\))*)\s*:\s*", re.I)
 # The model sometimes goes on with a new turn after its answer; cut there.
 _NEXT_TURN = re.compile(rf"^{_MD}(?:user|question|query|human|(?:internal\s+)?thoughts?){_MD}:", re.I | re.M)
 
 
 def parse_answer(text: str) -> tuple[str, str, str]:
-    """(thought, answer, how). how: "markers" | "answer_marker_only" | "thought_split" | "no_markers"
+    """(thought, answer, how). how: "markers" | "answer_marker_only" | "thought_split" | "citation_split" | "no_markers"
     (the whole text is the answer, thought empty) | "thought_only" (a thought cut off before any answer:
     the answer is empty, so no thought reaches a training record).
 
@@ -157,9 +159,14 @@ def parse_answer(text: str) -> tuple[str, str, str]:
     if ans_m:
         thought, answer = body[:ans_m.start()].strip(), body[ans_m.end():]
         how = "markers" if thought_m else "answer_marker_only"
-    elif thought_m:  # a thought but no answer marker: the first paragraph is the thought
-        thought, _, answer = body.strip().partition("\n\n")
+    elif thought_m:  # a thought but no answer marker: its first paragraph (or line) is the thought,
+        body = body.strip()  # or, on one line, the principle citation before a colon
+        sep = "\n\n" if "\n\n" in body else "\n"
+        thought, _, answer = body.partition(sep)
         how = "thought_split"
+        cite = _CITE_LEAD.match(body)
+        if not answer.strip() and cite:
+            thought, answer, how = cite.group(1), body[cite.end():], "citation_split"
         if not answer.strip():
             return thought.strip(), "", "thought_only"
     else:

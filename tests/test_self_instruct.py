@@ -8,7 +8,7 @@ import pytest
 from datagen.methods import self_instruct as SI
 from datagen.methods import self_instruct_parse as P
 from datagen.record import Record
-from datagen.run import RunConfig, RunContext, SamplingConfig, run
+from datagen.run import RunConfig, SamplingConfig, run
 from datagen.seeds import load_seeds
 from datagen.teacher import FakeTeacher, Sampling
 from datagen.templates import TemplateLoader
@@ -16,11 +16,6 @@ from filters import build_filters
 from filters.self_instruct import instances_reason, instruction_reason
 
 S = Sampling(max_tokens=64, temperature=0.7, seed=5)
-
-
-def ctx_for(seed=0):
-    return RunContext(rng=random.Random(seed), sampling=S, templates=TemplateLoader(), run_id="r1",
-                      teacher_name="fake")
 
 
 # --- prompt building ------------------------------------------------------------------------------
@@ -331,3 +326,12 @@ def test_copied_outputs_are_dropped_unless_disabled(tmp_path):
     assert v.records() == [] and {r.reason for r in v.rejected()} == {"output_copies_input"}
     v = run(run_cfg(tmp_path / "b", max_rounds=1, drop_copied_output=False), backend=FakeTeacher(respond))
     assert len(v.records()) == 2 and v.records()[0].output == "Same words here."
+
+
+@pytest.mark.parametrize("bad", [{"num_machine_instructions": 9}, {"num_prompt_instructions": 0},
+                                 {"prompts_per_round": 0}, {"novelty_threshold": 1.5}])
+def test_bad_method_config_is_a_one_line_error(bad):
+    from datagen import config as C
+    from datagen.errors import DatagenError
+    with pytest.raises(DatagenError, match="method_cfg"):
+        C.build(SI.Config, bad, "method_cfg.")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from datagen.errors import DatagenError
 from datagen.methods import self_instruct_parse as P
 from datagen.record import Record, normalize
 from datagen.teacher import Request
@@ -55,6 +56,14 @@ class Config:
     classify_template: str = field(default="self_instruct/is_classification", metadata={"help": "classification prompt"})
     input_first_template: str = field(default="self_instruct/instance_input_first", metadata={"help": "open-task instances"})
     output_first_template: str = field(default="self_instruct/instance_output_first", metadata={"help": "classification instances"})
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.num_machine_instructions <= self.num_prompt_instructions or self.num_prompt_instructions < 1:
+            raise DatagenError("method_cfg: need 1 <= num_prompt_instructions and 0 <= num_machine_instructions <= it")
+        if min(self.num_instructions, self.max_rounds, self.prompts_per_round, self.max_new_per_prompt) < 1:
+            raise DatagenError("method_cfg: num_instructions, max_rounds, prompts_per_round, max_new_per_prompt must be >= 1")
+        if not 0 < self.novelty_threshold <= 1:
+            raise DatagenError(f"method_cfg.novelty_threshold must be in (0, 1], got {self.novelty_threshold}")
 
 
 @dataclass

@@ -23,7 +23,7 @@ from datagen.errors import DatagenError
 from datagen.teacher import Completion, OnResult, Request, TeacherStats
 
 # Filters whose verdict for a record depends on that record alone: safe to run per block.
-PER_RECORD = {"quality", "length", "toxicity", "self_instruct", "keywords", "refusal", "truncated"}
+PER_RECORD = {"quality", "length", "refusal", "truncated", "toxicity", "self_instruct"}
 
 
 def require_ray():
@@ -42,8 +42,8 @@ def init_ray(address: str = "", num_cpus: int | None = None):
         try:
             if address:
                 ray.init(address=address, **{k: v for k, v in kwargs.items() if k != "include_dashboard"})
-            else:
-                ray.init(num_cpus=num_cpus, **kwargs)
+            else:  # a local Ray stays on loopback
+                ray.init(num_cpus=num_cpus, _node_ip_address="127.0.0.1", **kwargs)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise DatagenError(f"cannot start or reach Ray at {address or 'local'}: {exc}") from None
     return ray
@@ -74,13 +74,22 @@ class RayTeacher:
         gpus = 1 if cfg.backend == "vllm" else 0
         actor_cls = ray.remote(num_cpus=0 if gpus else 1, num_gpus=gpus)(_TeacherActor)
         self._ray = ray
-        self.actors = [actor_cls.remote(dataclasses.asdict(cfg)) for _ in range(max(1, workers))]
+        self._start = lambda: [actor_cls.remote(dataclasses.asdict(cfg)) for _ in range(max(1, workers))]
+        self.actors = self._start()
         self.name = ray.get(self.actors[0].name.remote())
         self.block_size = max(1, block_size)
         self.stats = TeacherStats()
 
+    def close(self) -> None:
+        """Free the actors' CPUs (the filters that follow run as Ray tasks and need them)."""
+        for actor in self.actors:
+            self._ray.kill(actor)
+        self.actors = []
+
     def complete(self, requests: Sequence[Request], on_result: OnResult | None = None) -> list[Completion]:
         ray = self._ray
+        if not self.actors:  # closed after generation; a later user (the LLM judge) restarts them
+            self.actors = self._start()
         blocks = [list(range(i, min(i + self.block_size, len(requests))))
                   for i in range(0, len(requests), self.block_size)]
         results: list[Completion | None] = [None] * len(requests)

@@ -159,7 +159,11 @@ def run(cfg: RunConfig, progress: Progress | None = None, backend=None) -> Datas
         filter_fns = [(name, distribute(name, fn, ray)) for name, fn in filter_fns]
     log.info("run %s: %s", ctx.run_id, C.non_defaults(cfg))
     try:
-        records = method.run(seeds, teacher, method_cfg, ctx)
+        try:
+            records = method.run(seeds, teacher, method_cfg, ctx)
+        finally:
+            if hasattr(backend, "close"):
+                backend.close()
         generated = len(records) + len(ctx.rejections)
         kept, filtered, funnel = F.apply(filter_fns, records, progress)
     finally:

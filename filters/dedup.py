@@ -52,15 +52,22 @@ def exact_dup(fields: tuple[str, ...] | list[str] = ("instruction", "input", "ou
     if unknown:
         raise ValueError(f"unknown field(s) {', '.join(unknown)}; valid: {', '.join(FIELDS)}")
 
-    def run(records: list[Record]):
+    def map_stage(records: list[Record]) -> list[str]:
+        return [exact_key(r, fields) for r in records]
+
+    def reduce_stage(records: list[Record], keys: list[str]) -> list:
         first: dict[str, str] = {}
         out = []
-        for r in records:
-            k = exact_key(r, fields)
+        for r, k in zip(records, keys):
             if k in first:
                 out.append(("exact_duplicate", first[k]))
             else:
                 first[k] = r.id
                 out.append(None)
         return out
+
+    def run(records: list[Record]):
+        return reduce_stage(records, map_stage(records))
+    # Two stages for a distributed run (datagen/ray_exec.py): keys per block, then this pass.
+    run.map_stage, run.reduce_stage = map_stage, reduce_stage
     return run

@@ -157,8 +157,11 @@ class NearDupIndex:
         return (q16 == self.sig16.take(kept_ords)).mean(axis=1) if kept_ords.size else np.zeros(0)
 
     def add(self, texts: list[str]) -> np.ndarray:
-        n = len(texts)
-        sig, has = signatures(texts, self.num_perm, self.k, self.seed)
+        return self.add_signatures(*signatures(texts, self.num_perm, self.k, self.seed))
+
+    def add_signatures(self, sig: np.ndarray, has: np.ndarray) -> np.ndarray:
+        """add() for signatures computed elsewhere (on Ray workers, say): same decisions."""
+        n = len(sig)
         keys = band_keys(sig, self.bands, self.rows)
         s16 = (sig & np.uint32(0xFFFF)).astype(np.uint16)
         out = np.full(n, -1, np.int64)
@@ -246,12 +249,31 @@ def minhash(fields: tuple[str, ...] | list[str] = ("instruction", "input", "outp
             raise ValueError(f"unknown field {f!r}")
     NearDupIndex(threshold, num_perm, shingle_size, bands, rows, seed, backend)  # validate options now
 
-    def run(records: list[Record]):
+    def map_stage(records: list[Record]) -> list:
+        """Per record, independent of the others: (signature, has-shingles)."""
+        sig, has = signatures([text_of(r, fields) for r in records], num_perm, shingle_size, seed)
+        return list(zip(sig, has))
+
+    def reduce_stage(records: list[Record], mapped: list) -> list:
+        """One ordered pass over precomputed signatures: the local filter's exact decisions."""
         idx = NearDupIndex(threshold, num_perm, shingle_size, bands, rows, seed, backend)
         out: list = []
+        for lo in range(0, len(records), batch_size):
+            part = mapped[lo:lo + batch_size]
+            sig = np.stack([m[0] for m in part]).astype(np.uint32)
+            has = np.array([bool(m[1]) for m in part])
+            for pos in idx.add_signatures(sig, has):
+                out.append(None if pos < 0 else ("near_duplicate", records[pos].id))
+        return out
+
+    def run(records: list[Record]):
+        out: list = []
+        idx = NearDupIndex(threshold, num_perm, shingle_size, bands, rows, seed, backend)
         for lo in range(0, len(records), batch_size):
             batch = records[lo:lo + batch_size]
             for pos in idx.add([text_of(r, fields) for r in batch]):
                 out.append(None if pos < 0 else ("near_duplicate", records[pos].id))
         return out
+    # Two stages for a distributed run (datagen/ray_exec.py): signatures per block, then this pass.
+    run.map_stage, run.reduce_stage = map_stage, reduce_stage
     return run

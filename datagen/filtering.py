@@ -43,6 +43,9 @@ class FilterConfig:
     cache: str = field(default="", metadata={"help": "response cache (empty = <output_dir>/.cache/responses.sqlite)"})
     max_requests: int | None = field(default=None, metadata={"help": "stop judging after this many teacher requests"})
     max_tokens_total: int | None = field(default=None, metadata={"help": "stop judging after this many tokens"})
+    executor: str = field(default="local", metadata={"help": "local | ray (per-record filters as map_batches, "
+                                                             "dedup in two stages)"})
+    ray_address: str = field(default="", metadata={"help": "Ray cluster address (empty = start a local Ray)"})
 
 
 def coerce_options(name: str, options: dict) -> dict:
@@ -139,6 +142,12 @@ def refilter(cfg: FilterConfig, specs: list | None = None, backend=None, progres
     import filters as F
 
     specs = resolve_specs(specs if specs is not None else cfg.filters, {})
+    if cfg.executor not in ("local", "ray"):
+        raise DatagenError(f"unknown executor {cfg.executor!r}; choose local or ray")
+    if cfg.executor == "ray":
+        from datagen.ray_exec import require_ray
+
+        require_ray()
     parent = open_version(cfg.from_version, cfg.output_dir or "runs")
     output_dir = Path(cfg.output_dir) if cfg.output_dir else parent.path.parent.parent
     pm = parent.manifest()
@@ -149,6 +158,11 @@ def refilter(cfg: FilterConfig, specs: list | None = None, backend=None, progres
         ctx, cache = _teacher_context(cfg, output_dir, progress, backend)
     try:
         fns = F.build_filters(specs, ctx)
+        if cfg.executor == "ray":
+            from datagen.ray_exec import distribute, init_ray
+
+            ray = init_ray(cfg.ray_address)
+            fns = [(name, distribute(name, fn, ray)) for name, fn in fns]
         kept, rejected, funnel = F.apply(fns, records, progress)
     finally:
         progress.close()

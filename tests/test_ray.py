@@ -85,3 +85,22 @@ def test_missing_ray_is_one_line_error(tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert lines == ["datagen: error: --executor ray needs Ray: pip install 'datagen[ray]'"]
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").glob("*/v*"))
+
+
+def test_filter_command_on_ray_equals_local(ray_local, tmp_path):
+    from datagen.dataset import write_version
+    from datagen.filtering import FilterConfig, refilter
+    from datagen.record import Record
+
+    recs = [Record.make(task_text(i % 50, changed=i >= 50), "", f"Answer {i % 50}: " + task_text(i % 50 + 100))
+            for i in range(60)]
+    recs += [Record.make("Say hi.", "", "As an AI language model, I cannot do that.")]
+    unique = list({r.id: r for r in recs}.values())
+    base = write_version(tmp_path / "runs", "demo", unique, [], {"method": "seed", "counts": {}})
+    specs = ["exact_dup", "minhash", "quality"]
+    local = refilter(FilterConfig(from_version=str(base.path), filters=specs))
+    on_ray = refilter(FilterConfig(from_version=str(base.path), filters=specs, executor="ray"))
+    assert [r.id for r in local.records()] == [r.id for r in on_ray.records()]
+    key = lambda v: sorted((j.record.id, j.reason, j.detail) for j in v.rejected())  # noqa: E731
+    assert key(local) == key(on_ray) and len(key(local)) >= 10
+    assert local.manifest()["funnel"] == on_ray.manifest()["funnel"]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from datagen import config as C
-from datagen.backends import TeacherConfig, make_teacher
+from datagen.backends import TeacherConfig, make_teacher, public_config, safe_url
 from datagen.dataset import DatasetVersion, open_version, write_version
 from datagen.errors import DatagenError
 from datagen.progress import Progress
@@ -172,7 +172,7 @@ def refilter(cfg: FilterConfig, specs: list | None = None, backend=None, progres
         "method": "filter",
         "parent": parent.ref,
         "parent_content_sha256": pm.get("content_sha256"),
-        "config": {**C.to_dict(cfg), "filters": specs},
+        "config": {**public_config(C.to_dict(cfg)), "filters": specs},
         "counts": {"input": len(records), "parent_rejected": pm.get("counts", {}).get("rejected", 0),
                    "rejected_scope": "this filtering only; the parent's rejections stay in " + parent.ref},
         "funnel": funnel,
@@ -181,7 +181,7 @@ def refilter(cfg: FilterConfig, specs: list | None = None, backend=None, progres
         t = ctx.teacher
         manifest.update(templates=dict(sorted(ctx.templates.used.items())), sampling=dataclasses.asdict(ctx.sampling),
                         teacher={"name": t.name, "backend": cfg.teacher.backend, "model": cfg.teacher.model,
-                                 "base_url": cfg.teacher.base_url},
+                                 "base_url": safe_url(cfg.teacher.base_url) if cfg.teacher.base_url else ""},
                         teacher_stats=t.stats.to_dict(), stopped=t.stopped)
     return write_version(output_dir, cfg.name or parent.name, kept, rejected, manifest)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from datagen import config as C
-from datagen.backends import TeacherConfig, make_teacher
+from datagen.backends import TeacherConfig, make_teacher, public_config, safe_url
 from datagen.cache import Budget, CachedTeacher, ResponseCache
 from datagen.dataset import DatasetVersion, Rejection, open_version, write_version
 from datagen.errors import DatagenError
@@ -174,12 +174,12 @@ def run(cfg: RunConfig, progress: Progress | None = None, backend=None) -> Datas
         "method": cfg.method,
         "run_id": ctx.run_id,
         "parent": parent.ref if parent else None,
-        "config": C.to_dict(cfg),
+        "config": public_config(C.to_dict(cfg)),
         "method_cfg": C.to_dict(method_cfg),
         "seeds": seeds_info,
         "templates": dict(sorted(templates.used.items())),
         "teacher": {"name": teacher.name, "backend": cfg.teacher.backend, "model": cfg.teacher.model,
-                    "base_url": cfg.teacher.base_url},
+                    "base_url": safe_url(cfg.teacher.base_url) if cfg.teacher.base_url else ""},
         "sampling": dataclasses.asdict(sampling),
         "counts": {"generated": generated, "method_rejected": len(ctx.rejections)},
         "funnel": funnel,

@@ -223,3 +223,16 @@ def test_filter_apply_funnel_and_verdicts():
         F.build_filters([{"name": "exact_dup", "feilds": ["output"]}])
     with pytest.raises(DatagenError, match="a filter is a name or a mapping"):
         F.build_filters([3])
+
+
+def test_credentials_in_base_url_never_reach_the_manifest(tmp_path):
+    from datagen.cli import load_run_config
+    from datagen.run import run
+    from datagen.teacher import FakeTeacher
+
+    cfg = load_run_config(["--method", "answer", "--out", str(tmp_path), "--method_cfg.limit", "2",
+                           "--teacher", "openai", "--base-url", "http://alice:s3cretpw@127.0.0.1:9/v1?key=s3cretq"])
+    v = run(cfg, backend=FakeTeacher(lambda r: "fine"))
+    text = "".join(p.read_text(errors="ignore") for p in v.path.iterdir() if p.suffix in (".json", ".md"))
+    assert "s3cret" not in text
+    assert v.manifest()["teacher"]["base_url"] == "http://127.0.0.1:9/v1"

@@ -8,6 +8,8 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 
+from urllib.parse import urlsplit
+
 from datagen.errors import DatagenError
 
 
@@ -48,3 +50,20 @@ def make_teacher(cfg: TeacherConfig):
         raise DatagenError(f"unknown teacher backend {cfg.backend!r}; choose one of: {', '.join(BACKENDS)}")
     module, cls = BACKENDS[cfg.backend].split(":")
     return getattr(importlib.import_module(module), cls)(cfg)
+
+
+def safe_url(url: str) -> str:
+    """The URL without user:password@ or a query string: safe for messages and logs."""
+    p = urlsplit(url)
+    netloc = p.hostname or ""
+    if p.port:
+        netloc += f":{p.port}"
+    return f"{p.scheme}://{netloc}{p.path}"
+
+
+def public_config(cfg_dict: dict) -> dict:
+    """A resolved config as it may be written to a manifest: teacher.base_url without credentials."""
+    teacher = cfg_dict.get("teacher")
+    if isinstance(teacher, dict) and teacher.get("base_url"):
+        cfg_dict = {**cfg_dict, "teacher": {**teacher, "base_url": safe_url(teacher["base_url"])}}
+    return cfg_dict

@@ -26,6 +26,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Sequence
 from urllib.parse import urlsplit
 
+from datagen.backends import safe_url  # noqa: F401 - re-exported
+
 from datagen.backends.openai_errors import Failure, parse_body, status_failure, transport_failure
 from datagen.backends.ratelimit import RateLimits
 from datagen.errors import DatagenError
@@ -48,15 +50,6 @@ def is_local(url: str) -> bool:
     except ValueError:
         return False
     return ip.is_loopback or ip.is_private or ip.is_link_local
-
-
-def safe_url(url: str) -> str:
-    """The URL without user:password@ or a query string: safe for messages and logs."""
-    p = urlsplit(url)
-    netloc = p.hostname or ""
-    if p.port:
-        netloc += f":{p.port}"
-    return f"{p.scheme}://{netloc}{p.path}"
 
 
 @functools.cache

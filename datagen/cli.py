@@ -144,7 +144,7 @@ def _flags(argv: list[str], spec: dict[str, object]) -> tuple[list[str], dict]:
 
 def cmd_versions(argv: list[str]) -> int:
     """List dataset versions: `datagen versions [NAME] [--out runs]`."""
-    from datagen.dataset import DatasetVersion, list_versions
+    from datagen.dataset import list_versions
 
     pos, o = _flags(argv, {"out": "runs"})
     root = Path(o["out"])

@@ -12,7 +12,6 @@ Exemplars, JSONL: one {"query": ..., "thought": ..., "answer": ...} object per l
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from datagen.errors import DatagenError
+from datagen.jsonl import json_objects
 from datagen.record import normalize, sha256_text
 
 
@@ -138,16 +138,7 @@ def _unique(principles: list[Principle], source: str) -> list[Principle]:
 def parse_exemplars(text: str, source: str) -> list[Exemplar]:
     """JSONL, one {query, thought, answer} per line (blank lines skipped)."""
     out = []
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DatagenError(f"exemplars file {source} line {lineno}: invalid JSON: {exc.msg}") from None
-        if not isinstance(obj, dict):
-            raise DatagenError(f"exemplars file {source} line {lineno}: expected a JSON object "
-                               "with query, thought and answer")
+    for lineno, obj in json_objects(text, f"exemplars file {source}", " with query, thought and answer"):
         missing = [k for k in ("query", "thought", "answer")
                    if not isinstance(obj.get(k), str) or not obj[k].strip()]
         if missing:

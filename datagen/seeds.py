@@ -13,6 +13,7 @@ from pathlib import Path
 
 from datagen.assets import asset_dir
 from datagen.errors import DatagenError
+from datagen.jsonl import json_objects
 from datagen.record import Lineage, Record, sha256_text
 
 DEFAULT_SEEDS = "tasks.jsonl"
@@ -40,18 +41,7 @@ def _rows(path: Path) -> list[tuple[int, dict]]:
         if not all(isinstance(d, dict) for d in data):
             raise DatagenError(f"seed file {path}: expected a JSON list of objects")
         return [(i + 1, d) for i, d in enumerate(data)]
-    rows = []
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DatagenError(f"seed file {path} line {lineno}: invalid JSON: {exc.msg}") from None
-        if not isinstance(obj, dict):
-            raise DatagenError(f"seed file {path} line {lineno}: expected a JSON object")
-        rows.append((lineno, obj))
-    return rows
+    return json_objects(text, f"seed file {path}")
 
 
 def _text(obj: dict, key: str, where: str, required: bool = True) -> str:

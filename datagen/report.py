@@ -15,7 +15,8 @@ import statistics
 from collections import Counter
 from pathlib import Path
 
-from datagen.dataset import DatasetVersion
+from datagen.dataset import DatasetVersion, open_version
+from datagen.errors import DatagenError
 from datagen.record import Record
 from datagen.report_html import render_page
 
@@ -82,7 +83,6 @@ def novelty_scores(instructions: list[str], seeds: list[str]) -> list[float]:
 
 
 def load_seed_instructions(manifest: dict) -> list[str]:
-    from datagen.dataset import open_version
     from datagen.seeds import load_seeds
 
     seeds = manifest.get("seeds") or {}
@@ -93,6 +93,22 @@ def load_seed_instructions(manifest: dict) -> list[str]:
         return [r.instruction for r in load_seeds(None if path.startswith("bundled:") or not path else path)]
     except Exception:  # noqa: BLE001 - a moved seed file only removes one plot
         return []
+
+
+def origin_manifest(version: DatasetVersion, key: str) -> tuple[dict, str]:
+    """The nearest manifest up the parent chain that has `key` (a re-filtered version made no
+    teacher calls and read no seeds: its generation parent did), and that version's ref."""
+    v, seen = version, set()
+    while v.ref not in seen:
+        seen.add(v.ref)
+        m = v.manifest()
+        if m.get(key) or not m.get("parent"):
+            return m, v.ref
+        try:
+            v = open_version(m["parent"], version.path.parent.parent)
+        except DatagenError:
+            return m, v.ref
+    return version.manifest(), version.ref
 
 
 def teacher_usage(manifest: dict, prices: dict | None) -> dict:
@@ -128,7 +144,9 @@ def analyse(version: DatasetVersion, prices: dict | None = None, seed: int = 0,
     sample = records if len(records) <= ANALYSIS_SAMPLE else rng.sample(records, ANALYSIS_SAMPLE)
     instr = [r.instruction for r in sample]
     pairs, parser = verb_noun(instr)
-    seed_texts = load_seed_instructions(manifest)
+    seed_manifest, _ = origin_manifest(version, "seeds")
+    seed_texts = load_seed_instructions(seed_manifest)
+    teacher_manifest, teacher_ref = origin_manifest(version, "teacher_stats")
     novelty = novelty_scores(instr, seed_texts) if seed_texts else []
     browse_kept = records if len(records) <= BROWSE_SAMPLE else rng.sample(records, BROWSE_SAMPLE)
     browse_rej = rejected if len(rejected) <= BROWSE_SAMPLE else rng.sample(rejected, BROWSE_SAMPLE)
@@ -146,7 +164,9 @@ def analyse(version: DatasetVersion, prices: dict | None = None, seed: int = 0,
         "mix": {"method": Counter(r.lineage.method for r in records).most_common(),
                 "operation": Counter(r.lineage.operation or "-" for r in records).most_common(),
                 "step": sorted(Counter(r.lineage.step for r in records).items())},
-        "teacher": teacher_usage(manifest, prices),
+        "teacher": teacher_usage(teacher_manifest, prices),
+        "teacher_name": teacher_manifest.get("teacher", {}).get("name", "no teacher calls"),
+        "teacher_ref": teacher_ref if teacher_ref != version.ref else "",
         "sample_sizes": {"analysis": len(sample), "records": len(records), "rejected": len(rejected)},
         "browse": [_row(r) for r in browse_kept]
         + [_row(j.record, j.reason, j.stage, j.detail) for j in browse_rej],
@@ -171,9 +191,7 @@ def write_report(version: DatasetVersion, out: str | Path, prices: dict | None =
 def cmd_report(argv: list[str]) -> int:
     """Write an HTML report: `datagen report VERSION --out report.html [--prices 0.15,0.6] [--diff-against V]`."""
     from datagen.cli import _flags
-    from datagen.dataset import open_version
     from datagen.diff import diff_versions
-    from datagen.errors import DatagenError
 
     pos, o = _flags(argv, {"out": "", "runs": "runs", "prices": "", "diff_against": ""})
     if len(pos) != 1:

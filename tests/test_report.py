@@ -136,3 +136,13 @@ def test_report_command_and_bad_input(version, tmp_path, capsys):
     assert len(err) == 2 and all(e.startswith("datagen: error:") for e in err)
     assert json.loads((version.path / "manifest.json").read_text())["counts"]["kept"] == 60
     assert open_version(str(version.path)).ref == "demo/v0001"
+
+
+def test_report_of_a_refiltered_version_shows_the_generation_parents_teacher(version, tmp_path):
+    records = version.records()
+    child = write_version(version.path.parent.parent, "demo", records[:-1],
+                          [Rejection(records[-1], "too_short", "filter:length", "")],
+                          {"method": "filter", "parent": version.ref, "counts": {}})
+    page = build_report(child)
+    assert 'data-teacher="requests">70<' in page and "calls made by demo/v0001" in page
+    assert "Best ROUGE-L against the seed pool (n=59)" in page  # seeds found through the parent

@@ -84,3 +84,22 @@ def test_n_is_fanned_out_on_llama_cpp(llama_server):
                               sampling=Sampling(max_tokens=8, temperature=0.8, n=2, seed=3))])
     assert c.ok and len(c.choices) == 2 and all(ch.text.strip() for ch in c.choices)
     assert c.choices[0].finish_reason in ("stop", "length")
+
+
+def test_main_job_recipe_runs_unchanged_on_the_real_server(llama_server, tmp_path):
+    """The Self-Instruct preset, only the teacher switched (and the run made small)."""
+    cfg = load_run_config(["--teacher", "openai", "--base-url", llama_server, "--model", "smollm2",
+                           "--out", str(tmp_path / "runs"), "--timeout", "120",
+                           "--method_cfg.num_instructions", "3", "--method_cfg.prompts_per_round", "2",
+                           "--method_cfg.max_rounds", "2"])
+    assert cfg.method == "self_instruct" and cfg.teacher.endpoint == "completions"
+    version = run(cfg, progress=Progress(enabled=False))
+    m = version.manifest()
+    s = m["teacher_stats"]
+    assert s["requests"] >= 2 and s["failed"] == 0 and s["completion_tokens"] > 0
+    assert m["counts"]["generated"] >= 1
+    assert m["counts"]["kept"] + m["counts"]["rejected"] == m["counts"]["generated"]
+    assert m["method_stats"]["rounds"]
+    for r in version.records():
+        assert r.lineage.teacher == "openai:smollm2" and r.lineage.method == "self_instruct"
+        assert r.output and r.lineage.template_sha

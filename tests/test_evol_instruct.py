@@ -17,7 +17,7 @@ from datagen.record import Lineage, Record
 from datagen.run import RunConfig, SamplingConfig, run
 from datagen.teacher import FakeTeacher, Sampling
 from datagen.templates import TemplateLoader
-from datagen.tree import ancestry, build_index, render_tree
+from datagen.tree import ancestry, build_index
 
 SAMPLING = Sampling(max_tokens=32, temperature=0.7)
 PARENT = Record.make("Explain how tides work.", "for a ten-year-old", "Tides come from the moon.",

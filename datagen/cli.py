@@ -51,14 +51,7 @@ def load_run_config(argv: list[str]):
     """--config RECIPE (or the preset of --method) fills RunConfig; the other flags override it."""
     from datagen.run import RunConfig
 
-    argv = list(argv)
-    recipe = None
-    if "--config" in argv:
-        i = argv.index("--config")
-        if i + 1 >= len(argv):
-            raise DatagenError("--config needs a file path")
-        recipe = argv[i + 1]
-        del argv[i:i + 2]
+    recipe, argv = C.split_config(argv)
     overrides = C.parse_overrides(argv, ALIASES)
     if recipe:
         data = C.load_yaml(recipe)

@@ -35,6 +35,22 @@ def load_yaml(path: str | Path) -> dict:
     return data
 
 
+def split_config(argv: list[str]) -> tuple[str | None, list[str]]:
+    """The `--config RECIPE` path (or None) and argv without it.
+
+        split_config(["--config", "r.yaml", "--seed", "1"]) -> ("r.yaml", ["--seed", "1"])
+    """
+    argv = list(argv)
+    if "--config" not in argv:
+        return None, argv
+    i = argv.index("--config")
+    if i + 1 >= len(argv):
+        raise DatagenError("--config needs a file path")
+    path = argv[i + 1]
+    del argv[i:i + 2]
+    return path, argv
+
+
 def parse_overrides(argv: list[str], aliases: dict[str, str] | None = None) -> dict:
     """`--a.b value`, `--a.b=value`, `--flag` (true) and `--no-flag` (false) -> nested dict.
     Dashes in names become underscores; `aliases` maps a short flag to its dotted key."""

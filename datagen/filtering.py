@@ -91,14 +91,8 @@ def load_filter_config(argv: list[str]) -> tuple[FilterConfig, list[dict]]:
     import filters as F
     from datagen.cli import ALIASES
 
-    argv = list(argv)
-    data: dict = {}
-    if "--config" in argv:
-        i = argv.index("--config")
-        if i + 1 >= len(argv):
-            raise DatagenError("--config needs a file path")
-        data = C.load_yaml(argv[i + 1])
-        del argv[i:i + 2]
+    recipe, argv = C.split_config(argv)
+    data: dict = C.load_yaml(recipe) if recipe else {}
     overrides = C.parse_overrides(argv, ALIASES)
     flag_options = {k: overrides.pop(k) for k in list(overrides) if k in F.FILTERS}
     for name, opts in flag_options.items():

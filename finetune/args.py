@@ -68,14 +68,10 @@ def parse(argv: list[str], kind: str):
     """argv -> (DataArgs, StudentArgs, SFTConfig | DPOConfig, ModelConfig); bad input -> DatagenError."""
     argv = expand_aliases(argv)
     parser = make_parser(kind)
-    config_lr = False
-    if "--config" in argv:
-        i = argv.index("--config")
-        if i + 1 >= len(argv):
-            raise DatagenError("--config needs a YAML file")
-        from datagen.config import load_yaml
+    from datagen.config import load_yaml, split_config
 
-        config_lr = "learning_rate" in load_yaml(argv[i + 1])  # DatagenError on a missing/bad file
+    recipe, _ = split_config(argv)  # TrlParser reads the file itself; we only look for learning_rate
+    config_lr = recipe is not None and "learning_rate" in load_yaml(recipe)  # DatagenError on a missing/bad file
     try:
         data_args, student_args, train_args, model_args = parser.parse_args_and_config(argv)
     except ValueError as exc:  # unknown keys, bad values in the dataclasses' __post_init__

@@ -22,7 +22,7 @@ from datagen.backends.openai_compat import OpenAICompatTeacher  # noqa: E402
 from datagen.ray_exec import RayTeacher, distribute, init_ray  # noqa: E402
 from datagen.record import Record  # noqa: E402
 from datagen.teacher import Request, Sampling  # noqa: E402
-from filters.minhash import NearDupIndex, minhash  # noqa: E402
+from filters.minhash import MinHash, NearDupIndex  # noqa: E402
 
 
 def requests(n: int) -> list[Request]:
@@ -64,14 +64,14 @@ def corpus(n: int) -> list[Record]:
 
 def dedup(n: int, num_cpus: int) -> list[dict]:
     records = corpus(n)
-    fn = minhash()
+    fn = MinHash()
     t = time.process_time(), time.perf_counter()
     local = fn(records)
     rows = [{"executor": "local", "cpu_s": time.process_time() - t[0], "wall_s": time.perf_counter() - t[1]}]
     ray = init_ray(num_cpus=num_cpus)
     for block in (n // 2, n // 8):
         t = time.perf_counter()
-        remote = distribute("minhash", fn, ray, block_size=block)(records)
+        remote = distribute(fn, ray, block_size=block)(records)
         assert remote == local, "Ray and local decisions differ"
         rows.append({"executor": f"ray ({n // block} blocks)", "wall_s": time.perf_counter() - t})
     idx = NearDupIndex()

@@ -1,8 +1,7 @@
-"""Config from dataclasses: a YAML recipe fills the fields, CLI flags override them, unknown keys
-are errors (TrlParser's idea, without HfArgumentParser).
+"""Config from dataclasses: a YAML recipe fills the fields, CLI flags (parsed in datagen.cli.flags)
+override them, unknown keys are errors, and field metadata `min`/`max` bound the values
+(TrlParser's idea, without HfArgumentParser).
 
-    parse_overrides(["--teacher.backend", "openai", "--max-tokens=256"])
-    -> {"teacher": {"backend": "openai"}, "max_tokens": "256"}
     build(RunConfig, {"teacher": {"backend": "openai"}}) -> RunConfig(teacher=TeacherConfig(...))
 """
 from __future__ import annotations
@@ -51,42 +50,6 @@ def split_config(argv: list[str]) -> tuple[str | None, list[str]]:
     return path, argv
 
 
-def parse_overrides(argv: list[str], aliases: dict[str, str] | None = None) -> dict:
-    """`--a.b value`, `--a.b=value`, `--flag` (true) and `--no-flag` (false) -> nested dict.
-    Dashes in names become underscores; `aliases` maps a short flag to its dotted key."""
-    aliases = aliases or {}
-    out: dict = {}
-    i = 0
-    while i < len(argv):
-        tok = argv[i]
-        if not tok.startswith("--") or tok == "--":
-            raise DatagenError(f"unexpected argument: {tok}")
-        key, eq, value = tok[2:].partition("=")
-        key = key.replace("-", "_")
-        if not eq:
-            if i + 1 < len(argv) and not argv[i + 1].startswith("--"):
-                value = argv[i + 1]
-                i += 1
-            elif key.startswith("no_") and key[3:] in aliases:
-                key, value = key[3:], "false"
-            else:
-                value = "true"
-        key = aliases.get(key, key)
-        set_dotted(out, key, value)
-        i += 1
-    return out
-
-
-def set_dotted(d: dict, key: str, value: Any) -> None:
-    parts = key.split(".")
-    for p in parts[:-1]:
-        nxt = d.setdefault(p, {})
-        if not isinstance(nxt, dict):
-            raise DatagenError(f"--{key}: {p} is not a section")
-        d = nxt
-    d[parts[-1]] = value
-
-
 def merge(base: dict, over: dict) -> dict:
     """Deep merge: `over` wins; nested dicts merge key by key."""
     out = dict(base)
@@ -112,10 +75,29 @@ def build(cls: type, data: dict, where: str = "") -> Any:
     kwargs = {}
     for name, value in data.items():
         kwargs[name] = coerce(hints[name], value, where + name)
+        check_range(fields[name], kwargs[name], where + name)
     try:
         return cls(**kwargs)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise DatagenError(f"{where or cls.__name__}: {exc}") from None
+
+
+def check_range(f: dataclasses.Field, value: Any, key: str) -> None:
+    """A field's metadata `min` / `max` bound its value (each element of a list): counts, limits,
+    thresholds and concurrency out of range are errors, never quietly accepted.
+
+        check_range(field(metadata={"min": 1}), 0, "limit") -> DatagenError("limit: must be >= 1, got 0")
+    """
+    lo, hi = f.metadata.get("min"), f.metadata.get("max")
+    if lo is None and hi is None:
+        return
+    for v in value if isinstance(value, (list, tuple)) else [value]:
+        if v is None or isinstance(v, bool) or not isinstance(v, (int, float)):
+            continue
+        if lo is not None and v < lo:
+            raise DatagenError(f"{key}: must be >= {lo}, got {v!r}")
+        if hi is not None and v > hi:
+            raise DatagenError(f"{key}: must be <= {hi}, got {v!r}")
 
 
 def coerce(tp: Any, value: Any, key: str) -> Any:
@@ -215,5 +197,6 @@ def help_lines(cls: type, prefix: str = "") -> list[str]:
             continue
         default = f.default if f.default is not dataclasses.MISSING else (
             f.default_factory() if f.default_factory is not dataclasses.MISSING else None)  # type: ignore[misc]
-        lines.append(f"  --{prefix}{f.name} (default {default!r}): {f.metadata.get('help', '')}")
+        bounds = "".join(f", {k} {f.metadata[k]}" for k in ("min", "max") if k in f.metadata)
+        lines.append(f"  --{prefix}{f.name} (default {default!r}{bounds}): {f.metadata.get('help', '')}")
     return lines

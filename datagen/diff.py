@@ -6,8 +6,7 @@ instruction (and input) stayed while the content changed.
 """
 from __future__ import annotations
 
-from datagen.dataset import DatasetVersion, open_version
-from datagen.errors import DatagenError
+from datagen.dataset import DatasetVersion
 from datagen.record import Record, normalize
 
 
@@ -24,25 +23,3 @@ def diff_versions(a: DatasetVersion, b: DatasetVersion) -> dict:
     changed = [[by_prompt[_prompt_key(r)], r.id] for r in rb
                if r.id not in ids_a and _prompt_key(r) in by_prompt]
     return {"base": a.ref, "target": b.ref, "added": added, "removed": removed, "changed": changed}
-
-
-def cmd_diff(argv: list[str]) -> int:
-    """Compare two versions: `datagen diff V1 V2 [--out runs] [--summary]`."""
-    from datagen.cli import _flags
-
-    pos, o = _flags(argv, {"out": "runs", "summary": False})
-    if len(pos) != 2:
-        raise DatagenError("usage: datagen diff V1 V2 [--out runs] [--summary]")
-    a, b = open_version(pos[0], o["out"]), open_version(pos[1], o["out"])
-    d = diff_versions(a, b)
-    print(f"{d['base']} -> {d['target']}: {len(d['added'])} added, {len(d['removed'])} removed, "
-          f"{len(d['changed'])} changed")
-    if not o["summary"]:
-        for rid in d["removed"]:
-            print(f"- {rid}")
-        for rid in d["added"]:
-            print(f"+ {rid}")
-        for old, new in d["changed"]:
-            print(f"~ {old} -> {new}")
-    return 0
-

@@ -1,32 +1,25 @@
-"""Re-filtering: run filters over an existing version and write the next version of the same name.
-The new manifest names its parent and holds the full filter config and the per-filter funnel. Its
+"""The engine side of filters: building them from specs (typed, range-checked options), applying
+them in order with a funnel, and re-filtering a version into the next one of the same name. The
+new manifest names its parent and holds the full filter config and the per-filter funnel; its
 rejected.parquet holds only this filtering's rejections (the parent's stay in the parent).
 
-    datagen filter --from demo/v0001 --filters exact_dup,minhash,quality --minhash.threshold 0.8
+    build_filters(["exact_dup", {"name": "quality", "min_words": 3}]) -> [("exact_dup", ExactDup()), ...]
     refilter(FilterConfig(from_version="demo/v0001", filters=["quality"])) -> DatasetVersion(demo/v0002)
 """
 from __future__ import annotations
 
 import dataclasses
-import inspect
-import logging
-import random
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 from datagen import config as C
-from datagen.backends import TeacherConfig, make_teacher, public_config, safe_url
-from datagen.dataset import DatasetVersion, open_version, write_version
+from datagen.backends import TeacherConfig, public_config
+from datagen.dataset import DatasetVersion, Rejection, open_version, write_version
 from datagen.errors import DatagenError
 from datagen.progress import Progress
-from datagen.record import canonical_json, sha256_text
-from datagen.run import RunConfig, RunContext, SamplingConfig
-from datagen.teacher import Sampling
-from datagen.templates import TemplateLoader
-
-log = logging.getLogger("datagen")
-TEACHER_FILTERS = ("judge",)  # filters that call the teacher
+from datagen.record import Record, canonical_json, sha256_text
+from datagen.session import SamplingConfig, check_executor, open_session
 
 
 @dataclass
@@ -41,41 +34,40 @@ class FilterConfig:
     seed: int | None = field(default=None, metadata={"help": "sampling seed passed to the judge's requests"})
     templates: str = field(default="", metadata={"help": "your prompt folder (e.g. your own filters/judge.j2)"})
     cache: str = field(default="", metadata={"help": "response cache (empty = <output_dir>/.cache/responses.sqlite)"})
-    max_requests: int | None = field(default=None, metadata={"help": "stop judging after this many teacher requests"})
-    max_tokens_total: int | None = field(default=None, metadata={"help": "stop judging after this many tokens"})
+    max_requests: int | None = field(default=None, metadata={"help": "stop judging after this many teacher requests",
+                                                             "min": 0})
+    max_tokens_total: int | None = field(default=None, metadata={"help": "stop judging after this many tokens",
+                                                                 "min": 0})
     executor: str = field(default="local", metadata={"help": "local | ray (per-record filters as map_batches, "
                                                              "dedup in two stages)"})
     ray_address: str = field(default="", metadata={"help": "Ray cluster address (empty = start a local Ray)"})
 
 
-def coerce_options(name: str, options: dict) -> dict:
-    """Flag strings -> the factory's parameter types: {"threshold": "0.8"} -> {"threshold": 0.8}."""
+def spec_of(spec) -> tuple[str, dict]:
+    """A filter spec is a name or a mapping with 'name': "quality" -> ("quality", {})."""
+    if isinstance(spec, str):
+        return spec, {}
+    if isinstance(spec, dict) and "name" in spec:
+        return str(spec["name"]), {k: v for k, v in spec.items() if k != "name"}
+    raise DatagenError(f"a filter is a name or a mapping with 'name', got {spec!r}")
+
+
+def make_filter(name: str, options: dict):
+    """The filter `name` with typed, range-checked options; bad options are one-line errors."""
     import filters as F
 
-    make = F.factory(name)
-    hints = typing.get_type_hints(make)
-    params = inspect.signature(make).parameters
-    out = {}
-    for k, v in options.items():
-        if k not in params or k == "ctx":
-            valid = ", ".join(p for p in params if p != "ctx") or "none"
-            raise DatagenError(f"filter {name}: unknown option {k!r}; valid: {valid}")
-        out[k] = C.coerce(hints[k], v, f"{name}.{k}") if k in hints else v
-    return out
+    return C.build(F.filter_class(name), options, f"{name}.")
 
 
-def resolve_specs(specs: list, flag_options: dict) -> list[dict]:
+def resolve_specs(specs: list, flag_options: dict | None = None) -> list[dict]:
     """Recipe/flag specs + `--NAME.OPTION value` flags -> [{"name": ..., **typed options}]."""
+    flag_options = flag_options or {}
     out, named = [], set()
     for spec in specs:
-        if isinstance(spec, str):
-            spec = {"name": spec}
-        if not isinstance(spec, dict) or "name" not in spec:
-            raise DatagenError(f"a filter is a name or a mapping with 'name', got {spec!r}")
-        name = str(spec["name"])
-        options = {k: v for k, v in spec.items() if k != "name"}
+        name, options = spec_of(spec)
         options.update(flag_options.get(name, {}))
-        out.append({"name": name, **coerce_options(name, options)})
+        built = make_filter(name, options)
+        out.append({"name": name, **{k: C.to_dict(getattr(built, k)) for k in options}})
         named.add(name)
     stray = sorted(set(flag_options) - named)
     if stray:
@@ -85,83 +77,72 @@ def resolve_specs(specs: list, flag_options: dict) -> list[dict]:
     return out
 
 
-def load_filter_config(argv: list[str]) -> tuple[FilterConfig, list[dict]]:
-    """--config RECIPE fills FilterConfig (a generate recipe works too: its generation keys are
-    ignored); `--NAME.OPTION v` flags go to filter NAME; the rest override the recipe."""
+def needs_teacher(specs: list) -> bool:
     import filters as F
-    from datagen.cli import ALIASES
 
-    recipe, argv = C.split_config(argv)
-    data: dict = C.load_yaml(recipe) if recipe else {}
-    overrides = C.parse_overrides(argv, ALIASES)
-    flag_options = {k: overrides.pop(k) for k in list(overrides) if k in F.FILTERS}
-    for name, opts in flag_options.items():
-        if not isinstance(opts, dict):
-            raise DatagenError(f"--{name} needs an option: --{name}.OPTION value")
-    generation_only = {f.name for f in dataclasses.fields(RunConfig)} - {f.name for f in dataclasses.fields(FilterConfig)}
-    if "method" in data:  # a generate recipe: its `name` is what it generates; the new version keeps the parent's
-        generation_only.add("name")
-    ignored = sorted(k for k in data if k in generation_only)
-    if ignored:
-        log.info("filter: ignoring the recipe's generation keys: %s", ", ".join(ignored))
-    data = C.merge({k: v for k, v in data.items() if k not in generation_only}, overrides)
-    cfg = C.build(FilterConfig, data)
-    if not cfg.from_version:
-        raise DatagenError("--from VERSION is required (e.g. --from demo/v0001)")
-    specs = resolve_specs(cfg.filters, flag_options)
-    cfg.filters = specs
-    return cfg, specs
+    return any(F.filter_class(spec_of(s)[0]).needs_teacher for s in specs)
 
 
-def _teacher_context(cfg: FilterConfig, output_dir: Path, progress: Progress, backend=None):
-    """A RunContext with a cached teacher, only when a filter needs one (the judge)."""
-    from datagen.cache import Budget, CachedTeacher, ResponseCache
+def build_filters(specs, ctx=None) -> list:
+    """specs in order -> [(name, filter)]; a filter that needs a teacher is bound to `ctx` now, so a
+    missing teacher fails before any work."""
+    out = []
+    for spec in specs or []:
+        name, options = spec_of(spec)
+        fn = make_filter(name, options)
+        if fn.needs_teacher:
+            fn.bind(ctx)
+        out.append((name, fn))
+    return out
 
-    if cfg.sampling.max_tokens is None or cfg.sampling.temperature is None:
-        raise DatagenError("the judge filter needs --max-tokens and --temperature (or the recipe's sampling "
-                           "section): they change the scores")
-    sampling = Sampling(max_tokens=cfg.sampling.max_tokens, temperature=cfg.sampling.temperature,
-                        top_p=cfg.sampling.top_p, seed=cfg.seed)
-    cache = ResponseCache(cfg.cache or output_dir / ".cache" / "responses.sqlite")
-    teacher = CachedTeacher(backend or make_teacher(cfg.teacher), cache, Budget(cfg.max_requests, cfg.max_tokens_total),
-                            progress)
-    run_id = sha256_text(canonical_json({"filter": C.to_dict(cfg)}))[:12]
-    ctx = RunContext(rng=random.Random(cfg.seed or 0), sampling=sampling, templates=TemplateLoader(cfg.templates or None),
-                     run_id=run_id, teacher_name=teacher.name, progress=progress, teacher=teacher)
-    return ctx, cache
+
+def apply_filters(filters: Sequence[tuple[str, object]], records: list[Record],
+                  progress=None) -> tuple[list[Record], list[Rejection], list[dict]]:
+    """Run filters in order; each sees only what the previous ones kept. Returns the kept records,
+    the rejections, and the funnel: one entry per filter with in/kept/dropped-by-reason. A filter's
+    annotations() are merged into the meta of the records it keeps and rejects (ids do not change).
+
+        apply_filters([("length", Length())], records) -> (kept, [Rejection(r, "too_short", "filter:length")], funnel)
+    """
+    from filters.base import split_verdict
+
+    kept = list(records)
+    rejected: list[Rejection] = []
+    funnel = []
+    for name, fn in filters:
+        verdicts = fn(kept)
+        if len(verdicts) != len(kept):
+            raise RuntimeError(f"filter {name} returned {len(verdicts)} verdicts for {len(kept)} records")
+        survivors, dropped = [], {}
+        notes = fn.annotations() if hasattr(fn, "annotations") else {}
+        for rec, v in zip(kept, verdicts):
+            if rec.id in notes:
+                rec = dataclasses.replace(rec, meta={**rec.meta, **notes[rec.id]})  # same id
+            sv = split_verdict(v)
+            if sv is None:
+                survivors.append(rec)
+            else:
+                rejected.append(Rejection(rec, sv[0], f"filter:{name}", sv[1]))
+                dropped[sv[0]] = dropped.get(sv[0], 0) + 1
+        funnel.append({"filter": name, "in": len(kept), "kept": len(survivors), "dropped": dropped})
+        if progress is not None:
+            progress.update(rejected=len(kept) - len(survivors))
+        kept = survivors
+    return kept, rejected, funnel
 
 
 def refilter(cfg: FilterConfig, specs: list | None = None, backend=None, progress: Progress | None = None) -> DatasetVersion:
     """Filter cfg.from_version with `specs` (default cfg.filters) and write the next version."""
-    import filters as F
-
-    specs = resolve_specs(specs if specs is not None else cfg.filters, {})
-    if cfg.executor not in ("local", "ray"):
-        raise DatagenError(f"unknown executor {cfg.executor!r}; choose local or ray")
-    if cfg.executor == "ray":
-        from datagen.ray_exec import require_ray
-
-        require_ray()
+    specs = resolve_specs(specs if specs is not None else cfg.filters)
+    check_executor(cfg.executor)
     parent = open_version(cfg.from_version, cfg.output_dir or "runs")
     output_dir = Path(cfg.output_dir) if cfg.output_dir else parent.path.parent.parent
     pm = parent.manifest()
     records = parent.records()
-    progress = progress or Progress()
-    ctx, cache = None, None
-    if any(s["name"] in TEACHER_FILTERS for s in specs):
-        ctx, cache = _teacher_context(cfg, output_dir, progress, backend)
-    try:
-        fns = F.build_filters(specs, ctx)
-        if cfg.executor == "ray":
-            from datagen.ray_exec import distribute, init_ray
-
-            ray = init_ray(cfg.ray_address)
-            fns = [(name, distribute(name, fn, ray)) for name, fn in fns]
-        kept, rejected, funnel = F.apply(fns, records, progress)
-    finally:
-        progress.close()
-        if cache is not None:
-            cache.close()
+    run_id = sha256_text(canonical_json({"filter": C.to_dict(cfg)}))[:12]
+    with open_session(cfg, output_dir, run_id, backend, progress, with_teacher=needs_teacher(specs),
+                      what="the judge filter") as session:
+        kept, rejected, funnel = apply_filters(session.filters(specs), records, session.progress)
     manifest = {
         "method": "filter",
         "parent": parent.ref,
@@ -170,45 +151,6 @@ def refilter(cfg: FilterConfig, specs: list | None = None, backend=None, progres
         "counts": {"input": len(records), "parent_rejected": pm.get("counts", {}).get("rejected", 0),
                    "rejected_scope": "this filtering only; the parent's rejections stay in " + parent.ref},
         "funnel": funnel,
+        **session.teacher_manifest(),
     }
-    if ctx is not None:
-        t = ctx.teacher
-        manifest.update(templates=dict(sorted(ctx.templates.used.items())), sampling=dataclasses.asdict(ctx.sampling),
-                        teacher={"name": t.name, "backend": cfg.teacher.backend, "model": cfg.teacher.model,
-                                 "base_url": safe_url(cfg.teacher.base_url) if cfg.teacher.base_url else ""},
-                        teacher_stats=t.stats.to_dict(), stopped=t.stopped)
     return write_version(output_dir, cfg.name or parent.name, kept, rejected, manifest)
-
-
-def funnel_lines(funnel: list[dict]) -> list[str]:
-    lines = [f"  {'filter':12s} {'in':>8s} {'kept':>8s}  dropped"]
-    for step in funnel:
-        dropped = ", ".join(f"{r} {n}" for r, n in sorted(step["dropped"].items(), key=lambda x: -x[1])) or "-"
-        lines.append(f"  {step['filter']:12s} {step['in']:8d} {step['kept']:8d}  {dropped}")
-    return lines
-
-
-def cmd_filter(argv: list[str]) -> int:
-    """Filter a version into the next one: `datagen filter --from NAME[/vNNNN] --filters a,b [--a.opt v]`."""
-    import filters as F
-
-    if "-h" in argv or "--help" in argv:
-        print("usage: datagen filter --from VERSION --filters a,b [--NAME.OPTION value ...] [--config RECIPE]\n\noptions:")
-        print("\n".join(C.help_lines(FilterConfig)))
-        print("\nfilters and their options:")
-        for name in F.FILTERS:
-            params = [f"{p.name}={p.default!r}" for p in inspect.signature(F.factory(name)).parameters.values()
-                      if p.name != "ctx"]
-            print(f"  {name}: {', '.join(params) or '-'}")
-        return 0
-    cfg, _ = load_filter_config(argv)
-    v = refilter(cfg)
-    m = v.manifest()
-    c = m["counts"]
-    print(f"wrote {v.path} (parent {m['parent']})")
-    print("\n".join(funnel_lines(m["funnel"])))
-    print(f"  kept {c['kept']} of {c['input']}; rejected {c['rejected']} "
-          f"(this filtering only; the parent's {c['parent_rejected']} stay in {m['parent']})")
-    if m.get("stopped"):
-        print(f"  stopped early: {m['stopped']}")
-    return 0

@@ -22,10 +22,6 @@ from typing import Sequence
 from datagen.errors import DatagenError
 from datagen.teacher import Completion, OnResult, Request, TeacherStats
 
-# Filters whose verdict for a record depends on that record alone: safe to run per block.
-PER_RECORD = {"quality", "length", "refusal", "truncated", "toxicity", "self_instruct"}
-
-
 def require_ray():
     try:
         import ray
@@ -149,15 +145,28 @@ def _unwrap(b: bytes):
     return pickle.loads(b)
 
 
-def distribute(name: str, fn, ray, block_size: int = 2048):
-    """A filter with the same verdicts as `fn`, with its work spread over Ray:
-    - two-stage filters (fn.map_stage, fn.reduce_stage: dedup) map per block, reduce on the driver;
-    - per-record filters run whole per block;
-    - anything else runs on the driver as it is."""
-    if hasattr(fn, "map_stage") and hasattr(fn, "reduce_stage"):
-        def two_stage(records):
-            return fn.reduce_stage(records, _map_rows(ray, records, fn.map_stage, block_size))
-        return two_stage
-    if name in PER_RECORD:
-        return lambda records: _map_rows(ray, records, fn, block_size)
+def distribute(fn, ray, block_size: int = 2048):
+    """A filter with the same verdicts as `fn`, with its work spread over Ray, as its class declares
+    (filters/base.py):
+    - two_stage (dedup): map per block on the workers, reduce on the driver;
+    - per_record: run whole per block;
+    - anything else (order-dependent: novelty, semantic, judge) runs on the driver as it is."""
+    if fn.two_stage:
+        return _Distributed(fn, lambda records: fn.reduce(records, _map_rows(ray, records, fn.map, block_size)))
+    if fn.per_record:
+        return _Distributed(fn, lambda records: _map_rows(ray, records, fn, block_size))
     return fn
+
+
+class _Distributed:
+    """The filter `inner` whose call runs through `call`; its declarations are still readable."""
+
+    def __init__(self, inner, call) -> None:
+        self.inner, self._call = inner, call
+        self.per_record, self.needs_teacher, self.two_stage = inner.per_record, inner.needs_teacher, inner.two_stage
+
+    def __call__(self, records):
+        return self._call(records)
+
+    def annotations(self) -> dict:
+        return self.inner.annotations()

@@ -186,25 +186,3 @@ def write_report(version: DatasetVersion, out: str | Path, prices: dict | None =
     tmp.write_text(build_report(version, prices, diff), encoding="utf-8")
     tmp.replace(out)
     return out
-
-
-def cmd_report(argv: list[str]) -> int:
-    """Write an HTML report: `datagen report VERSION --out report.html [--prices 0.15,0.6] [--diff-against V]`."""
-    from datagen.cli import _flags
-    from datagen.diff import diff_versions
-
-    pos, o = _flags(argv, {"out": "", "runs": "runs", "prices": "", "diff_against": ""})
-    if len(pos) != 1:
-        raise DatagenError("usage: datagen report VERSION --out report.html [--prices IN,OUT] [--diff-against V]")
-    v = open_version(pos[0], o["runs"])
-    prices = None
-    if o["prices"]:
-        try:
-            pin, pout = (float(x) for x in o["prices"].split(","))
-        except ValueError:
-            raise DatagenError("--prices takes two numbers, USD per million input and output tokens: 0.15,0.6") from None
-        prices = {"input": pin, "output": pout}
-    diff = diff_versions(open_version(o["diff_against"], o["runs"]), v) if o["diff_against"] else None
-    out = write_report(v, o["out"] or v.path.name + "-report.html", prices, diff)
-    print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
-    return 0

@@ -4,41 +4,30 @@
 """
 from __future__ import annotations
 
-import dataclasses
 import logging
-import random
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 from datagen import config as C
-from datagen.backends import TeacherConfig, make_teacher, public_config, safe_url
-from datagen.cache import Budget, CachedTeacher, ResponseCache
-from datagen.dataset import DatasetVersion, Rejection, open_version, write_version
+from datagen.backends import TeacherConfig, public_config
+from datagen.dataset import DatasetVersion, open_version, write_version
 from datagen.errors import DatagenError
+from datagen.filtering import apply_filters
 from datagen.methods import METHODS
 from datagen.progress import Progress
-from datagen.record import Lineage, Record, canonical_json, sha256_text
+from datagen.record import Record, canonical_json, sha256_text
 from datagen.seeds import load_seeds, seeds_sha
-from datagen.teacher import Sampling
-from datagen.templates import TemplateLoader
+from datagen.session import SamplingConfig, check_executor, open_session
 
 log = logging.getLogger("datagen")
 
 
 @dataclass
-class SamplingConfig:
-    """No defaults for what changes the data: the recipe (or a named preset) must set them."""
-    max_tokens: int | None = field(default=None, metadata={"help": "max new tokens per answer (required)"})
-    temperature: float | None = field(default=None, metadata={"help": "sampling temperature (required)"})
-    top_p: float = field(default=1.0, metadata={"help": "nucleus sampling"})
-
-
-@dataclass
 class RunConfig:
     name: str = field(default="", metadata={"help": "dataset name (empty = the method): versions go to <output_dir>/<name>/vNNNN"})
-    method: str = field(default="self_instruct", metadata={"help": "self_instruct | evol_instruct | self_align"})
-    method_cfg: dict = field(default_factory=dict, metadata={"help": "options of the method (see `datagen methods`)"})
+    method: str = field(default="self_instruct", metadata={"help": "a method of `datagen methods`: self_instruct | "
+                                                                   "answer | evol_instruct | self_align"})
+    method_cfg: dict = field(default_factory=dict, metadata={
+        "help": "the method's options (`datagen generate --method M --help` lists them)"})
     teacher: TeacherConfig = field(default_factory=TeacherConfig)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     seed: int | None = field(default=None, metadata={"help": "RNG seed for every random choice (required)"})
@@ -48,11 +37,13 @@ class RunConfig:
     filters: list = field(default_factory=list, metadata={"help": "filters in order: names or {name: ..., options}"})
     output_dir: str = field(default="runs", metadata={"help": "where dataset versions are written"})
     cache: str = field(default="", metadata={"help": "response cache file (empty = <output_dir>/.cache/responses.sqlite)"})
-    max_requests: int | None = field(default=None, metadata={"help": "stop cleanly after this many teacher requests"})
-    max_tokens_total: int | None = field(default=None, metadata={"help": "stop cleanly after this many tokens"})
+    max_requests: int | None = field(default=None, metadata={"help": "stop cleanly after this many teacher requests",
+                                                             "min": 0})
+    max_tokens_total: int | None = field(default=None, metadata={"help": "stop cleanly after this many tokens",
+                                                                 "min": 0})
     executor: str = field(default="local", metadata={"help": "local | ray (teacher calls and filters on Ray)"})
     ray_address: str = field(default="", metadata={"help": "Ray cluster address (empty = start a local Ray)"})
-    ray_workers: int = field(default=2, metadata={"help": "teacher actors on Ray (vllm: one per GPU)"})
+    ray_workers: int = field(default=2, metadata={"help": "teacher actors on Ray (vllm: one per GPU)", "min": 1})
 
     def check(self) -> None:
         missing = [k for k, v in (("sampling.max_tokens", self.sampling.max_tokens),
@@ -61,39 +52,8 @@ class RunConfig:
         if missing:
             raise DatagenError(f"{', '.join(missing)} must be set explicitly (in the recipe or as a flag): "
                                "they change the data")
-        if self.executor not in ("local", "ray"):
-            raise DatagenError(f"unknown executor {self.executor!r}; choose local or ray")
         if self.method not in METHODS:
             raise DatagenError(f"unknown method {self.method!r}; choose one of: {', '.join(METHODS)}")
-
-
-@dataclass
-class RunContext:
-    """What a method needs besides seeds, teacher and its config."""
-    rng: random.Random
-    sampling: Sampling
-    templates: TemplateLoader
-    run_id: str
-    teacher_name: str
-    progress: Progress = field(default_factory=lambda: Progress(enabled=False))
-    rejections: list[Rejection] = field(default_factory=list)
-    stats: dict[str, Any] = field(default_factory=dict)  # method's own figures -> manifest "method_stats"
-    teacher: Any = None  # the (cached) teacher, for filters that need one (LLM judge)
-
-    def reject(self, record: Record, reason: str, stage: str, detail: str = "") -> None:
-        self.rejections.append(Rejection(record, reason, stage, detail))
-        self.progress.update(rejected=1)
-
-    def lineage(self, method: str, template=None, parents=(), step: int = 0, operation: str = "",
-                sampling: Sampling | None = None) -> Lineage:
-        return Lineage(method=method, parents=tuple(parents), template=getattr(template, "name", template or ""),
-                       template_sha=getattr(template, "sha", ""), teacher=self.teacher_name,
-                       sampling_sha=(sampling or self.sampling).sha(), run_id=self.run_id, step=step,
-                       operation=operation)
-
-    @property
-    def stopped(self) -> str | None:
-        return getattr(self.teacher, "stopped", None)
 
 
 def resolve_method_cfg(cfg: RunConfig):
@@ -113,63 +73,42 @@ def run_id_of(cfg: RunConfig, method_cfg=None) -> str:
     return sha256_text(canonical_json(d))[:12]
 
 
-def run(cfg: RunConfig, progress: Progress | None = None, backend=None) -> DatasetVersion:
-    """`backend` replaces the configured teacher (tests pass a FakeTeacher)."""
-    import filters as F
-
-    cfg.check()
-    if cfg.executor == "ray":
-        from datagen.ray_exec import require_ray
-
-        require_ray()  # fail in one line before any work when the extra is missing
-    method = METHODS[cfg.method]
-    method_cfg = resolve_method_cfg(cfg)
-    templates = TemplateLoader(cfg.templates or None)
-    filter_specs = list(cfg.filters)
+def load_seed_records(cfg: RunConfig) -> tuple[list[Record], dict, DatasetVersion | None]:
+    """The starting pool: a dataset version (--from) or a seed file; with what the manifest says of it."""
     if cfg.from_version:
         parent = open_version(cfg.from_version, cfg.output_dir)
         seeds = parent.records()
-        seeds_info = {"from_version": str(parent.path), "content_sha256": parent.manifest().get("content_sha256"),
-                      "count": len(seeds)}
+        info = {"from_version": str(parent.path), "content_sha256": parent.manifest().get("content_sha256"),
+                "count": len(seeds)}
     else:
         parent = None
         seeds = load_seeds(cfg.seeds or None)
-        seeds_info = {"path": cfg.seeds or "bundled:seeds/tasks.jsonl", "sha256": seeds_sha(cfg.seeds or None),
-                      "count": len(seeds)}
+        info = {"path": cfg.seeds or "bundled:seeds/tasks.jsonl", "sha256": seeds_sha(cfg.seeds or None),
+                "count": len(seeds)}
     if not seeds:
         raise DatagenError("no seed records to start from")
-    sampling = Sampling(max_tokens=cfg.sampling.max_tokens, temperature=cfg.sampling.temperature,
-                        top_p=cfg.sampling.top_p, seed=cfg.seed)
-    progress = progress or Progress()
-    if backend is None and cfg.executor == "ray":
-        from datagen.ray_exec import RayTeacher
+    return seeds, info, parent
 
-        backend = RayTeacher(cfg.teacher, workers=cfg.ray_workers, address=cfg.ray_address)
-    backend = backend or make_teacher(cfg.teacher)
-    cache = ResponseCache(cfg.cache or Path(cfg.output_dir) / ".cache" / "responses.sqlite")
-    teacher = CachedTeacher(backend, cache, Budget(cfg.max_requests, cfg.max_tokens_total), progress)
-    ctx = RunContext(rng=random.Random(cfg.seed), sampling=sampling, templates=templates,
-                     run_id=run_id_of(cfg, method_cfg), teacher_name=teacher.name, progress=progress,
-                     teacher=teacher)
-    filter_fns = F.build_filters(filter_specs, ctx)
-    if cfg.executor == "ray":
-        from datagen.ray_exec import distribute, init_ray
 
-        ray = init_ray(cfg.ray_address)
-        filter_fns = [(name, distribute(name, fn, ray)) for name, fn in filter_fns]
-    log.info("run %s: %s", ctx.run_id, C.non_defaults(cfg))
-    try:
+def run(cfg: RunConfig, progress: Progress | None = None, backend=None) -> DatasetVersion:
+    """`backend` replaces the configured teacher (tests pass a FakeTeacher)."""
+    cfg.check()
+    check_executor(cfg.executor)
+    method = METHODS[cfg.method]
+    method_cfg = resolve_method_cfg(cfg)
+    seeds, seeds_info, parent = load_seed_records(cfg)
+    with open_session(cfg, cfg.output_dir, run_id_of(cfg, method_cfg), backend, progress) as session:
+        ctx = session.ctx
+        filter_fns = session.filters(list(cfg.filters))
+        log.info("run %s: %s", ctx.run_id, C.non_defaults(cfg))
         try:
-            records = method.run(seeds, teacher, method_cfg, ctx)
+            records = method.run(seeds, session.teacher, method_cfg, ctx)
         finally:
-            if hasattr(backend, "close"):
-                backend.close()
+            session.release_backend()
         generated = len(records) + len(ctx.rejections)
-        kept, filtered, funnel = F.apply(filter_fns, records, progress)
-    finally:
-        progress.close()
-        cache.close()
-    progress.update(kept=len(kept))
+        kept, filtered, funnel = apply_filters(filter_fns, records, session.progress)
+    session.progress.update(kept=len(kept))
+    teacher_section = session.teacher_manifest()
     manifest = {
         "method": cfg.method,
         "run_id": ctx.run_id,
@@ -177,14 +116,12 @@ def run(cfg: RunConfig, progress: Progress | None = None, backend=None) -> Datas
         "config": public_config(C.to_dict(cfg)),
         "method_cfg": C.to_dict(method_cfg),
         "seeds": seeds_info,
-        "templates": dict(sorted(templates.used.items())),
-        "teacher": {"name": teacher.name, "backend": cfg.teacher.backend, "model": cfg.teacher.model,
-                    "base_url": safe_url(cfg.teacher.base_url) if cfg.teacher.base_url else ""},
-        "sampling": dataclasses.asdict(sampling),
+        "templates": teacher_section.pop("templates"),
+        "teacher": teacher_section.pop("teacher"),
+        "sampling": teacher_section.pop("sampling"),
         "counts": {"generated": generated, "method_rejected": len(ctx.rejections)},
         "funnel": funnel,
         "method_stats": ctx.stats,
-        "teacher_stats": teacher.stats.to_dict(),
-        "stopped": teacher.stopped,
+        **teacher_section,
     }
     return write_version(cfg.output_dir, cfg.name, kept, ctx.rejections + filtered, manifest)

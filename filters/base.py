@@ -1,22 +1,28 @@
-"""Applying filters: each filter is a pure function over a batch of records returning one verdict
-per record: None keeps it, a snake_case reason drops it, and (reason, detail) drops it with a
-detail such as the id of the record it duplicates (datatrove's filter-with-reason).
-A filter may also set `fn.annotations = {record_id: {meta...}}` during its call (the LLM judge's
-scores): apply() merges those into the meta of the records it keeps and rejects (meta is not
-part of the id, so ids do not change).
+"""The filter protocol. A filter is a dataclass whose fields are its options (help text in the
+field metadata, `min`/`max` for ranges) and whose call maps a batch of records to one verdict per
+record: None keeps it, a snake_case reason drops it, and (reason, detail) drops it with a detail
+such as the id of the record it duplicates (datatrove's filter-with-reason).
 
-    apply([("length", f)], records) -> (kept, [Rejection(record, "too_short", "filter:length")], funnel)
+What a filter needs is declared on its class, never sniffed:
+- `per_record`: the verdict for a record depends on that record alone, so the batch may be split
+  into blocks anywhere (Ray runs it per block);
+- `needs_teacher`: `bind(ctx)` is called with the session context (teacher, templates, sampling)
+  before the first call;
+- `two_stage`: `map(records)` gives one picklable value per record (worker side), and
+  `reduce(records, values)` gives the verdicts in one ordered pass (driver side); the call is
+  `reduce(records, map(records))` (exact and MinHash dedup).
+- `annotations()`: meta merged into the records after a call (the LLM judge's scores); meta is not
+  part of a record's id.
+
+    ExactDup()([Record("Hi"), Record(" hi ")]) -> [None, ("exact_duplicate", "<id of first>")]
 """
 from __future__ import annotations
 
-import dataclasses
-from typing import Callable, Sequence
+from typing import ClassVar
 
-from datagen.dataset import Rejection
 from datagen.record import Record
 
 Verdict = str | tuple[str, str] | None
-Filter = Callable[[list[Record]], list[Verdict]]
 
 
 def split_verdict(v: Verdict) -> tuple[str, str] | None:
@@ -27,30 +33,28 @@ def split_verdict(v: Verdict) -> tuple[str, str] | None:
     return v, ""
 
 
-def apply(filters: Sequence[tuple[str, Filter]], records: list[Record],
-          progress=None) -> tuple[list[Record], list[Rejection], list[dict]]:
-    """Run filters in order; each sees only what the previous ones kept. Returns the kept
-    records, the rejections, and the funnel: one entry per filter with in/kept/dropped-by-reason."""
-    kept = list(records)
-    rejected: list[Rejection] = []
-    funnel = []
-    for name, fn in filters:
-        verdicts = fn(kept)
-        if len(verdicts) != len(kept):
-            raise RuntimeError(f"filter {name} returned {len(verdicts)} verdicts for {len(kept)} records")
-        survivors, dropped = [], {}
-        notes = getattr(fn, "annotations", None) or {}
-        for rec, v in zip(kept, verdicts):
-            if rec.id in notes:
-                rec = dataclasses.replace(rec, meta={**rec.meta, **notes[rec.id]})  # same id
-            sv = split_verdict(v)
-            if sv is None:
-                survivors.append(rec)
-            else:
-                rejected.append(Rejection(rec, sv[0], f"filter:{name}", sv[1]))
-                dropped[sv[0]] = dropped.get(sv[0], 0) + 1
-        funnel.append({"filter": name, "in": len(kept), "kept": len(survivors), "dropped": dropped})
-        if progress is not None:
-            progress.update(rejected=len(kept) - len(survivors))
-        kept = survivors
-    return kept, rejected, funnel
+class Filter:
+    """Base of every filter: subclasses are dataclasses and override `__call__` (or `map` and
+    `reduce` with `two_stage = True`)."""
+
+    per_record: ClassVar[bool] = False
+    needs_teacher: ClassVar[bool] = False
+    two_stage: ClassVar[bool] = False
+
+    def __call__(self, records: list[Record]) -> list[Verdict]:
+        if self.two_stage:
+            return self.reduce(records, self.map(records))
+        raise NotImplementedError(f"{type(self).__name__} must define __call__")
+
+    def bind(self, ctx) -> None:
+        """Called once with the session context when `needs_teacher` is set."""
+
+    def map(self, records: list[Record]) -> list:
+        raise NotImplementedError
+
+    def reduce(self, records: list[Record], values: list) -> list[Verdict]:
+        raise NotImplementedError
+
+    def annotations(self) -> dict[str, dict]:
+        """{record_id: {meta key: value}} from the last call."""
+        return {}

@@ -1,16 +1,19 @@
-"""Duplicate removal. exact_dup: same normalized text (case and whitespace folded) as an earlier
+"""Duplicate removal. ExactDup: same normalized text (case and whitespace folded) as an earlier
 record; the rejection's detail is the id of the record kept. ExactIndex is the streaming form
 (16-byte digests only, ~120 bytes a distinct text), used by benchmarks/dedup.py.
 
-    exact_dup()([Record("Hi"), Record(" hi ")]) -> [None, ("exact_duplicate", "<id of first>")]
+    ExactDup()([Record("Hi"), Record(" hi ")]) -> [None, ("exact_duplicate", "<id of first>")]
 """
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
 from datagen.record import Record, normalize, sha256_text
+from filters.base import Filter
 
 FIELDS = ("instruction", "input", "output", "rejected")
 
@@ -46,16 +49,23 @@ class ExactIndex:
         return out
 
 
-def exact_dup(fields: tuple[str, ...] | list[str] = ("instruction", "input", "output")):
-    fields = tuple(fields)
-    unknown = [f for f in fields if f not in FIELDS]
-    if unknown:
-        raise ValueError(f"unknown field(s) {', '.join(unknown)}; valid: {', '.join(FIELDS)}")
+@dataclass
+class ExactDup(Filter):
+    """Drop a record whose normalized fields equal an earlier record's; detail = the kept one's id.
+    Two stages for a distributed run: keys per block (map), then one ordered pass (reduce)."""
+    two_stage: ClassVar[bool] = True
+    fields: list[str] = field(default_factory=lambda: ["instruction", "input", "output"],
+                              metadata={"help": f"fields compared, of {', '.join(FIELDS)}"})
 
-    def map_stage(records: list[Record]) -> list[str]:
-        return [exact_key(r, fields) for r in records]
+    def __post_init__(self) -> None:
+        unknown = [f for f in self.fields if f not in FIELDS]
+        if unknown:
+            raise ValueError(f"unknown field(s) {', '.join(unknown)}; valid: {', '.join(FIELDS)}")
 
-    def reduce_stage(records: list[Record], keys: list[str]) -> list:
+    def map(self, records: list[Record]) -> list[str]:
+        return [exact_key(r, tuple(self.fields)) for r in records]
+
+    def reduce(self, records: list[Record], keys: list[str]) -> list:
         first: dict[str, str] = {}
         out = []
         for r, k in zip(records, keys):
@@ -65,9 +75,3 @@ def exact_dup(fields: tuple[str, ...] | list[str] = ("instruction", "input", "ou
                 first[k] = r.id
                 out.append(None)
         return out
-
-    def run(records: list[Record]):
-        return reduce_stage(records, map_stage(records))
-    # Two stages for a distributed run (datagen/ray_exec.py): keys per block, then this pass.
-    run.map_stage, run.reduce_stage = map_stage, reduce_stage
-    return run

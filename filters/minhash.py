@@ -1,7 +1,7 @@
 """Near-duplicate removal with MinHash + LSH, streaming: memory grows with the LSH index of the
 records kept (band keys + 16-bit signatures), not with the records themselves.
 
-    minhash()([Record("a b c d e f"), Record("a b c d e f g")]) -> [None, ("near_duplicate", "<id 1>")]
+    MinHash()([Record("a b c d e f"), Record("a b c d e f g")]) -> [None, ("near_duplicate", "<id 1>")]
 
 Pipeline per batch, all numpy (no Python call per shingle):
 1. texts -> k-word shingle hashes (uint32) for the whole batch at once (filters/shingles.py);
@@ -16,11 +16,14 @@ Pipeline per batch, all numpy (no Python call per shingle):
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import ClassVar
 
 import numpy as np
 
 from datagen.record import Record
+from filters.base import Filter
 from filters.lsh_index import BandIndex, DatasketchIndex
 from filters.shingles import BAND_MUL, fmix32, fmix64, shingle_hashes, words  # noqa: F401
 
@@ -235,45 +238,60 @@ def text_of(r: Record, fields: tuple[str, ...]) -> str:
     return "\n".join(str(getattr(r, f) or "") for f in fields)
 
 
-def minhash(fields: tuple[str, ...] | list[str] = ("instruction", "input", "output"), threshold: float = 0.75,
-            shingle_size: int = 5, num_perm: int = 256, bands: int | None = None, rows: int | None = None,
-            seed: int = 1, batch_size: int = 4096, backend: str = "compact"):
+@dataclass
+class MinHash(Filter):
     """Drop a record whose word 5-gram set has estimated Jaccard >= threshold with an earlier kept
     record; detail = that record's id. Defaults: 5-word shingles as in Lee et al. 2022
     ("Deduplicating Training Data Makes Language Models Better", NearDup) and FineWeb's MinHash
     stage (Penedo et al. 2024), whose 14x8-band setting targets pairs >= 0.75 similar; Lee et al.
-    and Gopher (Rae et al. 2021) use 0.8. 0.75 sits between, in the 0.7-0.8 range in use."""
-    fields = tuple(fields)
-    for f in fields:
-        if f not in ("instruction", "input", "output", "rejected"):
-            raise ValueError(f"unknown field {f!r}")
-    NearDupIndex(threshold, num_perm, shingle_size, bands, rows, seed, backend)  # validate options now
+    and Gopher (Rae et al. 2021) use 0.8. 0.75 sits between, in the 0.7-0.8 range in use.
+    Two stages for a distributed run: signatures per block (map), then one ordered pass (reduce)."""
+    two_stage: ClassVar[bool] = True
+    fields: list[str] = field(default_factory=lambda: ["instruction", "input", "output"],
+                              metadata={"help": "fields hashed together"})
+    threshold: float = field(default=0.75, metadata={"help": "estimated Jaccard at which a record is a near "
+                                                             "duplicate", "min": 0.0, "max": 1.0})
+    shingle_size: int = field(default=5, metadata={"help": "words per shingle", "min": 1})
+    num_perm: int = field(default=256, metadata={"help": "MinHash permutations", "min": 1})
+    bands: int | None = field(default=None, metadata={"help": "LSH bands (empty = chosen from threshold)",
+                                                      "min": 1})
+    rows: int | None = field(default=None, metadata={"help": "rows per band (empty = chosen from threshold)",
+                                                     "min": 1})
+    seed: int = field(default=1, metadata={"help": "hash seed"})
+    batch_size: int = field(default=4096, metadata={"help": "records hashed at once", "min": 1})
+    backend: str = field(default="compact", metadata={"help": "compact | datasketch (index implementation)"})
 
-    def map_stage(records: list[Record]) -> list:
+    def __post_init__(self) -> None:
+        for f in self.fields:
+            if f not in ("instruction", "input", "output", "rejected"):
+                raise ValueError(f"unknown field {f!r}")
+        self._index()  # validate the options now
+
+    def _index(self) -> NearDupIndex:
+        return NearDupIndex(self.threshold, self.num_perm, self.shingle_size, self.bands, self.rows, self.seed,
+                            self.backend)
+
+    def map(self, records: list[Record]) -> list:
         """Per record, independent of the others: (signature, has-shingles)."""
-        sig, has = signatures([text_of(r, fields) for r in records], num_perm, shingle_size, seed)
+        sig, has = signatures([text_of(r, tuple(self.fields)) for r in records], self.num_perm, self.shingle_size,
+                              self.seed)
         return list(zip(sig, has))
 
-    def reduce_stage(records: list[Record], mapped: list) -> list:
+    def reduce(self, records: list[Record], mapped: list) -> list:
         """One ordered pass over precomputed signatures: the local filter's exact decisions."""
-        idx = NearDupIndex(threshold, num_perm, shingle_size, bands, rows, seed, backend)
-        out: list = []
-        for lo in range(0, len(records), batch_size):
-            part = mapped[lo:lo + batch_size]
+        idx, out = self._index(), []
+        for lo in range(0, len(records), self.batch_size):
+            part = mapped[lo:lo + self.batch_size]
             sig = np.stack([m[0] for m in part]).astype(np.uint32)
             has = np.array([bool(m[1]) for m in part])
             for pos in idx.add_signatures(sig, has):
                 out.append(None if pos < 0 else ("near_duplicate", records[pos].id))
         return out
 
-    def run(records: list[Record]):
-        out: list = []
-        idx = NearDupIndex(threshold, num_perm, shingle_size, bands, rows, seed, backend)
-        for lo in range(0, len(records), batch_size):
-            batch = records[lo:lo + batch_size]
-            for pos in idx.add([text_of(r, fields) for r in batch]):
+    def __call__(self, records: list[Record]) -> list:
+        idx, out = self._index(), []
+        for lo in range(0, len(records), self.batch_size):
+            batch = records[lo:lo + self.batch_size]
+            for pos in idx.add([text_of(r, tuple(self.fields)) for r in batch]):
                 out.append(None if pos < 0 else ("near_duplicate", records[pos].id))
         return out
-    # Two stages for a distributed run (datagen/ray_exec.py): signatures per block, then this pass.
-    run.map_stage, run.reduce_stage = map_stage, reduce_stage
-    return run

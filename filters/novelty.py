@@ -21,12 +21,15 @@ from __future__ import annotations
 import math
 import re
 from array import array
+from dataclasses import dataclass
+from dataclasses import field as option  # a filter option is called `field`
 
 import numpy as np
 
 from datagen.record import Record
+from filters.base import Filter
 
-__all__ = ["NoveltyIndex", "lcs_length", "novelty", "rouge_l", "tokenize"]
+__all__ = ["Novelty", "NoveltyIndex", "lcs_length", "rouge_l", "tokenize"]
 
 # Self-Instruct sec. 2.3: kept only when ROUGE-L with every pool instruction is below 0.7.
 SELF_INSTRUCT_THRESHOLD = 0.7
@@ -238,36 +241,43 @@ class NoveltyIndex:
         return list(zip((-bound[order]).tolist(), cand[order].tolist(), lens[order].tolist()))
 
 
-def novelty(threshold: float = SELF_INSTRUCT_THRESHOLD, field: str = "instruction",
-            against_seeds: bool | str = False):
-    """Filter: drop a record whose `field` has ROUGE-L >= threshold with an earlier *kept* record
-    of the batch (the Self-Instruct pool rule, sec. 2.3); detail = id of the most similar one.
-    against_seeds: True = also against the bundled seed tasks, a path = against that seed file.
+@dataclass
+class Novelty(Filter):
+    """Drop a record whose `field` has ROUGE-L >= threshold with an earlier *kept* record of the
+    batch (the Self-Instruct pool rule, sec. 2.3); detail = id of the most similar one.
+    against_seeds: "true" = also against the bundled seed tasks, a path = against that seed file.
 
-        novelty()([Record.make("Write a poem."), Record.make("Write a poem!")]) -> [None, ("not_novel", "<id>")]
+        Novelty()([Record.make("Write a poem."), Record.make("Write a poem!")]) -> [None, ("not_novel", "<id>")]
     """
-    if not 0 < threshold <= 1:
-        raise ValueError(f"threshold must be in (0, 1], got {threshold!r}")
-    if field not in Record.__dataclass_fields__:
-        raise ValueError(f"unknown record field {field!r}")
-    seeds: list[Record] = []
-    if against_seeds:
-        from datagen.seeds import load_seeds
-        seeds = load_seeds(None if against_seeds is True else str(against_seeds))
+    threshold: float = option(default=SELF_INSTRUCT_THRESHOLD, metadata={
+        "help": "ROUGE-L at which a record is not novel (Self-Instruct: 0.7)", "min": 0.0, "max": 1.0})
+    field: str = option(default="instruction", metadata={"help": "record field compared"})
+    against_seeds: str = option(default="", metadata={
+        "help": "also compare with seed tasks: true = the bundled seeds, or a seed file path"})
 
-    def run(records: list[Record]):
-        index = NoveltyIndex(threshold)
+    def __post_init__(self) -> None:
+        if not 0 < self.threshold <= 1:
+            raise ValueError(f"threshold must be in (0, 1], got {self.threshold!r}")
+        if self.field not in Record.__dataclass_fields__:
+            raise ValueError(f"unknown record field {self.field!r}")
+        self._seeds: list[Record] = []
+        if self.against_seeds and self.against_seeds.lower() not in ("false", "no", "0"):
+            from datagen.seeds import load_seeds
+            bundled = self.against_seeds.lower() in ("true", "yes", "1")
+            self._seeds = load_seeds(None if bundled else self.against_seeds)
+
+    def __call__(self, records: list[Record]) -> list:
+        index = NoveltyIndex(self.threshold)
         ids = []
-        for s in seeds:
+        for s in self._seeds:
             index.add(s.instruction or "")
             ids.append(s.id)
         out = []
         for r in records:
-            added, _, j = index.add_if_novel(str(getattr(r, field) or ""))
+            added, _, j = index.add_if_novel(str(getattr(r, self.field) or ""))
             if added:
                 ids.append(r.id)
                 out.append(None)
             else:
                 out.append(("not_novel", ids[j]))
         return out
-    return run

@@ -1,17 +1,21 @@
 """Quality heuristics on one record at a time: truncated, empty, mostly symbols, too short/long,
 broken code fence, refusal boilerplate, echoed instruction, and Gopher-style repetition.
 
-    quality()([Record("Say hi", output="As an AI language model, I cannot.")]) -> ["refusal"]
+    Quality()([Record("Say hi", output="As an AI language model, I cannot.")]) -> ["refusal"]
 
 Checks look at the output (or the instruction when a record has no output yet). Each is on by
-default; `checks` picks a subset, e.g. quality(checks=["truncated", "refusal"]).
+default; `checks` picks a subset, e.g. Quality(checks=["truncated", "refusal"]).
 """
 from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass
+from dataclasses import field as option  # a filter option is called `field`
+from typing import ClassVar
 
 from datagen.record import Record, normalize
+from filters.base import Filter
 from filters.shingles import words
 
 CHECKS = ("truncated", "empty", "symbols", "length", "code_fence", "refusal", "echo", "repetition")
@@ -76,76 +80,112 @@ def symbol_ratio(text: str) -> float:
     return sum(not c.isalnum() for c in chars) / len(chars) if chars else 0.0
 
 
-def quality(field: str = "output", min_words: int = 1, max_words: int = 4096, max_symbol_ratio: float = 0.5,
-            min_symbol_chars: int = 10, repetition_min_words: int = 30, echo_min_words: int = 4,
-            extra_refusals: tuple[str, ...] | list[str] = (), checks: tuple[str, ...] | list[str] = CHECKS):
+@dataclass
+class Quality(Filter):
     """The checks in order; the first that fails gives the reason. Word counts use
     filters.shingles.words (each CJK character counts as a word)."""
-    checks = tuple(checks)
-    unknown = [c for c in checks if c not in CHECKS]
-    if unknown:
-        raise ValueError(f"unknown check(s) {', '.join(unknown)}; valid: {', '.join(CHECKS)}")
-    if field not in ("output", "instruction", "rejected"):
-        raise ValueError(f"field must be output, instruction or rejected, got {field!r}")
-    if min_words > max_words:
-        raise ValueError(f"min_words {min_words} > max_words {max_words}")
-    extra = re.compile("|".join(f"(?:{p})" for p in extra_refusals), re.IGNORECASE) if extra_refusals else None
+    per_record: ClassVar[bool] = True
+    field: str = option(default="output", metadata={"help": "output | instruction | rejected: the text judged"})
+    min_words: int = option(default=1, metadata={"help": "fewer words: too_short", "min": 0})
+    max_words: int = option(default=4096, metadata={"help": "more words: too_long", "min": 1})
+    max_symbol_ratio: float = option(default=0.5, metadata={"help": "share of non-alphanumeric characters above "
+                                                                   "which a text is non_alphabetic", "min": 0.0, "max": 1.0})
+    min_symbol_chars: int = option(default=10, metadata={"help": "texts shorter than this skip the symbol check",
+                                                        "min": 0})
+    repetition_min_words: int = option(default=30, metadata={"help": "shorter texts skip the Gopher repetition "
+                                                                    "check", "min": 1})
+    echo_min_words: int = option(default=4, metadata={"help": "instructions this long echoed inside the output "
+                                                             "count as echo", "min": 1})
+    extra_refusals: list[str] = option(default_factory=list, metadata={"help": "your own refusal regexes"})
+    checks: list[str] = option(default_factory=lambda: list(CHECKS), metadata={"help": ", ".join(CHECKS)})
 
-    def one(r: Record):
-        if "truncated" in checks and r.meta.get("finish_reason") == "length":
+    def __post_init__(self) -> None:
+        unknown = [c for c in self.checks if c not in CHECKS]
+        if unknown:
+            raise ValueError(f"unknown check(s) {', '.join(unknown)}; valid: {', '.join(CHECKS)}")
+        if self.field not in ("output", "instruction", "rejected"):
+            raise ValueError(f"field must be output, instruction or rejected, got {self.field!r}")
+        if self.min_words > self.max_words:
+            raise ValueError(f"min_words {self.min_words} > max_words {self.max_words}")
+        self._extra = re.compile("|".join(f"(?:{p})" for p in self.extra_refusals), re.IGNORECASE) \
+            if self.extra_refusals else None
+
+    def __call__(self, records: list[Record]) -> list:
+        return [self.one(r) for r in records]
+
+    def one(self, r: Record):
+        if "truncated" in self.checks and r.meta.get("finish_reason") == "length":
             return "truncated"
-        if "empty" in checks and not normalize(r.instruction):
+        if "empty" in self.checks and not normalize(r.instruction):
             return "empty_instruction"
-        text = getattr(r, field)
+        text = getattr(r, self.field)
         if text is None:
-            if field != "output":
+            if self.field != "output":
                 return None
             text, field_name = r.instruction, "instruction"  # instruction-only records
         else:
-            field_name = field
+            field_name = self.field
         stripped = text.strip()
-        if "empty" in checks and not stripped:
+        if "empty" in self.checks and not stripped:
             return f"empty_{field_name}"
-        if "symbols" in checks:
+        if "symbols" in self.checks:
             chars = sum(not c.isspace() for c in _FENCE_BLOCK.sub("", text))
             ratio = symbol_ratio(text)
-            if chars >= min_symbol_chars and ratio > max_symbol_ratio:
-                return "non_alphabetic", f"symbol ratio {ratio:.2f} > {max_symbol_ratio}"
-        if "length" in checks:
+            if chars >= self.min_symbol_chars and ratio > self.max_symbol_ratio:
+                return "non_alphabetic", f"symbol ratio {ratio:.2f} > {self.max_symbol_ratio}"
+        if "length" in self.checks:
             n = len(words(text))
-            if n < min_words:
-                return "too_short", f"{n} words < {min_words}"
-            if n > max_words:
-                return "too_long", f"{n} words > {max_words}"
-        if "code_fence" in checks and text.count("```") % 2:
+            if n < self.min_words:
+                return "too_short", f"{n} words < {self.min_words}"
+            if n > self.max_words:
+                return "too_long", f"{n} words > {self.max_words}"
+        if "code_fence" in self.checks and text.count("```") % 2:
             return "broken_code_fence"
-        if "refusal" in checks and field_name != "instruction":
-            m = _REFUSAL.search(stripped) or (extra.search(stripped) if extra else None)
+        if "refusal" in self.checks and field_name != "instruction":
+            m = _REFUSAL.search(stripped) or (self._extra.search(stripped) if self._extra else None)
             if m:
                 return "refusal", m.group(0)
-        if "echo" in checks and field_name != "instruction":
+        if "echo" in self.checks and field_name != "instruction":
             instr, out = normalize(r.instruction).lower(), normalize(text).lower()
-            if out == instr or (len(instr.split()) >= echo_min_words and instr in out):
+            if out == instr or (len(instr.split()) >= self.echo_min_words and instr in out):
                 return "echoed_output"
-        if "repetition" in checks:
-            why = repetition(text, repetition_min_words)
+        if "repetition" in self.checks:
+            why = repetition(text, self.repetition_min_words)
             if why:
                 return "repetitive", why
         return None
 
-    return lambda records: [one(r) for r in records]
+
+@dataclass
+class Length(Filter):
+    """Only the empty and length checks of Quality."""
+    per_record: ClassVar[bool] = True
+    field: str = option(default="output", metadata={"help": "output | instruction | rejected"})
+    min_words: int = option(default=1, metadata={"help": "fewer words: too_short", "min": 0})
+    max_words: int = option(default=4096, metadata={"help": "more words: too_long", "min": 1})
+
+    def __post_init__(self) -> None:
+        self._q = Quality(field=self.field, min_words=self.min_words, max_words=self.max_words,
+                          checks=["empty", "length"])
+
+    def __call__(self, records: list[Record]) -> list:
+        return self._q(records)
 
 
-def length(field: str = "output", min_words: int = 1, max_words: int = 4096):
-    """Only the empty and length checks of quality()."""
-    return quality(field=field, min_words=min_words, max_words=max_words, checks=("empty", "length"))
+@dataclass
+class Refusal(Filter):
+    """Only the refusal check of Quality."""
+    per_record: ClassVar[bool] = True
+    extra_refusals: list[str] = option(default_factory=list, metadata={"help": "your own refusal regexes"})
+
+    def __call__(self, records: list[Record]) -> list:
+        return Quality(extra_refusals=self.extra_refusals, checks=["refusal"])(records)
 
 
-def refusal(extra_refusals: tuple[str, ...] | list[str] = ()):
-    """Only the refusal check of quality()."""
-    return quality(extra_refusals=extra_refusals, checks=("refusal",))
-
-
-def truncated():
+@dataclass
+class Truncated(Filter):
     """Only the truncated check: the teacher stopped at max_tokens (finish_reason "length")."""
-    return quality(checks=("truncated",))
+    per_record: ClassVar[bool] = True
+
+    def __call__(self, records: list[Record]) -> list:
+        return Quality(checks=["truncated"])(records)

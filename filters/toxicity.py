@@ -4,17 +4,19 @@ weights are already on disk: `model: detoxify` (or detoxify:unbiased, detoxify:m
 `model: hf:/path/to/a/text-classification/model`. Nothing is ever downloaded: the load runs with
 HF_HUB_OFFLINE=1 and local_files_only, and missing weights are a DatagenError.
 
-    toxicity()([Record("Say hi", output="Go to hell, you stupid idiot.")]) -> [("toxic", "output p=1.00")]
+    Toxicity()([Record("Say hi", output="Go to hell, you stupid idiot.")]) -> [("toxic", "output p=1.00")]
 """
 from __future__ import annotations
 
 import contextlib
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, ClassVar
 
 from datagen.errors import DatagenError
 from datagen.record import Record
+from filters.base import Filter
 
 Scorer = Callable[[list[str]], list[float]]
 
@@ -112,28 +114,37 @@ def make_scorer(model: str, label: str = "toxic") -> Scorer:
     raise DatagenError(f"unknown toxicity model {model!r}; use profanity_check, detoxify[:kind] or hf:<path>")
 
 
-def toxicity(threshold: float = 0.9, model: str = "profanity_check", label: str = "toxic",
-             fields: tuple[str, ...] | list[str] = ("instruction", "input", "output")):
+@dataclass
+class Toxicity(Filter):
     """Drop a record when any of its fields scores >= threshold. 0.9 rather than the library's 0.5:
     profanity-check scores words, not intent; it gives "Kill the process with kill -9" 0.83 and
     "Add salt to taste" 0.50, while the insults in tests/test_filters_toxicity.py score 0.97-1.0.
     No paper fixes this number: tune it on your data (the rejected rows show each score)."""
-    if not 0.0 < threshold <= 1.0:
-        raise ValueError(f"threshold must be in (0, 1], got {threshold}")
-    fields = tuple(fields)
-    state: dict[str, Scorer] = {}  # loaded on first use: the model is heavy
+    per_record: ClassVar[bool] = True
+    threshold: float = field(default=0.9, metadata={"help": "score at which a text is toxic", "min": 0.0,
+                                                    "max": 1.0})
+    model: str = field(default="profanity_check", metadata={"help": "profanity_check | detoxify[:kind] | "
+                                                                    "hf:<local model folder>"})
+    label: str = field(default="toxic", metadata={"help": "the toxic label's name (hf models)"})
+    fields: list[str] = field(default_factory=lambda: ["instruction", "input", "output"],
+                              metadata={"help": "fields scored"})
 
-    def run(records: list[Record]):
-        if "score" not in state:
-            state["score"] = make_scorer(model, label)
+    def __post_init__(self) -> None:
+        if not 0.0 < self.threshold <= 1.0:
+            raise ValueError(f"threshold must be in (0, 1], got {self.threshold}")
+        self._score: Scorer | None = None  # loaded on first use: the model is heavy
+
+    def __call__(self, records: list[Record]) -> list:
+        if self._score is None:
+            self._score = make_scorer(self.model, self.label)
         texts, owners = [], []
         for i, r in enumerate(records):
-            for f in fields:
+            for f in self.fields:
                 t = getattr(r, f, None)
                 if t and t.strip():
                     texts.append(t)
                     owners.append((i, f))
-        scores = state["score"](texts) if texts else []
+        scores = self._score(texts) if texts else []
         worst: dict[int, tuple[float, str]] = {}
         for (i, f), s in zip(owners, scores):
             if s > worst.get(i, (-1.0, ""))[0]:
@@ -141,6 +152,9 @@ def toxicity(threshold: float = 0.9, model: str = "profanity_check", label: str 
         out = []
         for i in range(len(records)):
             s, f = worst.get(i, (0.0, ""))
-            out.append(("toxic", f"{f} p={s:.2f}") if s >= threshold else None)
+            out.append(("toxic", f"{f} p={s:.2f}") if s >= self.threshold else None)
         return out
-    return run
+
+    def __getstate__(self) -> dict:
+        """Ray ships the filter to workers: the scorer is rebuilt there, never pickled."""
+        return {**self.__dict__, "_score": None}

@@ -42,13 +42,15 @@ class FakeOpenAIServer:
     def __init__(self, *, latency: float = 0.0, fault_rate: float = 0.0, fault_kinds=FAULTS, seed: int = 0,
                  ignore_n: bool = False, retry_after: str = "0.05", stall_seconds: float = 30.0,
                  model: str = "fake-model", api_key: str | None = None, host: str = "127.0.0.1",
-                 port: int = 0) -> None:
+                 port: int = 0, reply=None) -> None:
         unknown = set(fault_kinds) - set(FAULTS)
         if unknown:
             raise ValueError(f"unknown fault kinds: {sorted(unknown)}")
         self.latency, self.fault_rate, self.fault_kinds = latency, fault_rate, tuple(fault_kinds)
         self.ignore_n, self.retry_after, self.stall_seconds = ignore_n, retry_after, stall_seconds
         self.model, self.api_key, self.host, self.port = model, api_key, host, port
+        # reply(content, seed, index) -> text, kept as written (newlines too) unless cut by max_tokens
+        self.reply = reply
         self.rng = random.Random(seed)
         self.counts: Counter = Counter()       # outcome kind ("ok" or a fault) -> requests
         self.paths: Counter = Counter()        # path -> requests
@@ -186,11 +188,12 @@ class FakeOpenAIServer:
         n = 1 if self.ignore_n else int(body.get("n") or 1)
         choices, used = [], 0
         for i in range(n):
-            words = reply_text(content, seed, i).split()
+            raw = (self.reply or reply_text)(content, seed, i)
+            words = raw.split()
             finish = "stop"
             if truncate or len(words) > max_tokens:  # a "token" is a word here
                 words, finish = words[: max(1, min(max_tokens, len(words) // 2 if truncate else max_tokens))], "length"
-            text = " ".join(words)
+            text = raw if self.reply and finish == "stop" else " ".join(words)
             used += len(words)
             choice = {"index": i, "finish_reason": finish}
             choice.update({"message": {"role": "assistant", "content": text}} if chat else {"text": text})

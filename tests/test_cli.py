@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-import datagen.run
+import datagen.session
 from datagen import cli
 from datagen.dataset import list_versions
 from datagen.teacher import FakeTeacher
@@ -84,7 +84,7 @@ def bad_inputs(tmp_path):
                             "needs an API key"),
         "unknown_command": (["genernate"], "unknown command 'genernate'"),
         "show_bad_number": (["show", "answer", "--out", str(tmp_path / "runs"), "--n", "many"],
-                            "--n: expected int, got 'many'"),
+                            "--n: expected an integer, got 'many'"),
         "show_missing_version": (["show", "answer/v0042", "--out", str(tmp_path / "runs")],
                                  "dataset version not found"),
     }
@@ -146,7 +146,7 @@ def fake_backend(monkeypatch):
         teachers.append(t)
         return t
 
-    monkeypatch.setattr(datagen.run, "make_teacher", make)
+    monkeypatch.setattr(datagen.session, "make_teacher", make)
     monkeypatch.setenv("DATAGEN_PROGRESS", "0")
     return teachers
 

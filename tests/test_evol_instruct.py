@@ -12,7 +12,7 @@ from datagen import cli
 from datagen.dataset import open_version
 from datagen.errors import DatagenError
 from datagen.methods import evol_instruct as E
-from datagen.methods import evol_parse as P
+from datagen.methods.evol_instruct import parse as P
 from datagen.record import Lineage, Record
 from datagen.run import RunConfig, SamplingConfig, run
 from datagen.teacher import FakeTeacher, Sampling

@@ -77,7 +77,7 @@ def test_filter_from_a_recipe_with_flag_overrides(tmp_path, capsys):
     (["--from", "demo", "--filters", "quality", "--minhash.threshold", "0.8"], "not in the list: minhash"),
     (["--from", "demo", "--filters", "minhash", "--minhash.threshold", "high"], "minhash.threshold: expected a number"),
     (["--from", "demo", "--filters", "minhash", "--minhash.bands", "99", "--minhash.rows", "9"], "exceeds num_perm"),
-    (["--from", "demo", "--filters", "judge"], "needs --max-tokens and --temperature"),
+    (["--from", "demo", "--filters", "judge"], "needs sampling.max_tokens and sampling.temperature"),
     (["--from", "nothing/v0009", "--filters", "quality"], "dataset version not found"),
 ])
 def test_bad_filter_commands_are_one_line_errors(tmp_path, capsys, args, message):

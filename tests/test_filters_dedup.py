@@ -3,8 +3,8 @@ import pytest
 
 from datagen.errors import DatagenError
 from datagen.record import Record
-from filters import build_filters
-from filters.dedup import ExactIndex, exact_dup
+from datagen.filtering import build_filters
+from filters.dedup import ExactDup, ExactIndex
 
 CODE = "def f(x):\n    return x * 2\n"
 LONG = "word " * 50000
@@ -27,13 +27,13 @@ TABLE = [
 @pytest.mark.parametrize("first,second,dup", TABLE)
 def test_exact_dup_table(first, second, dup):
     a, b = Record.make(first, output="same"), Record.make(second, output="same")
-    assert exact_dup()([a, b]) == [None, ("exact_duplicate", a.id) if dup else None]
+    assert ExactDup()([a, b]) == [None, ("exact_duplicate", a.id) if dup else None]
 
 
 def test_fields_choose_what_counts():
     a, b = Record.make("Q1", output="Same answer."), Record.make("Q2", output="same answer.")
-    assert exact_dup()([a, b]) == [None, None]
-    assert exact_dup(fields=["output"])([a, b]) == [None, ("exact_duplicate", a.id)]
+    assert ExactDup()([a, b]) == [None, None]
+    assert ExactDup(fields=["output"])([a, b]) == [None, ("exact_duplicate", a.id)]
     with pytest.raises(DatagenError, match="unknown field"):
         build_filters([{"name": "exact_dup", "fields": ["nope"]}])
 

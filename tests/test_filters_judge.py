@@ -5,10 +5,10 @@ import pytest
 
 from datagen.errors import DatagenError
 from datagen.record import Record
-from datagen.run import RunContext
+from datagen.session import RunContext
 from datagen.teacher import Completion, FakeTeacher, Sampling
 from datagen.templates import TemplateLoader
-from filters import apply, build_filters
+from datagen.filtering import apply_filters as apply, build_filters
 from filters.judge import parse_score
 
 PARSE = [
@@ -76,7 +76,7 @@ def test_failed_requests_and_keep_option():
     (_, drop), = build_filters(["judge"], ctx_with(Failing()))
     assert drop([rec]) == [("judge_error", "timeout")]
     (_, keep), = build_filters([{"name": "judge", "on_error": "keep"}], ctx_with(Failing()))
-    assert keep([rec]) == [None] and keep.annotations == {}
+    assert keep([rec]) == [None] and keep.annotations() == {}
 
 
 def test_judge_without_teacher_or_with_bad_options_is_an_error():

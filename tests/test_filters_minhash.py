@@ -4,12 +4,12 @@ import random
 
 import numpy as np
 import pytest
-from datasketch import MinHash
+import datasketch
 
 from datagen.errors import DatagenError
 from datagen.record import Record
-from filters import build_filters
-from filters.minhash import NearDupIndex, minhash, shingle_hashes, signatures, words
+from datagen.filtering import build_filters
+from filters.minhash import MinHash, NearDupIndex, shingle_hashes, signatures, words
 
 
 def shingles(text, k=5):
@@ -62,7 +62,7 @@ def test_signatures_equal_datasketch_minhash_on_the_same_hashes():
     hashes, owner = shingle_hashes(texts, 3)
     assert has.tolist() == [bool(shingles(t, 3)) for t in texts]
     for i in range(len(texts) - 1):
-        m = MinHash(num_perm=64, seed=7, hashfunc=lambda x: x)
+        m = datasketch.MinHash(num_perm=64, seed=7, hashfunc=lambda x: x)
         m.update_batch(hashes[owner == i].tolist())
         assert np.array_equal(m.hashvalues, sig[i])
 
@@ -101,7 +101,7 @@ def test_minhash_table(first, second, dropped):
     if first:  # the table itself agrees with exact Jaccard of word 5-gram sets
         assert (jaccard(shingles(first), shingles(second)) >= 0.75) == dropped
     a, b = Record.make("q", output=first), Record.make("q2", output=second)
-    verdicts = minhash(fields=["output"])([a, b])
+    verdicts = MinHash(fields=["output"])([a, b])
     assert verdicts[0] is None
     assert verdicts[1] == (("near_duplicate", a.id) if dropped else None)
 

@@ -5,8 +5,8 @@ import pytest
 
 from datagen.errors import DatagenError
 from datagen.record import Record
-from filters import build_filters
-from filters.quality import quality, repetition, symbol_ratio
+from datagen.filtering import build_filters
+from filters.quality import Quality, repetition, symbol_ratio
 
 PROSE = ("Photosynthesis lets plants turn light into chemical energy. Chlorophyll in the chloroplasts absorbs "
          "mostly red and blue light, which drives the splitting of water and releases oxygen. The energy is "
@@ -54,7 +54,7 @@ TABLE = [
 
 @pytest.mark.parametrize("instruction,output,expected", TABLE)
 def test_quality_table(instruction, output, expected):
-    got = quality()([Record.make(instruction, output=output)])[0]
+    got = Quality()([Record.make(instruction, output=output)])[0]
     reason = got[0] if isinstance(got, tuple) else got
     assert reason == expected
 
@@ -62,20 +62,20 @@ def test_quality_table(instruction, output, expected):
 def test_truncated_uses_finish_reason():
     cut = Record.make("Write an essay.", output=PROSE, meta={"finish_reason": "length"})
     done = Record.make("Write an essay.", output=PROSE, meta={"finish_reason": "stop"})
-    assert quality()([cut, done]) == ["truncated", None]
+    assert Quality()([cut, done]) == ["truncated", None]
     assert build_filters(["truncated"])[0][1]([cut, done]) == ["truncated", None]
 
 
 def test_instruction_only_records_are_checked_on_the_instruction():
     recs = [Record.make("Name three rivers in Africa."), Record.make("   ")]
-    assert quality()(recs) == [None, "empty_instruction"]
+    assert Quality()(recs) == [None, "empty_instruction"]
 
 
 def test_options_change_the_outcome():
     rec = Record.make("Name a color.", output="Blue.")
-    assert quality(min_words=3)([rec])[0][0] == "too_short"
-    assert quality(checks=["refusal"])([Record.make("x", output="")]) == [None]
-    custom = quality(extra_refusals=[r"\bno comment\b"])
+    assert Quality(min_words=3)([rec])[0][0] == "too_short"
+    assert Quality(checks=["refusal"])([Record.make("x", output="")]) == [None]
+    custom = Quality(extra_refusals=[r"\bno comment\b"])
     assert custom([Record.make("Thoughts?", output="No comment on that, sorry.")])[0][0] == "refusal"
 
 

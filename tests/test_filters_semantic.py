@@ -5,7 +5,7 @@ import pytest
 
 from datagen.errors import DatagenError
 from datagen.record import Record
-from filters import build_filters
+from datagen.filtering import build_filters
 from filters.semantic import greedy_dedup, load_model
 
 

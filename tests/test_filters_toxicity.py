@@ -10,7 +10,7 @@ import pytest
 
 from datagen.errors import DatagenError
 from datagen.record import Record
-from filters import build_filters
+from datagen.filtering import build_filters
 from filters.toxicity import make_scorer
 
 TOXIC = [
@@ -46,7 +46,7 @@ OFFLINE_RUN = textwrap.dedent("""
     socket.socket.connect = refuse
     socket.create_connection = refuse
     from datagen.record import Record
-    from filters import build_filters
+    from datagen.filtering import build_filters
     texts = json.loads(sys.stdin.read())
     (name, fn), = build_filters(["toxicity"])
     recs = [Record.make("Reply to the user.", output=t) for t in texts]

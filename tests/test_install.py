@@ -31,7 +31,7 @@ def wheel(tmp_path_factory):
 def test_wheel_contains_assets_and_recipes(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for required in ("datagen/_assets/prompts/answer/answer.j2", "datagen/_assets/seeds/tasks.jsonl",
-                     "datagen/recipes/answer.yaml", "datagen/cli.py", "filters/__init__.py", "filters/dedup.py"):
+                     "datagen/recipes/answer.yaml", "datagen/cli/__init__.py", "datagen/methods/self_align/principles.py", "filters/__init__.py", "filters/dedup.py"):
         assert required in names, required
     # every bundled prompt and recipe of the checkout made it in
     for p in (ROOT / "prompts").rglob("*"):
@@ -49,7 +49,8 @@ import json, sys
 from pathlib import Path
 import datagen, filters
 from datagen.assets import asset_dir
-from datagen.cli import load_run_config, recipe_path
+from datagen.cli import load_run_config
+from datagen.cli.generate import recipe_path
 from datagen.progress import Progress
 from datagen.run import run
 from datagen.seeds import default_seeds_path, load_seeds

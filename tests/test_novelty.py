@@ -7,8 +7,8 @@ import pytest
 from rouge_score import rouge_scorer, scoring, tokenizers
 
 from datagen.record import Record
-from filters import build_filters
-from filters.novelty import NoveltyIndex, lcs_length, novelty, rouge_l, tokenize
+from datagen.filtering import build_filters
+from filters.novelty import Novelty, NoveltyIndex, lcs_length, rouge_l, tokenize
 
 SCORER = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
 RS_TOKENIZE = tokenizers.DefaultTokenizer(use_stemmer=False).tokenize
@@ -305,14 +305,14 @@ def test_novelty_filter_drops_later_near_duplicates():
     (name, fn), = build_filters([{"name": "novelty", "threshold": 0.7}])
     assert name == "novelty"
     assert fn(recs) == [None, None, ("not_novel", recs[0].id), None, ("not_novel", recs[0].id)]
-    assert novelty(0.9)(recs) == [None, None, ("not_novel", recs[0].id), None, None]
+    assert Novelty(0.9)(recs) == [None, None, ("not_novel", recs[0].id), None, None]
 
 
 def test_novelty_detail_is_the_most_similar_record():
     # F(r1, r0) = 0.588 < 0.6: both kept. r2 vs r0: bag overlap 8/8 (bound 1.0) but F 0.625;
     # r2 vs r1: bound 0.706 = F. The first match tried is r0; the detail must still be r1.
     recs = [Record.make(t) for t in ["a b c d h g f e", "a b c d e f x y z", "a b c d e f g h"]]
-    assert novelty(0.6)(recs) == [None, None, ("not_novel", recs[1].id)]
+    assert Novelty(0.6)(recs) == [None, None, ("not_novel", recs[1].id)]
     idx = NoveltyIndex(0.6)
     for r in recs[:2]:
         idx.add(r.instruction)
@@ -324,7 +324,7 @@ def test_novelty_filter_against_seeds():
     from datagen.seeds import load_seeds
     seed = load_seeds(None)[0]
     rec = Record.make(seed.instruction + "!")
-    assert novelty(against_seeds=True)([rec]) == [("not_novel", seed.id)]
-    assert novelty()([rec]) == [None]
+    assert Novelty(against_seeds="true")([rec]) == [("not_novel", seed.id)]
+    assert Novelty()([rec]) == [None]
     with pytest.raises(ValueError):
-        novelty(field="nope")
+        Novelty(field="nope")

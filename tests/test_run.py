@@ -160,9 +160,8 @@ def test_limit_and_from_version(tmp_path):
     (["--from", "nope/v0001"], "dataset version not found"),
 ])
 def test_bad_input_fails_before_any_version(tmp_path, flags, match):
-    cfg = cfg_for(tmp_path, "runs", *flags)
     with pytest.raises(DatagenError, match=match):
-        go(cfg)
+        go(cfg_for(tmp_path, "runs", *flags))
     assert list_versions(tmp_path / "runs", "answer") == []
 
 
@@ -204,13 +203,13 @@ def test_bad_seed_files_name_file_and_line(tmp_path, text, match):
 
 
 def test_filter_apply_funnel_and_verdicts():
-    import filters as F
+    from datagen import filtering as F
     from datagen.record import Record
 
     recs = [Record.make(t, output="x") for t in ("a", "A ", "b", "c")]
     specs = ["exact_dup", {"name": "exact_dup", "fields": ["output"]}]
     fns = F.build_filters(specs)
-    kept, rejected, funnel = F.apply(fns, recs)
+    kept, rejected, funnel = F.apply_filters(fns, recs)
     assert [r.instruction for r in kept] == ["a"]
     assert [(r.reason, r.stage, r.detail) for r in rejected] == [
         ("exact_duplicate", "filter:exact_dup", recs[0].id), ("exact_duplicate", "filter:exact_dup", recs[0].id),
@@ -218,8 +217,8 @@ def test_filter_apply_funnel_and_verdicts():
     assert funnel == [{"filter": "exact_dup", "in": 4, "kept": 3, "dropped": {"exact_duplicate": 1}},
                       {"filter": "exact_dup", "in": 3, "kept": 1, "dropped": {"exact_duplicate": 2}}]
     with pytest.raises(RuntimeError, match="returned 0 verdicts for 1 records"):
-        F.apply([("bad", lambda rs: [])], recs[:1])
-    with pytest.raises(DatagenError, match="filter exact_dup: unknown option"):
+        F.apply_filters([("bad", lambda rs: [])], recs[:1])
+    with pytest.raises(DatagenError, match="unknown key 'exact_dup.feilds'; valid keys: fields"):
         F.build_filters([{"name": "exact_dup", "feilds": ["output"]}])
     with pytest.raises(DatagenError, match="a filter is a name or a mapping"):
         F.build_filters([3])

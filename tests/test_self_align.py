@@ -9,9 +9,10 @@ import pytest
 from datagen.cli import load_run_config, main
 from datagen.errors import DatagenError
 from datagen.export import export
-from datagen.methods.self_align import parse_answer, parse_question, plan_red_team
-from datagen.methods.self_align_pairs import parse_revision, parse_score
-from datagen.principles import (Principle, cited_principles, leak_spans, leaked, parse_exemplars, parse_principles,
+from datagen.methods.self_align.answers import parse_answer
+from datagen.methods.self_align.red_team import parse_question, plan_red_team
+from datagen.methods.self_align.pairs import parse_revision, parse_score
+from datagen.methods.self_align.principles import (Principle, cited_principles, leak_spans, leaked, parse_exemplars, parse_principles,
                                 parse_topics)
 from datagen.progress import Progress
 from datagen.record import Record, normalize
@@ -134,7 +135,7 @@ def test_malformed_exemplars(text, pattern):
 
 
 def test_malformed_file_on_the_cli_is_one_line_naming_file_and_line(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("datagen.run.make_teacher", lambda cfg: FakeTeacher(lambda r: fake(r)))
+    monkeypatch.setattr("datagen.session.make_teacher", lambda cfg: FakeTeacher(lambda r: fake(r)))
     bad = tmp_path / "bad.md"
     bad.write_text("1. **Honest**: Say what you know.\n2) Kind but no bold\n")
     code = main(["generate", "--method", "self_align", "--principles", str(bad), "--out", str(tmp_path / "r")])
@@ -201,7 +202,7 @@ def test_parse_score(raw, expected):
 
 
 def test_mean_score_ignores_unreadable():
-    from datagen.methods.self_align_pairs import mean_score
+    from datagen.methods.self_align.pairs import mean_score
     assert mean_score(["Score: 8", "7", "??"]) == 7.5 and mean_score(["none", ""]) is None
 
 

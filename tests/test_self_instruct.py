@@ -6,13 +6,14 @@ import re
 import pytest
 
 from datagen.methods import self_instruct as SI
-from datagen.methods import self_instruct_parse as P
+from datagen.methods.self_instruct import prompts as SIP
+from datagen.methods.self_instruct import parse as P
 from datagen.record import Record
 from datagen.run import RunConfig, SamplingConfig, run
 from datagen.seeds import load_seeds
 from datagen.teacher import FakeTeacher, Sampling
 from datagen.templates import TemplateLoader
-from filters import build_filters
+from datagen.filtering import build_filters
 from filters.self_instruct import instances_reason, instruction_reason
 
 S = Sampling(max_tokens=64, temperature=0.7, seed=5)
@@ -21,14 +22,14 @@ S = Sampling(max_tokens=64, temperature=0.7, seed=5)
 # --- prompt building ------------------------------------------------------------------------------
 
 def tasks(n, seed):
-    return [SI.Task(f"{'Seed' if seed else 'Machine'} task number {i}.", f"{'s' if seed else 'm'}{i}", seed)
+    return [SIP.Task(f"{'Seed' if seed else 'Machine'} task number {i}.", f"{'s' if seed else 'm'}{i}", seed)
             for i in range(n)]
 
 
 @pytest.mark.parametrize("n_machine, expect_machine", [(0, 0), (1, 1), (5, 2)])
 def test_context_sampling_honours_the_seed_machine_split(n_machine, expect_machine):
     cfg = SI.Config(num_prompt_instructions=8, num_machine_instructions=2)
-    got = SI.sample_context(tasks(20, True), tasks(n_machine, False), cfg, random.Random(1))
+    got = SIP.sample_context(tasks(20, True), tasks(n_machine, False), cfg, random.Random(1))
     assert len(got) == 8 and len({t.id for t in got}) == 8
     assert sum(not t.is_seed for t in got) == expect_machine
 
@@ -36,7 +37,7 @@ def test_context_sampling_honours_the_seed_machine_split(n_machine, expect_machi
 def test_generate_prompts_render_the_sampled_tasks_with_distinct_seeds():
     cfg = SI.Config(prompts_per_round=3, num_prompt_instructions=4, num_machine_instructions=1)
     tpl = TemplateLoader().load("self_instruct/generate")
-    batch = SI.build_generate_prompts(tasks(10, True), tasks(3, False), cfg, tpl, S, random.Random(0), 2)
+    batch = SIP.build_generate_prompts(tasks(10, True), tasks(3, False), cfg, tpl, S, random.Random(0), 2)
     assert len(batch) == 3
     for req, shown in batch:
         text = req.messages[-1]["content"]
@@ -49,7 +50,7 @@ def test_generate_prompts_render_the_sampled_tasks_with_distinct_seeds():
 
 def test_classification_examples_mix_yes_and_no_from_seed_flags():
     seeds = load_seeds()
-    ex = SI.classification_examples(seeds, 6, random.Random(0))
+    ex = SIP.classification_examples(seeds, 6, random.Random(0))
     assert len(ex) == 6 and sum(e["is_classification"] for e in ex) == 2
     by_text = {s.instruction: bool(s.meta["is_classification"]) for s in seeds}
     assert all(by_text[e["instruction"]] == e["is_classification"] for e in ex)

@@ -1,6 +1,10 @@
-"""Generation methods. Each is a module with a `Config` dataclass and
+"""Generation methods. Each is a module or a package with the same shape: a `Config` dataclass
+(its fields are the method's options: help, defaults, ranges) and
 `run(seeds, teacher, cfg, ctx) -> list[Record]`; prompt building and parsing are pure functions
-inside it. Rejections go through ctx.reject(record, reason, stage).
+beside it. Rejections go through ctx.reject(record, reason, stage).
+
+Adding a method: `datagen/methods/<name>.py` (or a folder), its prompts under `prompts/<name>/`,
+and one line below (plus, optionally, a preset `datagen/recipes/<name>.yaml`).
 
     METHODS["answer"].run(seeds, teacher, METHODS["answer"].Config(), ctx) -> [Record, ...]
 """
@@ -17,6 +21,10 @@ class _Lazy:
 
     def __getattr__(self, attr):
         return getattr(importlib.import_module(self._module), attr)
+
+    @property
+    def __doc__(self) -> str:  # type: ignore[override]
+        return importlib.import_module(self._module).__doc__ or ""
 
 
 METHODS = {

@@ -17,9 +17,10 @@ tree back to the seed is recoverable from the version alone (datagen/tree.py pri
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from datagen.errors import DatagenError
-from datagen.methods import evol_parse as P
+from datagen.methods.evol_instruct import parse as P
 from datagen.record import Record
 from datagen.teacher import Request
 
@@ -124,11 +125,11 @@ def run(seeds: list[Record], teacher, cfg: Config, ctx) -> list[Record]:
     calls = 3 if cfg.judge else 2  # rewrite, judge, answer: an upper bound for the progress line
     ctx.progress.set_total(len(pool) * cfg.num_rounds * calls, desc="evol_instruct")
     out: list[Record] = []
-    seen = {r.id for r in pool}
+    ev = Evolution(cfg, ctx, teacher, ops, answer_tpl, judge_tpl, rewrite_sampling, judge_sampling, root,
+                   seen={r.id for r in pool})
     for step in range(1, cfg.num_rounds + 1):
         chosen = [names[i] for i in (ctx.rng.choices(range(len(names)), weights=weights, k=1)[0] for _ in pool)]
-        kept, stats = evolve_round(pool, chosen, step, ops, answer_tpl, judge_tpl, rewrite_sampling,
-                                   judge_sampling, root, seen, teacher, cfg, ctx)
+        kept, stats = evolve_round(ev, pool, chosen, step)
         by_parent = {r.lineage.parents[0]: r for r in kept}
         for child in kept:
             root[child.id] = root[child.lineage.parents[0]]
@@ -142,9 +143,27 @@ def run(seeds: list[Record], teacher, cfg: Config, ctx) -> list[Record]:
     return out
 
 
-def evolve_round(pool, chosen, step, ops, answer_tpl, judge_tpl, rewrite_sampling, judge_sampling, root,
-                 seen, teacher, cfg: Config, ctx) -> tuple[list[Record], dict]:
+@dataclass
+class Evolution:
+    """What every round shares: config, context, teacher, templates, samplings, each pool member's
+    seed (`root`) and the ids kept so far (`seen`)."""
+    cfg: Any
+    ctx: Any
+    teacher: Any
+    ops: dict
+    answer_tpl: Any
+    judge_tpl: Any
+    rewrite_sampling: Any
+    judge_sampling: Any
+    root: dict
+    seen: set = field(default_factory=set)
+
+
+def evolve_round(ev: Evolution, pool: list[Record], chosen: list[str], step: int) -> tuple[list[Record], dict]:
     """One round: rewrite -> parse/leak/identical -> judge -> answer -> refusal/stop words."""
+    cfg, ctx, teacher, ops, root, seen = ev.cfg, ev.ctx, ev.teacher, ev.ops, ev.root, ev.seen
+    rewrite_sampling, judge_sampling, judge_tpl, answer_tpl = ev.rewrite_sampling, ev.judge_sampling, ev.judge_tpl, \
+        ev.answer_tpl
     eliminated: dict[str, int] = {}
     unreadable = 0
     op_counts: dict[str, int] = {}

@@ -1,4 +1,6 @@
-"""`datagen train sft|dpo ...` and `datagen sample ...` (registered lazily in datagen.cli.COMMANDS).
+"""`datagen train sft|dpo ...` and `datagen sample ...`. Training options are TRL's own dataclasses
+(SFTConfig/DPOConfig, ModelConfig) parsed by TRL's TrlParser, so they mean what they mean in
+`trl sft` (finetune/args.py); `sample` uses the one flag parser of datagen.cli.flags.
 
     datagen train sft --data base --model SmolLM2-135M-Instruct.Q4_1.gguf --max_steps 20
     datagen sample --model m.gguf --adapter adapters/base/sft-0001 --prompts prompts.txt
@@ -9,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from datagen.cli.flags import parse_command
 from datagen.errors import DatagenError
 
 TRAINERS = {"sft": "finetune.sft", "dpo": "finetune.dpo"}
@@ -49,11 +52,12 @@ def cmd_train(argv: list[str]) -> int:
 @dataclass
 class SampleArgs:
     """Options of `datagen sample`."""
-    prompts: str = field(metadata={"help": "Prompts file (.txt: one per line; .jsonl: 'instruction' or 'prompt')."})
+    prompts: str = field(default="", metadata={
+        "help": "Prompts file (.txt: one per line; .jsonl: 'instruction' or 'prompt'); required."})
     model: str | None = field(default=None, metadata={
         "help": "Base model folder or .gguf (default: the base named in the adapter's provenance.json)."})
     adapter: str | None = field(default=None, metadata={"help": "LoRA adapter folder (a `datagen train` run)."})
-    max_new_tokens: int = field(default=128, metadata={"help": "Tokens to generate per prompt (greedy)."})
+    max_new_tokens: int = field(default=128, metadata={"help": "Tokens to generate per prompt (greedy).", "min": 1})
     out: str | None = field(default=None, metadata={"help": "Also write {prompt, answer} rows to this JSONL file."})
     compare: bool = field(default=False, metadata={
         "help": "With --adapter: print base and adapter answers side by side."})
@@ -62,17 +66,13 @@ class SampleArgs:
 def cmd_sample(argv: list[str]) -> int:
     """Generate answers from a student: `datagen sample --model PATH [--adapter RUN] --prompts FILE`."""
     from finetune import sample
-    from finetune.args import _parser_class
     from finetune.data import read_prompts
 
-    parser = _parser_class()(SampleArgs, prog="datagen sample")
-    if "-h" in argv or "--help" in argv:
-        print(parser.format_help())
+    a = parse_command(argv, SampleArgs, "datagen sample --prompts FILE [--model PATH] [--adapter RUN] [--compare]")
+    if a is None:
         return 0
-    try:
-        (a,) = parser.parse_args_into_dataclasses(argv)
-    except ValueError as exc:
-        raise DatagenError(str(exc).splitlines()[0]) from None
+    if not a.prompts:
+        raise DatagenError("--prompts FILE is required (.txt: one per line; .jsonl: 'instruction' or 'prompt')")
     prompts = read_prompts(a.prompts)
     if not a.model and not a.adapter:
         raise DatagenError("no model given: pass --model PATH (and optionally --adapter RUN)")

@@ -17,9 +17,9 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from datagen.methods.self_align import (ANSWER, METHOD, _prompt_meta, build_answer_prompts, parse_answer,
-                                        principle_answers)
-from datagen.principles import cited_principles
+from datagen.methods.self_align.answers import (ANSWER, METHOD, build_answer_prompts, parse_answer,
+                                                principle_answers, prompt_meta)
+from datagen.methods.self_align.principles import cited_principles
 from datagen.record import Record, normalize
 from datagen.teacher import Request
 
@@ -46,7 +46,7 @@ def make_pair(prompt: Record, chosen: Record, rejected: Record, ctx, source: str
     lineage = dataclasses.replace(ctx.lineage(METHOD, parents=[prompt.id, chosen.id, rejected.id],
                                               operation=f"pairs:{source}"),
                                   template=chosen.lineage.template, template_sha=chosen.lineage.template_sha)
-    full_meta = {**_prompt_meta(prompt), "pair_source": source, **(meta or {}),
+    full_meta = {**prompt_meta(prompt), "pair_source": source, **(meta or {}),
                  "chosen": side(chosen, **(chosen_meta or {})), "rejected": side(rejected, **(rejected_meta or {}))}
     pair = Record.make(prompt.instruction, prompt.input, chosen.output, rejected=rejected.output,
                        lineage=lineage, meta=full_meta)

@@ -192,3 +192,9 @@ def parse_alpaca_tasks(text: str, limit: int | None = None) -> list[tuple[str, s
         elif cur is not None and label == "output" and not cur[2]:
             cur[2] = value.strip()
     return out[:limit] if limit is not None else out
+
+
+def parse_instances(text: str, is_classification: bool) -> list[tuple[str, str]]:
+    """Instances of one task, output-first for classification tasks, input-first otherwise."""
+    parse = parse_instances_output_first if is_classification else parse_instances_input_first
+    return dedupe_instances(parse(text))

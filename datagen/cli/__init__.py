@@ -1,0 +1,92 @@
+"""`datagen COMMAND ...`: the command layer, above every library module (none imports it back).
+The command list is literal (TRL style); each command lives in a module of this package and is
+imported when used. Any bad input ends with one line on stderr and exit code 2; set
+DATAGEN_DEBUG=1 for tracebacks.
+
+    datagen generate                      # the main job on the embedded teacher
+    datagen generate --config my.yaml --teacher openai --base-url http://127.0.0.1:8080/v1
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import sys
+
+from datagen.errors import DatagenError
+
+# name -> "module:function"; a command takes argv (list of str) and returns an exit code.
+COMMANDS = {
+    "generate": "datagen.cli.generate:cmd_generate",
+    "run": "datagen.cli.generate:cmd_run",
+    "methods": "datagen.cli.generate:cmd_methods",
+    "filter": "datagen.cli.filter:cmd_filter",
+    "filters": "datagen.cli.filter:cmd_filters",
+    "versions": "datagen.cli.versions:cmd_versions",
+    "show": "datagen.cli.versions:cmd_show",
+    "export": "datagen.cli.versions:cmd_export",
+    "verify": "datagen.cli.versions:cmd_verify",
+    "diff": "datagen.cli.versions:cmd_diff",
+    "report": "datagen.cli.versions:cmd_report",
+    "train": "datagen.cli.train:cmd_train",
+    "sample": "datagen.cli.train:cmd_sample",
+}
+
+
+def command(name: str):
+    if callable(COMMANDS[name]):
+        return COMMANDS[name]
+    module, attr = COMMANDS[name].split(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def load_run_config(argv: list[str]):
+    """RunConfig from flags (and --config / the method's preset): see datagen.cli.generate."""
+    from datagen.cli.generate import load_run_config as load
+
+    return load(argv)
+
+
+def _usage() -> None:
+    print("usage: datagen COMMAND [options]   (datagen COMMAND --help for its options)\n\ncommands:")
+    for name in COMMANDS:
+        try:
+            doc = (command(name).__doc__ or "").strip()
+        except ImportError:  # a command whose optional extra is not installed is still listed
+            doc = "(not available: its optional dependencies are not installed)"
+        print(f"  {name:10s} {doc.splitlines()[0] if doc else ''}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        _usage()
+        return 0
+    if argv[0] not in COMMANDS:
+        print(f"datagen: error: unknown command {argv[0]!r}; commands: {', '.join(COMMANDS)}", file=sys.stderr)
+        return 2
+    # Logs go to stdout with the summary: stderr is kept for errors (one line) and the live progress.
+    logging.basicConfig(level=os.environ.get("DATAGEN_LOG", "INFO"), format="datagen: %(message)s",
+                        stream=sys.stdout)
+    try:
+        return command(argv[0])(argv[1:])
+    except DatagenError as exc:
+        print(f"datagen: error: {_one_line(str(exc))}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("datagen: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the boundary: no traceback unless asked
+        if os.environ.get("DATAGEN_DEBUG"):
+            raise
+        print(f"datagen: error: {type(exc).__name__}: {_one_line(str(exc))} (DATAGEN_DEBUG=1 shows the traceback)",
+              file=sys.stderr)
+        return 1
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:800]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,187 @@
+"""The read-only commands over dataset versions: versions, show, export, verify, diff, report.
+Each has a dataclass of options parsed by the one flag parser (datagen.cli.flags).
+
+    datagen show self_instruct --rejected --n 10
+    datagen verify self_instruct/v0002
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from datagen.cli.flags import parse_command
+from datagen.errors import DatagenError
+
+VERSION_HELP = "NAME (latest), NAME/vNNNN or a version folder"
+
+
+def _version(required: bool = True):
+    return field(default="", metadata={"help": VERSION_HELP, "positional": True, "required": required})
+
+
+@dataclass
+class VersionsArgs:
+    names: list[str] = field(default_factory=list, metadata={"help": "dataset names (empty = all)",
+                                                             "positional": True})
+    out: str = field(default="runs", metadata={"help": "where versions live"})
+
+
+@dataclass
+class ShowArgs:
+    version: str = _version()
+    out: str = field(default="runs", metadata={"help": "where versions live"})
+    n: int = field(default=5, metadata={"help": "rejected rows shown with --rejected", "min": 0})
+    rejected: bool = field(default=False, metadata={"help": "also show rejected rows with reason and stage"})
+    manifest: bool = field(default=False, metadata={"help": "print manifest.json instead of the card"})
+    tree: str = field(default="", metadata={"help": "print the evolution tree of this record id"})
+
+
+@dataclass
+class ExportArgs:
+    version: str = _version()
+    format: str = field(default="messages", metadata={"help": "alpaca | sharegpt | messages | prompt-completion | "
+                                                              "dpo | hf"})
+    out: str = field(default="", metadata={"help": "file (or folder for hf) to write (required)"})
+    runs: str = field(default="runs", metadata={"help": "where versions live"})
+
+
+@dataclass
+class VerifyArgs:
+    version: str = _version()
+    out: str = field(default="runs", metadata={"help": "where versions live"})
+
+
+@dataclass
+class DiffArgs:
+    base: str = field(default="", metadata={"help": "the older version", "positional": True, "required": True})
+    target: str = field(default="", metadata={"help": "the newer version", "positional": True, "required": True})
+    out: str = field(default="runs", metadata={"help": "where versions live"})
+    summary: bool = field(default=False, metadata={"help": "counts only, no ids"})
+
+
+@dataclass
+class ReportArgs:
+    version: str = _version()
+    out: str = field(default="", metadata={"help": "HTML file to write (empty = <version>-report.html)"})
+    runs: str = field(default="runs", metadata={"help": "where versions live"})
+    prices: str = field(default="", metadata={"help": "USD per million input,output tokens, e.g. 0.15,0.6"})
+    diff_against: str = field(default="", metadata={"help": "also show what changed since this version"})
+
+
+def cmd_versions(argv: list[str]) -> int:
+    """List dataset versions: `datagen versions [NAME ...] [--out runs]`."""
+    from datagen.dataset import list_versions
+
+    a = parse_command(argv, VersionsArgs, "datagen versions [NAME ...] [--out runs]")
+    if a is None:
+        return 0
+    root = Path(a.out)
+    names = a.names or (sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+                        if root.is_dir() else [])
+    if not names:
+        print(f"no dataset versions under {root}")
+        return 0
+    for name in names:
+        for v in list_versions(root, name):
+            m = v.manifest()
+            c = m.get("counts", {})
+            print(f"{v.ref:32s} {m.get('method', '?'):14s} kept {c.get('kept', 0):6d}  rejected "
+                  f"{c.get('rejected', 0):6d}  parent {m.get('parent') or '-':20s} {m.get('created_at', '')}")
+    return 0
+
+
+def cmd_show(argv: list[str]) -> int:
+    """Show a version: `datagen show NAME[/vNNNN] [--n 5] [--rejected] [--manifest] [--tree ID]`."""
+    from datagen.dataset import open_version
+
+    a = parse_command(argv, ShowArgs, "datagen show VERSION [--n 5] [--rejected] [--manifest] [--tree ID]")
+    if a is None:
+        return 0
+    v = open_version(a.version, a.out)
+    if a.tree:  # the evolution tree of one record, from the version alone
+        from datagen.tree import render_tree
+        print(render_tree(v, a.tree))
+        return 0
+    if a.manifest:
+        print(json.dumps(v.manifest(), indent=2, ensure_ascii=False))
+        return 0
+    print((v.path / "README.md").read_text(encoding="utf-8"))
+    if a.rejected:
+        for rej in v.rejected()[: a.n]:
+            print(f"[{rej.reason} @ {rej.stage}] {rej.record.instruction[:120]!r} {rej.detail[:60]}")
+    return 0
+
+
+def cmd_export(argv: list[str]) -> int:
+    """`datagen export VERSION --format alpaca|sharegpt|messages|prompt-completion|dpo|hf --out PATH`."""
+    from datagen.dataset import open_version
+    from datagen.export import export
+
+    a = parse_command(argv, ExportArgs, "datagen export VERSION --format FORMAT --out PATH")
+    if a is None:
+        return 0
+    if not a.out:
+        raise DatagenError("usage: datagen export VERSION --format FORMAT --out PATH")
+    n = export(open_version(a.version, a.runs), a.format, a.out)
+    print(f"wrote {n} rows ({a.format}) to {a.out}")
+    return 0
+
+
+def cmd_verify(argv: list[str]) -> int:
+    """Check a version's files against its manifest's sha256: `datagen verify VERSION`."""
+    from datagen.dataset import open_version, verify_version
+
+    a = parse_command(argv, VerifyArgs, "datagen verify VERSION [--out runs]")
+    if a is None:
+        return 0
+    v = open_version(a.version, a.out)
+    for name, sha in verify_version(v).items():
+        print(f"ok  {name}  {sha}")
+    print(f"{v.ref}: every file matches its manifest")
+    return 0
+
+
+def cmd_diff(argv: list[str]) -> int:
+    """Compare two versions: `datagen diff V1 V2 [--out runs] [--summary]`."""
+    from datagen.dataset import open_version
+    from datagen.diff import diff_versions
+
+    a = parse_command(argv, DiffArgs, "datagen diff V1 V2 [--out runs] [--summary]")
+    if a is None:
+        return 0
+    d = diff_versions(open_version(a.base, a.out), open_version(a.target, a.out))
+    print(f"{d['base']} -> {d['target']}: {len(d['added'])} added, {len(d['removed'])} removed, "
+          f"{len(d['changed'])} changed")
+    if not a.summary:
+        for rid in d["removed"]:
+            print(f"- {rid}")
+        for rid in d["added"]:
+            print(f"+ {rid}")
+        for old, new in d["changed"]:
+            print(f"~ {old} -> {new}")
+    return 0
+
+
+def cmd_report(argv: list[str]) -> int:
+    """Write an HTML report: `datagen report VERSION --out report.html [--prices 0.15,0.6] [--diff-against V]`."""
+    from datagen.dataset import open_version
+    from datagen.diff import diff_versions
+    from datagen.report import write_report
+
+    a = parse_command(argv, ReportArgs, "datagen report VERSION --out report.html [--prices IN,OUT] "
+                                        "[--diff-against V]")
+    if a is None:
+        return 0
+    v = open_version(a.version, a.runs)
+    prices = None
+    if a.prices:
+        try:
+            pin, pout = (float(x) for x in a.prices.split(","))
+        except ValueError:
+            raise DatagenError("--prices takes two numbers, USD per million input and output tokens: 0.15,0.6") from None
+        prices = {"input": pin, "output": pout}
+    diff = diff_versions(open_version(a.diff_against, a.runs), v) if a.diff_against else None
+    out = write_report(v, a.out or v.path.name + "-report.html", prices, diff)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
+    return 0

@@ -1,0 +1,101 @@
+"""Eval sets: JSONL files of prompts with verifiable constraints (see prompts/eval/README.md).
+
+One JSON object per line; `id` is optional (default "line-N"), each constraint is an object with
+its `kind` and that kind's arguments:
+
+    {"id": "if-0001", "prompt": "Write ... in at most 50 words.", "constraints": [{"kind": "word_count",
+     "relation": "at_most", "n": 50}]}
+
+    load_eval_set() -> EvalSet(name="ifeval", source=".../prompts/eval/ifeval.jsonl", sha256="...", prompts=(...))
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from datagen.assets import asset_dir
+from datagen.errors import DatagenError
+from datagen.evaluation.constraints import validate
+from datagen.jsonl import json_objects
+
+BUNDLED = "bundled"
+
+
+@dataclass(frozen=True)
+class EvalPrompt:
+    """One prompt; constraints are (kind, typed args) pairs. The args are dicts, so an EvalPrompt
+    compares by value but is not hashable."""
+    id: str
+    prompt: str
+    constraints: tuple[tuple[str, dict], ...]
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    name: str
+    source: str
+    sha256: str  # of the file's bytes, so a report can say exactly which set it scored
+    prompts: tuple[EvalPrompt, ...]
+
+
+def bundled_eval_path() -> Path:
+    """bundled_eval_path() -> PosixPath('/repo/prompts/eval/ifeval.jsonl')"""
+    return asset_dir("prompts") / "eval" / "ifeval.jsonl"
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise DatagenError(f"eval set not found: {path}") from None
+    except OSError as exc:
+        raise DatagenError(f"eval set {path}: cannot read: {exc}") from None
+
+
+def _constraint(item: object, where: str) -> tuple[str, dict]:
+    """{"kind": "no_commas"} -> ("no_commas", {}); the rest of the object is the kind's arguments."""
+    if not isinstance(item, dict) or not isinstance(item.get("kind"), str):
+        raise DatagenError(f"{where}: must be an object with a string 'kind', got {item!r}")
+    args = {k: v for k, v in item.items() if k != "kind"}
+    return item["kind"], validate(item["kind"], args, where)
+
+
+def _prompt(obj: dict, lineno: int, where: str) -> EvalPrompt:
+    prompt = obj.get("prompt")
+    if not isinstance(prompt, str):
+        raise DatagenError(f"{where}: missing field 'prompt' (a string)")
+    if not prompt.strip():
+        raise DatagenError(f"{where}: field 'prompt' is empty")
+    pid = obj.get("id", f"line-{lineno}")
+    if not isinstance(pid, str) or not pid.strip():
+        raise DatagenError(f"{where}: field 'id' must be a non-empty string, got {pid!r}")
+    items = obj.get("constraints")
+    if not isinstance(items, list) or not items:
+        raise DatagenError(f"{where}: no constraints (field 'constraints' must be a non-empty list)")
+    constraints = tuple(_constraint(c, f"{where}: constraint {i}") for i, c in enumerate(items, 1))
+    return EvalPrompt(id=pid, prompt=prompt, constraints=constraints)
+
+
+def load_eval_set(path: str | Path | None = None) -> EvalSet:
+    """The eval set at `path`, or the bundled one for None or "bundled"; every malformed row is a
+    DatagenError naming the file and line."""
+    file = bundled_eval_path() if path is None or str(path) == BUNDLED else Path(path)
+    data = _read(file)
+    label = f"eval set {file}"
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DatagenError(f"{label}: not UTF-8 text: {exc}") from None
+    rows = json_objects(text, label)
+    if not rows:
+        raise DatagenError(f"{label} has no prompts")
+    prompts, first_line = [], {}
+    for lineno, obj in rows:
+        where = f"{label} line {lineno}"
+        item = _prompt(obj, lineno, where)
+        if item.id in first_line:
+            raise DatagenError(f"{where}: duplicate id {item.id!r} (first used on line {first_line[item.id]})")
+        first_line[item.id] = lineno
+        prompts.append(item)
+    return EvalSet(name=file.stem, source=str(file), sha256=hashlib.sha256(data).hexdigest(), prompts=tuple(prompts))

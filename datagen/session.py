@@ -1,0 +1,153 @@
+"""One run session: the teacher (backend, response cache, budget), the run context a method or a
+filter sees, the live progress, the executor (local or Ray), and the manifest's teacher section.
+`generate`, `filter` and `eval` build it here and nowhere else.
+
+    with open_session(cfg, run_id="3f2a...", progress=Progress()) as s:
+        records = method.run(seeds, s.teacher, method_cfg, s.ctx)
+        manifest.update(s.teacher_manifest())
+"""
+from __future__ import annotations
+
+import dataclasses
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from datagen.backends import TeacherConfig, make_teacher, safe_url
+from datagen.cache import Budget, CachedTeacher, ResponseCache
+from datagen.dataset import Rejection
+from datagen.errors import DatagenError
+from datagen.progress import Progress
+from datagen.record import Lineage, Record
+from datagen.teacher import Sampling
+from datagen.templates import TemplateLoader
+
+
+@dataclass
+class SamplingConfig:
+    """No defaults for what changes the data: the recipe (or a named preset) must set them."""
+    max_tokens: int | None = field(default=None, metadata={"help": "max new tokens per answer (required)", "min": 1})
+    temperature: float | None = field(default=None, metadata={"help": "sampling temperature (required)",
+                                                              "min": 0.0, "max": 5.0})
+    top_p: float = field(default=1.0, metadata={"help": "nucleus sampling", "min": 0.0, "max": 1.0})
+
+
+@dataclass
+class RunContext:
+    """What a method (or a filter that needs a teacher) gets besides seeds, teacher and its config."""
+    rng: random.Random
+    sampling: Sampling
+    templates: TemplateLoader
+    run_id: str
+    teacher_name: str
+    progress: Progress = field(default_factory=lambda: Progress(enabled=False))
+    rejections: list[Rejection] = field(default_factory=list)
+    stats: dict[str, Any] = field(default_factory=dict)  # method's own figures -> manifest "method_stats"
+    teacher: Any = None  # the (cached) teacher, for filters that need one (LLM judge)
+
+    def reject(self, record: Record, reason: str, stage: str, detail: str = "") -> None:
+        self.rejections.append(Rejection(record, reason, stage, detail))
+        self.progress.update(rejected=1)
+
+    def lineage(self, method: str, template=None, parents=(), step: int = 0, operation: str = "",
+                sampling: Sampling | None = None) -> Lineage:
+        return Lineage(method=method, parents=tuple(parents), template=getattr(template, "name", template or ""),
+                       template_sha=getattr(template, "sha", ""), teacher=self.teacher_name,
+                       sampling_sha=(sampling or self.sampling).sha(), run_id=self.run_id, step=step,
+                       operation=operation)
+
+    @property
+    def stopped(self) -> str | None:
+        return getattr(self.teacher, "stopped", None)
+
+
+def check_executor(executor: str) -> None:
+    """Fail in one line before any work: an unknown executor, or Ray without its extra."""
+    if executor not in ("local", "ray"):
+        raise DatagenError(f"unknown executor {executor!r}; choose local or ray")
+    if executor == "ray":
+        from datagen.ray_exec import require_ray
+
+        require_ray()
+
+
+def make_sampling(cfg, what: str = "this run") -> Sampling:
+    s = cfg.sampling
+    if s.max_tokens is None or s.temperature is None:
+        raise DatagenError(f"{what} needs sampling.max_tokens and sampling.temperature (--max-tokens, "
+                           "--temperature or the recipe's sampling section): they change the output")
+    return Sampling(max_tokens=s.max_tokens, temperature=s.temperature, top_p=s.top_p, seed=cfg.seed)
+
+
+class Session:
+    """Built by open_session(); closed once (cache, backend, progress)."""
+
+    def __init__(self, cfg, output_dir: Path, run_id: str, backend=None, progress: Progress | None = None,
+                 with_teacher: bool = True, what: str = "this run") -> None:
+        self.cfg = cfg
+        self.progress = progress or Progress()
+        self.executor = getattr(cfg, "executor", "local")
+        check_executor(self.executor)
+        self.templates = TemplateLoader(cfg.templates or None)
+        self.backend = self.cache = self.teacher = self.ctx = None
+        if with_teacher:
+            sampling = make_sampling(cfg, what)
+            if backend is None and self.executor == "ray":
+                from datagen.ray_exec import RayTeacher
+
+                backend = RayTeacher(cfg.teacher, workers=getattr(cfg, "ray_workers", 2), address=cfg.ray_address)
+            self.backend = backend or make_teacher(cfg.teacher)
+            self.cache = ResponseCache(cfg.cache or output_dir / ".cache" / "responses.sqlite")
+            self.teacher = CachedTeacher(self.backend, self.cache, Budget(cfg.max_requests, cfg.max_tokens_total),
+                                         self.progress)
+            self.ctx = RunContext(rng=random.Random(cfg.seed or 0), sampling=sampling, templates=self.templates,
+                                  run_id=run_id, teacher_name=self.teacher.name, progress=self.progress,
+                                  teacher=self.teacher)
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def release_backend(self) -> None:
+        """Free what the backend holds (Ray actors' CPUs) once generation is done."""
+        if self.backend is not None and hasattr(self.backend, "close"):
+            self.backend.close()
+
+    def close(self) -> None:
+        self.progress.close()
+        if self.cache is not None:
+            self.cache.close()
+
+    def filters(self, specs: list[dict]) -> list:
+        """Built, bound and (with --executor ray) distributed filters, in order."""
+        from datagen.filtering import build_filters
+
+        fns = build_filters(specs, self.ctx)
+        if self.executor == "ray":
+            from datagen.ray_exec import distribute, init_ray
+
+            ray = init_ray(self.cfg.ray_address)
+            fns = [(name, distribute(fn, ray)) for name, fn in fns]
+        return fns
+
+    def teacher_manifest(self) -> dict:
+        """The manifest's teacher section: templates, sampling, teacher, its usage and any budget stop."""
+        if self.teacher is None:
+            return {}
+        t: TeacherConfig = self.cfg.teacher
+        return {"templates": dict(sorted(self.templates.used.items())),
+                "sampling": dataclasses.asdict(self.ctx.sampling),
+                "teacher": {"name": self.teacher.name, "backend": t.backend, "model": t.model,
+                            "base_url": safe_url(t.base_url) if t.base_url else ""},
+                "teacher_stats": self.teacher.stats.to_dict(),
+                "stopped": self.teacher.stopped}
+
+
+def open_session(cfg, output_dir: str | Path, run_id: str, backend=None, progress: Progress | None = None,
+                 with_teacher: bool = True, what: str = "this run") -> Session:
+    """cfg: any config with the session fields (teacher, sampling, seed, templates, cache,
+    max_requests, max_tokens_total, executor, ray_address): RunConfig, FilterConfig, EvalConfig."""
+    return Session(cfg, Path(output_dir), run_id, backend, progress, with_teacher, what)

@@ -1,0 +1,95 @@
+"""Behaviour pinned across refactors: each preset's version, made through the command line on the
+fake OpenAI-compatible server with a scripted teacher, has the content_sha256 recorded here. The
+figures were taken on the code before the command layer / session / method-package move (issue 16,
+commit 16f8975) and must not change unless the data a preset makes is meant to change.
+
+A change that is meant to change the data updates PINNED in the same commit and says why.
+"""
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from datagen.cli import main
+from datagen.dataset import open_version
+from fake_openai_server import FakeOpenAIServer
+
+WORDS = ("river", "lamp", "orange", "winter", "garden", "violin", "pocket", "ladder", "harbor", "pepper",
+         "copper", "meadow", "candle", "tunnel", "basket", "falcon", "marble", "engine", "forest", "silver",
+         "bridge", "cotton", "planet", "mirror", "thunder", "wallet", "desert", "button", "lemon", "anchor")
+VERBS = ("Describe", "Explain", "List", "Compare", "Summarize", "Write", "Classify", "Suggest", "Rewrite", "Name")
+
+
+def scripted_reply(content: str, seed, index: int) -> str:
+    """A deterministic teacher that answers every prompt kind of the presets plausibly."""
+    h = hashlib.sha256(f"{content}|{seed}|{index}".encode()).digest()
+
+    def w(k: int) -> str:
+        return WORDS[h[k % len(h)] % len(WORDS)]
+
+    def task(k: int) -> str:
+        return f"{VERBS[h[k % len(h)] % len(VERBS)]} the {w(k + 1)} of a {w(k + 2)} near the {w(k + 3)} {w(k + 4)}."
+
+    tail = content.rstrip().splitlines()[-1].strip().lower() if content.strip() else ""
+    if tail.startswith("is it classification"):
+        return "Yes" if h[0] % 3 == 0 else "No"
+    if tail == "class label:":
+        return f" {w(1).title()}\nInput: The {w(2)} {w(3)} was {w(4)}.\n\nTask:"
+    if tail == "input:":
+        return f" The {w(2)} and the {w(3)}.\nOutput: A {w(4)} {w(5)} with {w(6)} {w(7)}.\n\nTask:"
+    if tail.startswith("task ") and tail.endswith(":"):
+        return "\n".join([f" {task(0)}"] + [f"Task {n}: {task(n * 3)}" for n in range(10, 13)])
+    if "equal" in content.lower() and "yes" in content.lower():
+        return "Not Equal" if h[0] % 4 else "Equal"
+    if "question" in content.lower() and "new" in content.lower() and "topic" in content.lower():
+        return f"Question: How can a {w(1)} help a {w(2)} with the {w(3)} {w(4)}?"
+    if "score" in content.lower() or "rate" in content.lower():
+        return f"Score: {1 + h[0] % 10}"
+    return (f"Internal thought: the {w(1)} matters here.\nAnswer: The {w(2)} {w(3)} uses a {w(4)} and a {w(5)}; "
+            f"then the {w(6)} turns {w(7)} near the {w(8)}.")
+
+
+PORT = 47831
+PINNED = {
+    "self_instruct": "dda3f21b433bbad1eeee2b2eb2609e85bb61f51a7b276dc06cc57a203fb1a004",
+    "evol_instruct": "c2ff2447e3c4fcec4c4ae8b10e992b7263ba2bf0b5fcac537e88684eb49bca78",
+    "self_align": "ad4d17de074aa7275a6f5594207d4a75d7bd670975a3340c384e9b7a52738b30",
+    "self_align_pairs": "e08b35d81db93065949916cc9e830c2436bf3c5389ccdcffc5916b8d1801316d",
+    "answer": "09bad0fdf34307629f191b5918e324181ef2af3e71d631da272a9835e636a66c",
+    "refilter": "1b6c9d1d40d75e37b90e702485c81aa8b7eb762f5b5b6014a770be3db341fb35",
+}
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory):
+    out = tmp_path_factory.mktemp("pinned") / "runs"
+    # A fixed port: the base URL is part of the run config, so of the run id in every lineage.
+    with FakeOpenAIServer(reply=scripted_reply, port=PORT) as srv:
+        teacher = ["--teacher", "openai", "--base-url", srv.url, "--model", "fake-model", "--out", str(out)]
+        steps = {
+            "self_instruct": ["generate", *teacher, "--method_cfg.num_instructions", "12",
+                              "--method_cfg.max_rounds", "3"],
+            "evol_instruct": ["generate", "--method", "evol_instruct", "--from", "self_instruct", "--rounds", "2",
+                              *teacher],
+            "self_align": ["generate", "--method", "self_align", *teacher],
+            "self_align_pairs": ["generate", "--method", "self_align", "--pairs", "principles", "--name",
+                                 "pairs", *teacher],
+            "answer": ["generate", "--method", "answer", "--method_cfg.limit", "8", *teacher],
+        }
+        got = {}
+        for key, argv in steps.items():
+            assert main(argv) == 0, key
+            name = {"self_align_pairs": "pairs"}.get(key, key)
+            got[key] = open_version(name, out).manifest()
+        assert main(["filter", "--from", "self_instruct", "--filters", "exact_dup,minhash,quality",
+                     "--out", str(out)]) == 0
+        got["refilter"] = open_version("self_instruct", out).manifest()
+    return got
+
+
+@pytest.mark.parametrize("key", list(PINNED))
+def test_preset_content_is_pinned(made, key):
+    m = made[key]
+    assert m["counts"]["kept"] > 0, f"{key}: the scripted teacher should give kept records"
+    assert m["content_sha256"] == PINNED[key], f"{key}: kept {m['counts']['kept']}"

@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 from typing import Sequence
 
+from datagen.errors import DatagenError
 from datagen.progress import Progress
 from datagen.record import canonical_json, sha256_text
 from datagen.teacher import Completion, OnResult, Request, TeacherStats
@@ -35,21 +36,34 @@ class ResponseCache:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, teacher TEXT,"
-                         " completion TEXT NOT NULL, created_at TEXT DEFAULT CURRENT_TIMESTAMP)")
+        try:
+            self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, teacher TEXT,"
+                             " completion TEXT NOT NULL, created_at TEXT DEFAULT CURRENT_TIMESTAMP)")
+        except sqlite3.DatabaseError as exc:
+            raise self.damaged(exc) from None
+
+    def damaged(self, exc: Exception) -> DatagenError:
+        return DatagenError(f"response cache {self.path} is damaged ({exc}): move it away or delete it, and "
+                            "the run asks the teacher again for what it no longer finds")
 
     def get(self, key: str) -> dict | None:
-        with self._lock:
-            row = self._db.execute("SELECT completion FROM responses WHERE key = ?", (key,)).fetchone()
-        return None if row is None else json.loads(row[0])
+        try:
+            with self._lock:
+                row = self._db.execute("SELECT completion FROM responses WHERE key = ?", (key,)).fetchone()
+            return None if row is None else json.loads(row[0])
+        except (sqlite3.DatabaseError, ValueError) as exc:
+            raise self.damaged(exc) from None
 
     def put(self, key: str, teacher: str, completion: Completion) -> None:
-        with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO responses (key, teacher, completion) VALUES (?, ?, ?)",
-                             (key, teacher, canonical_json(completion.to_dict())))
+        try:
+            with self._lock:
+                self._db.execute("INSERT OR REPLACE INTO responses (key, teacher, completion) VALUES (?, ?, ?)",
+                                 (key, teacher, canonical_json(completion.to_dict())))
+        except sqlite3.DatabaseError as exc:
+            raise self.damaged(exc) from None
 
     def __len__(self) -> int:
         with self._lock:

@@ -67,14 +67,64 @@ class DatasetVersion:
         return f"{self.name}/{self.version}"
 
     def manifest(self) -> dict:
-        return json.loads((self.path / "manifest.json").read_text(encoding="utf-8"))
+        try:
+            return json.loads((self.path / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise self.damaged("manifest.json", f"unreadable ({type(exc).__name__})") from None
+
+    def damaged(self, file: str, why: str) -> DatagenError:
+        return DatagenError(f"dataset version {self.ref} is damaged: {file} {why}; restore the folder "
+                            f"{self.path} from a copy, or delete it and make it again (the response cache "
+                            "makes a rerun cheap)")
+
+    def checked(self, file: str) -> Path:
+        """The path of `file` once its bytes match the manifest's sha256 (`datagen verify` checks all)."""
+        path = self.path / file
+        expected = self.manifest().get("files", {}).get(file)
+        if not path.is_file():
+            raise self.damaged(file, "is missing")
+        if expected is not None:
+            found = _verified_sha(path)
+            if found != expected:
+                raise self.damaged(file, f"does not match its manifest (sha256 {found[:12]}..., "
+                                         f"manifest {expected[:12]}...)")
+        return path
+
+    def _read(self, file: str) -> list[dict]:
+        try:
+            return pq.read_table(self.checked(file)).to_pylist()
+        except (pa.ArrowException, OSError) as exc:
+            raise self.damaged(file, f"cannot be read ({type(exc).__name__})") from None
 
     def records(self) -> list[Record]:
-        return [Record.from_row(r) for r in pq.read_table(self.path / "records.parquet").to_pylist()]
+        return [Record.from_row(r) for r in self._read("records.parquet")]
 
     def rejected(self) -> list[Rejection]:
-        rows = pq.read_table(self.path / "rejected.parquet").to_pylist()
+        rows = self._read("rejected.parquet")
         return [Rejection(Record.from_row(r), r["reason"], r["stage"], r.get("detail") or "") for r in rows]
+
+
+_VERIFIED: dict[tuple, str] = {}  # (path, mtime, size) -> sha256: a file is hashed once per change
+
+
+def _verified_sha(path: Path) -> str:
+    st = path.stat()
+    key = (str(path.resolve()), st.st_mtime_ns, st.st_size)
+    if key not in _VERIFIED:
+        _VERIFIED[key] = _file_sha(path)
+    return _VERIFIED[key]
+
+
+def verify_version(version: DatasetVersion) -> dict[str, str]:
+    """Every file the manifest lists against its sha256, and the rows against content_sha256:
+    {file: sha256} when all match, else a DatagenError naming the damaged file."""
+    files = version.manifest().get("files", {})
+    for name in files:
+        version.checked(name)
+    m = version.manifest()
+    if "content_sha256" in m and content_sha256(version.records(), version.rejected()) != m["content_sha256"]:
+        raise version.damaged("records", "do not match the manifest's content_sha256")
+    return dict(files)
 
 
 def _table(records: list[Record]) -> pa.Table:
@@ -220,14 +270,21 @@ def write_version(output_dir: str | Path, name: str, records: list[Record], reje
     return DatasetVersion(final)
 
 
+def _checked_version(v: DatasetVersion) -> DatasetVersion:
+    """Opening a version checks its files against the manifest: a damaged one is named at once."""
+    for name in v.manifest().get("files", {}):
+        v.checked(name)
+    return v
+
+
 def open_version(ref: str | Path, output_dir: str | Path = "runs") -> DatasetVersion:
     """Accepts a version directory, `<dir>/<name>` (latest), `name/v0003` or `name` under output_dir."""
     candidates = [Path(ref), Path(output_dir) / ref]
     for p in candidates:
         if (p / "manifest.json").is_file():
-            return DatasetVersion(p)
+            return _checked_version(DatasetVersion(p))
         if p.is_dir():
             versions = list_versions(p.parent, p.name)
             if versions:
-                return versions[-1]
+                return _checked_version(versions[-1])
     raise DatagenError(f"dataset version not found: {ref} (looked in {', '.join(str(c) for c in candidates)})")

@@ -1,46 +1,18 @@
-"""The engine side of filters: building them from specs (typed, range-checked options), applying
-them in order with a funnel, and re-filtering a version into the next one of the same name. The
-new manifest names its parent and holds the full filter config and the per-filter funnel; its
-rejected.parquet holds only this filtering's rejections (the parent's stay in the parent).
+"""The engine side of filters: building them from specs (typed, range-checked options, a filter
+that needs a teacher bound to the session context) and applying them in order with a funnel.
 
     build_filters(["exact_dup", {"name": "quality", "min_words": 3}]) -> [("exact_dup", ExactDup()), ...]
-    refilter(FilterConfig(from_version="demo/v0001", filters=["quality"])) -> DatasetVersion(demo/v0002)
+    apply_filters(built, records) -> (kept, rejections, funnel)
 """
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Sequence
 
 from datagen import config as C
-from datagen.backends import TeacherConfig, public_config
-from datagen.dataset import DatasetVersion, Rejection, open_version, write_version
+from datagen.dataset import Rejection
 from datagen.errors import DatagenError
-from datagen.progress import Progress
-from datagen.record import Record, canonical_json, sha256_text
-from datagen.session import SamplingConfig, check_executor, open_session
-
-
-@dataclass
-class FilterConfig:
-    from_version: str = field(default="", metadata={"help": "version to filter: NAME, NAME/vNNNN or a directory (required)"})
-    filters: list = field(default_factory=list, metadata={"help": "filters in order: names or {name: ..., options}; "
-                                                                  "options also as --NAME.OPTION value"})
-    name: str = field(default="", metadata={"help": "dataset name of the new version (empty = the parent's)"})
-    output_dir: str = field(default="", metadata={"help": "where versions live (empty = the parent's folder)"})
-    teacher: TeacherConfig = field(default_factory=TeacherConfig)
-    sampling: SamplingConfig = field(default_factory=SamplingConfig)
-    seed: int | None = field(default=None, metadata={"help": "sampling seed passed to the judge's requests"})
-    templates: str = field(default="", metadata={"help": "your prompt folder (e.g. your own filters/judge.j2)"})
-    cache: str = field(default="", metadata={"help": "response cache (empty = <output_dir>/.cache/responses.sqlite)"})
-    max_requests: int | None = field(default=None, metadata={"help": "stop judging after this many teacher requests",
-                                                             "min": 0})
-    max_tokens_total: int | None = field(default=None, metadata={"help": "stop judging after this many tokens",
-                                                                 "min": 0})
-    executor: str = field(default="local", metadata={"help": "local | ray (per-record filters as map_batches, "
-                                                             "dedup in two stages)"})
-    ray_address: str = field(default="", metadata={"help": "Ray cluster address (empty = start a local Ray)"})
+from datagen.record import Record
 
 
 def spec_of(spec) -> tuple[str, dict]:
@@ -129,28 +101,3 @@ def apply_filters(filters: Sequence[tuple[str, object]], records: list[Record],
             progress.update(rejected=len(kept) - len(survivors))
         kept = survivors
     return kept, rejected, funnel
-
-
-def refilter(cfg: FilterConfig, specs: list | None = None, backend=None, progress: Progress | None = None) -> DatasetVersion:
-    """Filter cfg.from_version with `specs` (default cfg.filters) and write the next version."""
-    specs = resolve_specs(specs if specs is not None else cfg.filters)
-    check_executor(cfg.executor)
-    parent = open_version(cfg.from_version, cfg.output_dir or "runs")
-    output_dir = Path(cfg.output_dir) if cfg.output_dir else parent.path.parent.parent
-    pm = parent.manifest()
-    records = parent.records()
-    run_id = sha256_text(canonical_json({"filter": C.to_dict(cfg)}))[:12]
-    with open_session(cfg, output_dir, run_id, backend, progress, with_teacher=needs_teacher(specs),
-                      what="the judge filter") as session:
-        kept, rejected, funnel = apply_filters(session.filters(specs), records, session.progress)
-    manifest = {
-        "method": "filter",
-        "parent": parent.ref,
-        "parent_content_sha256": pm.get("content_sha256"),
-        "config": {**public_config(C.to_dict(cfg)), "filters": specs},
-        "counts": {"input": len(records), "parent_rejected": pm.get("counts", {}).get("rejected", 0),
-                   "rejected_scope": "this filtering only; the parent's rejections stay in " + parent.ref},
-        "funnel": funnel,
-        **session.teacher_manifest(),
-    }
-    return write_version(output_dir, cfg.name or parent.name, kept, rejected, manifest)

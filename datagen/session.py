@@ -18,6 +18,7 @@ from datagen.backends import TeacherConfig, make_teacher, safe_url
 from datagen.cache import Budget, CachedTeacher, ResponseCache
 from datagen.dataset import Rejection
 from datagen.errors import DatagenError
+from datagen.filtering import build_filters
 from datagen.progress import Progress
 from datagen.record import Lineage, Record
 from datagen.teacher import Sampling
@@ -123,8 +124,6 @@ class Session:
 
     def filters(self, specs: list[dict]) -> list:
         """Built, bound and (with --executor ray) distributed filters, in order."""
-        from datagen.filtering import build_filters
-
         fns = build_filters(specs, self.ctx)
         if self.executor == "ray":
             from datagen.ray_exec import distribute, init_ray

@@ -123,10 +123,11 @@ def train(kind: str, data_args, student_args, train_args, model_args,
     return {"path": final, "metrics": metrics, "prompts": prep["prompts"], "before": before, "after": after}
 
 
-def set_loss_of(trainer) -> float:
-    """Mean loss over the (already tokenized) training rows, same masking as training, no update."""
-    return float(trainer.evaluate(eval_dataset=trainer.train_dataset, metric_key_prefix="train_set")
-                 ["train_set_loss"])
+def set_loss_of(trainer, dataset=None) -> float:
+    """Mean loss over the (already tokenized) training rows, or over `dataset` (rows the trainer tokenized,
+    e.g. one held-out row: finetune.heldout), same masking as training, no update."""
+    dataset = trainer.train_dataset if dataset is None else dataset
+    return float(trainer.evaluate(eval_dataset=dataset, metric_key_prefix="train_set")["train_set_loss"])
 
 
 def save(model, tok, out: Path, merge: bool, template: dict) -> list[str]:

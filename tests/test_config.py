@@ -58,7 +58,7 @@ def test_preset_of_method_is_used_without_config():
     assert cfg.method == "answer" and cfg.seed is not None
     assert cfg.sampling.max_tokens and cfg.sampling.temperature is not None
     cfg.check()
-    with pytest.raises(DatagenError, match="no preset recipe for method 'nope'"):
+    with pytest.raises(DatagenError, match="unknown method 'nope'; choose one of: self_instruct"):
         load_run_config(["--method", "nope"])
 
 

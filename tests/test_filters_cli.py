@@ -7,7 +7,7 @@ import pytest
 
 from datagen import cli
 from datagen.dataset import Rejection, list_versions, write_version
-from datagen.filtering import FilterConfig, refilter
+from datagen.refilter import FilterConfig, refilter
 from datagen.progress import Progress
 from datagen.record import Record
 from datagen.run import RunConfig, SamplingConfig, run

@@ -89,7 +89,7 @@ def test_missing_ray_is_one_line_error(tmp_path):
 
 def test_filter_command_on_ray_equals_local(ray_local, tmp_path):
     from datagen.dataset import write_version
-    from datagen.filtering import FilterConfig, refilter
+    from datagen.refilter import FilterConfig, refilter
     from datagen.record import Record
 
     recs = [Record.make(task_text(i % 50, changed=i >= 50), "", f"Answer {i % 50}: " + task_text(i % 50 + 100))

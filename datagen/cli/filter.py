@@ -19,7 +19,8 @@ def load_filter_config(argv: list[str]):
     """--config RECIPE fills FilterConfig (a generate recipe works too: its generation keys are
     ignored); `--NAME.OPTION v` flags go to filter NAME; the rest override the recipe."""
     import filters as F
-    from datagen.filtering import FilterConfig, resolve_specs
+    from datagen.filtering import resolve_specs
+    from datagen.refilter import FilterConfig
     from datagen.run import RunConfig
 
     recipe, argv = C.split_config(argv)
@@ -67,7 +68,7 @@ def filter_lines() -> list[str]:
 
 def cmd_filter(argv: list[str]) -> int:
     """Filter a version into the next one: `datagen filter --from NAME[/vNNNN] --filters a,b [--a.opt v]`."""
-    from datagen.filtering import FilterConfig, refilter
+    from datagen.refilter import FilterConfig, refilter
 
     if wants_help(argv):
         print(help_text(FilterConfig, "datagen filter --from VERSION --filters a,b [--NAME.OPTION value ...] "

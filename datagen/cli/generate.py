@@ -10,6 +10,7 @@ from pathlib import Path
 from datagen import config as C
 from datagen.cli.flags import help_text, parse_overrides, wants_help
 from datagen.errors import DatagenError
+from datagen.methods import METHODS
 
 DEFAULT_METHOD = "self_instruct"
 
@@ -50,13 +51,12 @@ def recipe_data(argv: list[str]) -> tuple[dict, dict, str]:
     overrides = parse_overrides(argv, ALIASES, RunConfig)
     if recipe:
         return C.load_yaml(recipe), overrides, recipe
-    method = overrides.get("method", DEFAULT_METHOD)
-    preset = recipe_path(str(method))
-    if not preset.is_file():
-        from datagen.methods import METHODS
-
-        raise DatagenError(f"no preset recipe for method {method!r}; methods: {', '.join(METHODS)} "
-                           "(or pass --config RECIPE)")
+    method = str(overrides.get("method", DEFAULT_METHOD))
+    preset = recipe_path(method)
+    if not preset.is_file():  # a method without a preset: the flags say everything
+        if method not in METHODS:
+            raise DatagenError(f"unknown method {method!r}; choose one of: {', '.join(METHODS)}")
+        return {"method": method}, overrides, ""
     return C.load_yaml(preset), overrides, f"preset {preset.name}"
 
 
@@ -66,8 +66,6 @@ def load_run_config(argv: list[str]):
     from datagen.run import RunConfig, resolve_method_cfg
 
     data, overrides, _ = recipe_data(argv)
-    from datagen.methods import METHODS
-
     cfg = C.build(RunConfig, C.merge(data, overrides))
     if not cfg.name:
         cfg.name = cfg.method
@@ -77,7 +75,6 @@ def load_run_config(argv: list[str]):
 
 
 def generate_help(argv: list[str]) -> str:
-    from datagen.methods import METHODS
     from datagen.run import RunConfig
 
     try:
@@ -127,8 +124,6 @@ def cmd_run(argv: list[str]) -> int:
 
 def cmd_methods(argv: list[str]) -> int:
     """List the generation methods: `datagen methods` (`datagen generate --method M --help` for options)."""
-    from datagen.methods import METHODS
-
     if wants_help(argv):
         print("usage: datagen methods\n\nlists the methods; `datagen generate --method M --help` shows M's options")
         return 0

@@ -16,7 +16,7 @@ METHOD = "answer"
 @dataclass
 class Config:
     template: str = field(default="answer/answer", metadata={"help": "prompt template for the answer"})
-    limit: int | None = field(default=None, metadata={"help": "answer only the first N instructions"})
+    limit: int | None = field(default=None, metadata={"min": 1, "help": "answer only the first N instructions"})
 
 
 def build_prompts(pool: list[Record], template, sampling) -> list[Request]:

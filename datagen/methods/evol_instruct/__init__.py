@@ -31,19 +31,19 @@ DEFAULT_OPERATIONS = ["add_constraints", "deepen", "concretize", "increase_reaso
 
 @dataclass
 class Config:
-    num_rounds: int = field(default=4, metadata={"help": "evolution rounds M (WizardLM uses 4)"})
+    num_rounds: int = field(default=4, metadata={"min": 1, "help": "evolution rounds M (WizardLM uses 4)"})
     operations: list = field(default_factory=lambda: list(DEFAULT_OPERATIONS), metadata={
         "help": "operations, each a template <template_dir>/<op>.j2; weight with 'op:2' or {op: 2}"})
     template_dir: str = field(default="evol_instruct", metadata={"help": "folder of the operation templates"})
     answer_template: str = field(default="evol_instruct/answer", metadata={"help": "template for the answers"})
     judge_template: str = field(default="evol_instruct/equal", metadata={"help": "equality judge template"})
-    max_pool: int | None = field(default=None, metadata={"help": "evolve at most N starting instructions (RNG sample)"})
-    max_added_words: int = field(default=20, metadata={
+    max_pool: int | None = field(default=None, metadata={"min": 1, "help": "evolve at most N starting instructions (RNG sample)"})
+    max_added_words: int = field(default=20, metadata={"min": 0, 
         "help": "words an in-depth rewrite may add (WizardLM sec. 3.1: 10 to 20), passed to the templates"})
-    rewrite_max_tokens: int | None = field(default=None, metadata={"help": "max tokens of a rewrite (None = sampling.max_tokens)"})
+    rewrite_max_tokens: int | None = field(default=None, metadata={"min": 1, "help": "max tokens of a rewrite (None = sampling.max_tokens)"})
     judge: bool = field(default=True, metadata={"help": "ask the teacher whether a rewrite equals its parent"})
-    judge_max_tokens: int = field(default=8, metadata={"help": "max tokens of the equality judge's reply"})
-    judge_temperature: float = field(default=0.0, metadata={"help": "temperature of the equality judge"})
+    judge_max_tokens: int = field(default=8, metadata={"min": 1, "help": "max tokens of the equality judge's reply"})
+    judge_temperature: float = field(default=0.0, metadata={"min": 0.0, "max": 5.0, "help": "temperature of the equality judge"})
     leak_markers: list = field(default_factory=list, metadata={
         "help": "extra phrases that mark a rewrite as copying its prompt (markers of your own templates)"})
 

@@ -30,24 +30,24 @@ class Config:
         "help": "worked exemplars, JSONL {query, thought, answer} per line"})
     topics: str = field(default="self_align/topics.yaml", metadata={
         "help": "question types, topics and generation rules for red-teaming"})
-    num_prompts: int = field(default=10, metadata={
+    num_prompts: int = field(default=10, metadata={"min": 0, 
         "help": "prompts to red-team (or, with generate_prompts false, to take from the pool; 0 = all)"})
     generate_prompts: bool = field(default=True, metadata={
         "help": "true: write new prompts by topic-guided red-teaming; false: answer the seed/version instructions"})
-    num_examples: int = field(default=2, metadata={"help": "seed tasks shown as in-context examples per red-team prompt"})
-    question_max_tokens: int = field(default=64, metadata={"help": "max tokens of a red-team reply (one question)"})
-    max_rounds: int = field(default=3, metadata={"help": "red-team rounds at most, to replace rejected prompts"})
-    novelty_threshold: float = field(default=0.7, metadata={
+    num_examples: int = field(default=2, metadata={"min": 0, "help": "seed tasks shown as in-context examples per red-team prompt"})
+    question_max_tokens: int = field(default=64, metadata={"min": 1, "help": "max tokens of a red-team reply (one question)"})
+    max_rounds: int = field(default=3, metadata={"min": 1, "help": "red-team rounds at most, to replace rejected prompts"})
+    novelty_threshold: float = field(default=0.7, metadata={"min": 0.0, "max": 1.0, 
         "help": "drop a prompt with ROUGE-L >= this against seeds or earlier prompts (Self-Instruct sec. 2.3)"})
     verbose: bool = field(default=False, metadata={
         "help": "verbose cloning: a second pass asks for a detailed answer, which becomes the output"})
     pairs: str = field(default="none", metadata={
         "help": "none (SFT records) | principles | judge | revise (preference pairs)"})
-    num_samples: int = field(default=3, metadata={"help": "answers sampled per prompt for pairs: judge"})
-    judge_max_tokens: int = field(default=16, metadata={"help": "max tokens of a judge reply (pairs: judge)"})
-    judge_samples: int = field(default=3, metadata={
+    num_samples: int = field(default=3, metadata={"min": 1, "help": "answers sampled per prompt for pairs: judge"})
+    judge_max_tokens: int = field(default=16, metadata={"min": 1, "help": "max tokens of a judge reply (pairs: judge)"})
+    judge_samples: int = field(default=3, metadata={"min": 1, 
         "help": "judge replies per answer; the score is their mean (a small judge at one sample mostly ties)"})
-    judge_temperature: float = field(default=0.7, metadata={"help": "judge sampling temperature (pairs: judge)"})
+    judge_temperature: float = field(default=0.7, metadata={"min": 0.0, "max": 5.0, "help": "judge sampling temperature (pairs: judge)"})
 
     def __post_init__(self) -> None:
         check_config(self)  # bad options fail before the teacher is started

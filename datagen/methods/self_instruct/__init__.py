@@ -24,33 +24,33 @@ __all__ = ["Config", "METHOD", "run"]
 
 @dataclass
 class Config:
-    num_instructions: int = field(default=60, metadata={"help": "stop once this many new instructions have instances"})
-    max_rounds: int = field(default=20, metadata={"help": "stop after this many rounds in any case"})
-    prompts_per_round: int = field(default=8, metadata={"help": "generation prompts per round (B)"})
-    num_prompt_instructions: int = field(default=8, metadata={
+    num_instructions: int = field(default=60, metadata={"min": 1, "help": "stop once this many new instructions have instances"})
+    max_rounds: int = field(default=20, metadata={"min": 1, "help": "stop after this many rounds in any case"})
+    prompts_per_round: int = field(default=8, metadata={"min": 1, "help": "generation prompts per round (B)"})
+    num_prompt_instructions: int = field(default=8, metadata={"min": 1, 
         "help": "in-context tasks per prompt (Wang et al. 2022 §2.2: 8)"})
-    num_machine_instructions: int = field(default=2, metadata={
+    num_machine_instructions: int = field(default=2, metadata={"min": 0, 
         "help": "how many of them come from the machine-generated pool (paper: 2 of 8)"})
-    max_new_per_prompt: int = field(default=8, metadata={"help": "keep at most this many instructions per answer"})
-    novelty_threshold: float = field(default=0.7, metadata={
+    max_new_per_prompt: int = field(default=8, metadata={"min": 1, "help": "keep at most this many instructions per answer"})
+    novelty_threshold: float = field(default=0.7, metadata={"min": 0.0, "max": 1.0, 
         "help": "drop an instruction whose ROUGE-L with any pool instruction is >= this (paper: 0.7)"})
-    min_words: int = field(default=3, metadata={"help": "instruction_too_short below this many words (paper: 3)"})
-    max_words: int = field(default=150, metadata={"help": "instruction_too_long above this many words (paper: 150)"})
-    classification_examples: int = field(default=8, metadata={"help": "few-shot yes/no examples (from the seeds)"})
-    instance_examples: int = field(default=4, metadata={"help": "example instances shown per instance prompt"})
-    max_instances: int = field(default=1, metadata={"help": "records kept per instruction (one per instance)"})
+    min_words: int = field(default=3, metadata={"min": 0, "help": "instruction_too_short below this many words (paper: 3)"})
+    max_words: int = field(default=150, metadata={"min": 1, "help": "instruction_too_long above this many words (paper: 150)"})
+    classification_examples: int = field(default=8, metadata={"min": 0, "help": "few-shot yes/no examples (from the seeds)"})
+    instance_examples: int = field(default=4, metadata={"min": 0, "help": "example instances shown per instance prompt"})
+    max_instances: int = field(default=1, metadata={"min": 1, "help": "records kept per instruction (one per instance)"})
     drop_copied_output: bool = field(default=True, metadata={
         "help": "drop instances whose output repeats the input (not in the paper; small teachers do it a lot)"})
     no_input: str = field(default="<noinput>", metadata={"help": "what instance prompts write for 'no input'"})
-    gen_max_tokens: int | None = field(default=None, metadata={"help": "max tokens of an instruction list (default: sampling.max_tokens)"})
-    classify_max_tokens: int = field(default=3, metadata={"help": "max tokens of the yes/no answer"})
-    instance_max_tokens: int | None = field(default=None, metadata={"help": "max tokens of an instance (default: sampling.max_tokens)"})
-    instance_temperature: float | None = field(default=None, metadata={"help": "instance temperature (default: sampling.temperature)"})
+    gen_max_tokens: int | None = field(default=None, metadata={"min": 1, "help": "max tokens of an instruction list (default: sampling.max_tokens)"})
+    classify_max_tokens: int = field(default=3, metadata={"min": 1, "help": "max tokens of the yes/no answer"})
+    instance_max_tokens: int | None = field(default=None, metadata={"min": 1, "help": "max tokens of an instance (default: sampling.max_tokens)"})
+    instance_temperature: float | None = field(default=None, metadata={"min": 0.0, "max": 5.0, "help": "instance temperature (default: sampling.temperature)"})
     gen_stop: list[str] = field(default_factory=list, metadata={"help": "stop strings for instruction lists (completion teachers: [\"\\n\\n\"])"})
     instance_stop: list[str] = field(default_factory=lambda: ["Task:"], metadata={"help": "stop strings for instances"})
     alpaca_style: bool = field(default=False, metadata={
         "help": "Alpaca's simplification: instruction, input and output in one request, no classification step"})
-    alpaca_tasks_per_request: int = field(default=20, metadata={"help": "tasks asked for per request in alpaca_style (Alpaca: 20)"})
+    alpaca_tasks_per_request: int = field(default=20, metadata={"min": 1, "help": "tasks asked for per request in alpaca_style (Alpaca: 20)"})
     alpaca_template: str = field(default="self_instruct/alpaca_generate", metadata={"help": "alpaca_style prompt"})
     template: str = field(default="self_instruct/generate", metadata={"help": "instruction generation prompt"})
     classify_template: str = field(default="self_instruct/is_classification", metadata={"help": "classification prompt"})

@@ -48,8 +48,8 @@ def refilter(cfg: FilterConfig, specs: list | None = None, backend=None, progres
     pm = parent.manifest()
     records = parent.records()
     run_id = sha256_text(canonical_json({"filter": C.to_dict(cfg)}))[:12]
-    with open_session(cfg, output_dir, run_id, backend, progress, with_teacher=needs_teacher(specs),
-                      what="the judge filter") as session:
+    with open_session(cfg, output_dir, run_id, backend, progress,
+                      purpose="the judge filter" if needs_teacher(specs) else None) as session:
         kept, rejected, funnel = apply_filters(session.filters(specs), records, session.progress)
     manifest = {
         "method": "filter",

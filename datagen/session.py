@@ -85,15 +85,15 @@ class Session:
     """Built by open_session(); closed once (cache, backend, progress)."""
 
     def __init__(self, cfg, output_dir: Path, run_id: str, backend=None, progress: Progress | None = None,
-                 with_teacher: bool = True, what: str = "this run") -> None:
+                 purpose: str | None = "this run") -> None:
         self.cfg = cfg
         self.progress = progress or Progress()
         self.executor = getattr(cfg, "executor", "local")
         check_executor(self.executor)
         self.templates = TemplateLoader(cfg.templates or None)
         self.backend = self.cache = self.teacher = self.ctx = None
-        if with_teacher:
-            sampling = make_sampling(cfg, what)
+        if purpose is not None:  # None: no filter or step needs a teacher
+            sampling = make_sampling(cfg, purpose)
             if backend is None and self.executor == "ray":
                 from datagen.ray_exec import RayTeacher
 
@@ -146,7 +146,8 @@ class Session:
 
 
 def open_session(cfg, output_dir: str | Path, run_id: str, backend=None, progress: Progress | None = None,
-                 with_teacher: bool = True, what: str = "this run") -> Session:
+                 purpose: str | None = "this run") -> Session:
     """cfg: any config with the session fields (teacher, sampling, seed, templates, cache,
-    max_requests, max_tokens_total, executor, ray_address): RunConfig, FilterConfig, EvalConfig."""
-    return Session(cfg, Path(output_dir), run_id, backend, progress, with_teacher, what)
+    max_requests, max_tokens_total, executor, ray_address): RunConfig, FilterConfig, EvalConfig.
+    `purpose` names what needs the teacher in error messages; None opens no teacher at all."""
+    return Session(cfg, Path(output_dir), run_id, backend, progress, purpose)

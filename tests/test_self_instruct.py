@@ -37,7 +37,7 @@ def test_context_sampling_honours_the_seed_machine_split(n_machine, expect_machi
 def test_generate_prompts_render_the_sampled_tasks_with_distinct_seeds():
     cfg = SI.Config(prompts_per_round=3, num_prompt_instructions=4, num_machine_instructions=1)
     tpl = TemplateLoader().load("self_instruct/generate")
-    batch = SIP.build_generate_prompts(tasks(10, True), tasks(3, False), cfg, tpl, S, random.Random(0), 2)
+    batch = SIP.build_generate_prompts((tasks(10, True), tasks(3, False)), cfg, tpl, S, random.Random(0), 2)
     assert len(batch) == 3
     for req, shown in batch:
         text = req.messages[-1]["content"]

@@ -40,14 +40,17 @@ def side(rec: Record, **extra) -> dict:
             "operation": rec.lineage.operation, **extra}
 
 
-def make_pair(prompt: Record, chosen: Record, rejected: Record, ctx, source: str, meta: dict | None = None,
-              chosen_meta: dict | None = None, rejected_meta: dict | None = None) -> Record | None:
-    """One pair record, or None (and a rejection "identical_pair") when the sides are equal."""
+def make_pair(prompt: Record, sides: tuple[Record, Record], ctx, source: str, meta: dict | None = None,
+              scores: tuple | None = None) -> Record | None:
+    """One pair record from (chosen, rejected), or None (and a rejection "identical_pair") when the
+    sides are equal; `scores` (chosen, rejected) go into each side's meta."""
+    chosen, rejected = sides
+    chosen_meta, rejected_meta = ({"score": scores[0]}, {"score": scores[1]}) if scores else ({}, {})
     lineage = dataclasses.replace(ctx.lineage(METHOD, parents=[prompt.id, chosen.id, rejected.id],
                                               operation=f"pairs:{source}"),
                                   template=chosen.lineage.template, template_sha=chosen.lineage.template_sha)
     full_meta = {**prompt_meta(prompt), "pair_source": source, **(meta or {}),
-                 "chosen": side(chosen, **(chosen_meta or {})), "rejected": side(rejected, **(rejected_meta or {}))}
+                 "chosen": side(chosen, **chosen_meta), "rejected": side(rejected, **rejected_meta)}
     pair = Record.make(prompt.instruction, prompt.input, chosen.output, rejected=rejected.output,
                        lineage=lineage, meta=full_meta)
     if normalize(chosen.output).lower() == normalize(rejected.output).lower():
@@ -76,7 +79,7 @@ def plain_answers(prompts: list[Record], teacher, ctx, kind: str = "plain") -> d
 def principle_pairs(prompts, teacher, cfg, ctx, assets) -> list[Record]:
     chosen = principle_answers(prompts, teacher, ctx, assets, cfg.verbose)
     rejected = plain_answers([p for p in prompts if p.id in chosen], teacher, ctx)
-    pairs = [make_pair(p, chosen[p.id], rejected[p.id], ctx, "principles",
+    pairs = [make_pair(p, (chosen[p.id], rejected[p.id]), ctx, "principles",
                        meta={k: chosen[p.id].meta[k] for k in ("internal_thought", "cited_principles")})
              for p in prompts if p.id in chosen and p.id in rejected]
     return [r for r in pairs if r is not None]
@@ -142,8 +145,7 @@ def judge_pairs(prompts, teacher, cfg, ctx, assets) -> list[Record]:
                                lineage=ctx.lineage(METHOD, judge_tpl, parents=[p.id], operation="pairs:judge"))
             ctx.reject(tied, "tied_scores", "judge", f"all scored {best[0]}")
             continue
-        pair = make_pair(p, best[1], worst[1], ctx, "judge", meta=meta, chosen_meta={"score": best[0]},
-                         rejected_meta={"score": worst[0]})
+        pair = make_pair(p, (best[1], worst[1]), ctx, "judge", meta=meta, scores=(best[0], worst[0]))
         if pair is not None:
             pairs.append(pair)
     return pairs
@@ -183,7 +185,7 @@ def revise_pairs(prompts, teacher, cfg, ctx, assets) -> list[Record]:
         if not revision:
             ctx.reject(rec, "teacher_error" if not comp.ok else "empty_output", "revise", comp.error or "")
             continue
-        pair = make_pair(p, rec, drafts[p.id], ctx, "revise", meta={
+        pair = make_pair(p, (rec, drafts[p.id]), ctx, "revise", meta={
             "principle": pr.number, "principle_name": pr.name, "critique": critiques[p.id],
             "critique_template_sha": critique_tpl.sha})
         if pair is not None:

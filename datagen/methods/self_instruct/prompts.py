@@ -36,15 +36,16 @@ def sample_context(seed_pool: list[Task], machine_pool: list[Task], cfg, rng) ->
     return chosen
 
 
-def build_generate_prompts(seed_pool, machine_pool, cfg, template, sampling, rng,
-                           round_no: int, alpaca: bool = False) -> list[tuple[Request, list[Task]]]:
-    """B requests, each with the in-context tasks it shows (their ids become the lineage parents);
-    alpaca=True shows whole tasks (instruction, input, output) and asks for complete new ones."""
+def build_generate_prompts(pools: tuple[list[Task], list[Task]], cfg, template, sampling, rng,
+                           round_no: int) -> list[tuple[Request, list[Task]]]:
+    """B requests from the (seed, machine) pools, each with the in-context tasks it shows (their ids
+    become the lineage parents); cfg.alpaca_style shows whole tasks (instruction, input, output) and
+    asks for complete new ones."""
     out = []
     for i in range(cfg.prompts_per_round):
-        tasks = sample_context(seed_pool, machine_pool, cfg, rng)
+        tasks = sample_context(*pools, cfg, rng)
         s = sampling.replace(seed=derive_seed(sampling.seed, round_no, i))
-        if alpaca:
+        if cfg.alpaca_style:
             msgs = template.render(tasks=[{"instruction": one_line(t.instruction), "input": t.input, "output": t.output}
                                           for t in tasks], num=cfg.alpaca_tasks_per_request, no_input=cfg.no_input)
         else:

@@ -70,8 +70,8 @@ class Round:
 
     def run(self) -> dict:
         s = self.s
-        batch = build_generate_prompts(self.pool.seed_pool, self.pool.machine_pool, s.cfg, s.gen_t, s.gen_s,
-                                       s.ctx.rng, self.round_no, s.cfg.alpaca_style)
+        batch = build_generate_prompts((self.pool.seed_pool, self.pool.machine_pool), s.cfg, s.gen_t, s.gen_s,
+                                       s.ctx.rng, self.round_no)
         cands = self.generate(batch)
         self.st["candidates"] = len(cands)
         pending, n_cls = self.classify(cands)

@@ -36,7 +36,6 @@ SCHEMA = pa.schema([
 ])
 REJECTED_SCHEMA = SCHEMA.append(pa.field("reason", pa.string())).append(
     pa.field("stage", pa.string())).append(pa.field("detail", pa.string()))
-_VERSION = re.compile(r"^v(\d{4,})$")
 
 
 @dataclass(frozen=True)
@@ -182,11 +181,12 @@ def git_commit() -> str | None:
         return None
 
 
-def _numbered(base: Path) -> list[tuple[int, Path]]:
-    """Every vNNNN directory under base, complete or not, in numeric order."""
+def _numbered(base: Path, prefix: str = "v") -> list[tuple[int, Path]]:
+    """Every <prefix>NNNN directory under base (vNNNN versions, eNNNN evals), complete or not, in order."""
     if not base.is_dir():
         return []
-    return sorted((int(m.group(1)), p) for p in base.iterdir() if (m := _VERSION.match(p.name)) and p.is_dir())
+    pattern = re.compile(rf"{re.escape(prefix)}(\d{{4,}})")
+    return sorted((int(m.group(1)), p) for p in base.iterdir() if (m := pattern.fullmatch(p.name)) and p.is_dir())
 
 
 def list_versions(output_dir: str | Path, name: str) -> list[DatasetVersion]:
@@ -210,6 +210,27 @@ def clean_stale_tmp(base: Path, older_than: float = STALE_TMP_SECONDS) -> list[P
         except OSError:
             continue
     return removed
+
+
+def publish(tmp: Path, base: Path, prefix: str, finish) -> Path:
+    """Rename the finished folder `tmp` onto the next free <prefix>NNNN under `base` and return it.
+    `finish(tmp, label)` writes what names the number (the manifest) before each attempt. Rename is
+    atomic, so the folder is either absent or complete (a kill -9 leaves at most a .tmp-* dir), and
+    it fails if another writer took that number first, in which case the next one is tried."""
+    while True:
+        numbered = _numbered(base, prefix)
+        final = base / f"{prefix}{(numbered[-1][0] + 1 if numbered else 1):04d}"
+        finish(tmp, final.name)
+        for f in tmp.iterdir():
+            os.chmod(f, 0o444)  # immutable by convention and by mode
+        try:
+            os.rename(tmp, final)
+            return final
+        except OSError as exc:
+            if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                raise
+            for f in tmp.iterdir():
+                os.chmod(f, 0o644)
 
 
 def write_version(output_dir: str | Path, name: str, records: list[Record], rejected: list[Rejection],
@@ -243,27 +264,16 @@ def write_version(output_dir: str | Path, name: str, records: list[Record], reje
         full["git_commit"] = git_commit()
         full["name"] = name
         os.chmod(tmp, 0o755)  # mkdtemp makes it owner-only; a dataset is for everyone to read
-        while True:
-            # Claim the next number by renaming the finished dir onto it: rename is atomic, so a
-            # version is either absent or complete (a kill -9 leaves at most a .tmp-* dir), and it
-            # fails if another writer took that number first, in which case try the next one.
-            numbered = _numbered(base)
-            number = numbered[-1][0] + 1 if numbered else 1
-            final = base / f"v{number:04d}"
-            full["version"] = final.name
+
+        def finish(folder: Path, label: str) -> None:
+            full["version"] = label
             for f in ("manifest.json", "README.md"):
-                (tmp / f).unlink(missing_ok=True)
-            (tmp / "manifest.json").write_text(json.dumps(full, indent=2, ensure_ascii=False, default=str) + "\n",
-                                               encoding="utf-8")
-            (tmp / "README.md").write_text(render_card(full, records), encoding="utf-8")
-            for f in tmp.iterdir():
-                os.chmod(f, 0o444)  # immutable by convention and by mode
-            try:
-                os.rename(tmp, final)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
-                    raise
+                (folder / f).unlink(missing_ok=True)
+            (folder / "manifest.json").write_text(json.dumps(full, indent=2, ensure_ascii=False, default=str) + "\n",
+                                                  encoding="utf-8")
+            (folder / "README.md").write_text(render_card(full, records), encoding="utf-8")
+
+        final = publish(tmp, base, "v", finish)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

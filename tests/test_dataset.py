@@ -125,8 +125,8 @@ def test_concurrent_writers_get_distinct_numbers(tmp_path, monkeypatch):
     real = D._numbered
     state = {"raced": False}
 
-    def racing(base):
-        found = real(base)
+    def racing(base, prefix="v"):
+        found = real(base, prefix)
         if not state["raced"]:
             state["raced"] = True
             monkeypatch.setattr(D, "_numbered", real)

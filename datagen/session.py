@@ -91,6 +91,8 @@ class Session:
         self.executor = getattr(cfg, "executor", "local")
         check_executor(self.executor)
         self.templates = TemplateLoader(cfg.templates or None)
+        self.output_dir = output_dir
+        self.extra_backends: list = []
         self.backend = self.cache = self.teacher = self.ctx = None
         if purpose is not None:  # None: no filter or step needs a teacher
             sampling = make_sampling(cfg, purpose)
@@ -112,12 +114,25 @@ class Session:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def model(self, teacher_cfg: TeacherConfig, backend=None) -> CachedTeacher:
+        """Another model answering through this session's cache, budget and progress (eval's
+        students and base): its cache entries are keyed by its own name."""
+        if self.cache is None:
+            self.cache = ResponseCache(self.cfg.cache or self.output_dir / ".cache" / "responses.sqlite")
+        inner = backend or make_teacher(teacher_cfg)
+        self.extra_backends.append(inner)
+        return CachedTeacher(inner, self.cache, Budget(self.cfg.max_requests, self.cfg.max_tokens_total),
+                             self.progress)
+
     def release_backend(self) -> None:
         """Free what the backend holds (Ray actors' CPUs) once generation is done."""
         if self.backend is not None and hasattr(self.backend, "close"):
             self.backend.close()
 
     def close(self) -> None:
+        for b in self.extra_backends:
+            if hasattr(b, "close"):
+                b.close()
         self.progress.close()
         if self.cache is not None:
             self.cache.close()

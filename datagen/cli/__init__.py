@@ -30,6 +30,8 @@ COMMANDS = {
     "report": "datagen.cli.versions:cmd_report",
     "train": "datagen.cli.train:cmd_train",
     "sample": "datagen.cli.train:cmd_sample",
+    "eval": "datagen.cli.eval:cmd_eval",
+    "compare": "datagen.cli.eval:cmd_compare",
 }
 
 

@@ -45,7 +45,7 @@ def _convert(arg: Arg, value: object, where: str) -> object:
         ok = isinstance(value, str) and len(value) == 1 and value.isalpha()
         typed = value.casefold() if ok else value
     elif arg.type == "words":
-        ok = (isinstance(value, list) and len(value) >= max(arg.min, 1)
+        ok = (isinstance(value, (list, tuple)) and len(value) >= max(arg.min, 1)
               and all(isinstance(w, str) and w.strip() for w in value))
         typed = tuple(w.strip() for w in value) if ok else value
     else:

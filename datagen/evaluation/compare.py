@@ -1,0 +1,73 @@
+"""The comparison table: dataset version -> student -> eval, with IF strict/loose accuracy, the win
+rate against the base and the held-out loss, each with its 95% interval, linked through the
+provenance files (the eval's provenance names each student's adapter, whose provenance names the
+dataset version and its content sha).
+
+    compare_rows([Path("evals/ifeval/e0001")]) -> [{"dataset": "self_instruct/v0002", "student": "sft-0001", ...}]
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from datagen.evaluation.store import read_json
+
+
+def _ci(d: dict | None, scale: float = 1.0, digits: int = 1) -> str:
+    if not d or d.get("mean") is None:
+        return "-"
+    lo, hi = d["ci95"]
+    return f"{d['mean'] * scale:.{digits}f} [{lo * scale:.{digits}f}, {hi * scale:.{digits}f}]"
+
+
+def _win(p: dict | None) -> str:
+    if not p or p.get("win_rate") is None:
+        return "-"
+    lo, hi = p["ci95"]
+    return f"{100 * p['win_rate']:.1f} [{100 * lo:.1f}, {100 * hi:.1f}] ({p['wins']}/{p['ties']}/{p['losses']})"
+
+
+def compare_rows(evals: list[Path]) -> list[dict]:
+    """One row per model of each eval; students carry their dataset version, bases their own line."""
+    rows = []
+    for folder in evals:
+        summary, prov = read_json(folder / "summary.json"), read_json(folder / "provenance.json")
+        described = {m["label"]: m for m in prov.get("models", [])}
+        for label, m in summary["models"].items():
+            vs_base = next((p for p in summary.get("pairs", []) if p["a"] == label and p["kind"] == "base"), None)
+            ds = (described.get(label) or {}).get("dataset") or {}
+            rows.append({
+                "dataset": ds.get("ref") or ("(base)" if m["role"] == "base" else "-"),
+                "dataset_sha": (ds.get("content_sha256") or "")[:12], "student": label, "role": m["role"],
+                "eval": summary.get("eval", folder.name), "eval_path": str(folder),
+                "spec": (described.get(label) or {}).get("spec", ""), "n": summary["eval_set"]["scored"],
+                "if_strict": m["if"]["prompt_strict"], "if_loose": m["if"]["prompt_loose"],
+                "instr_strict": m["if"]["instruction_strict"], "vs_base": vs_base,
+                "heldout_loss": m.get("heldout_loss"),
+            })
+    return rows
+
+
+HEAD = ("dataset", "student", "eval", "n", "IF strict %", "IF loose %", "instr. strict %", "win % vs base (W/T/L)",
+        "held-out loss")
+
+
+def cells(r: dict) -> list[str]:
+    return [r["dataset"], r["student"], r["eval"], str(r["n"]), _ci(r["if_strict"], 100), _ci(r["if_loose"], 100),
+            _ci(r["instr_strict"], 100), _win(r["vs_base"]), _ci(r["heldout_loss"], 1.0, 3)]
+
+
+def render_table(rows: list[dict], fmt: str = "text") -> str:
+    """Text (aligned columns) or Markdown; intervals are 95% bootstrap intervals."""
+    body = [cells(r) for r in rows]
+    if fmt == "md":
+        lines = ["| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]
+        return "\n".join(lines + ["| " + " | ".join(c) + " |" for c in body])
+    widths = [max(len(x) for x in col) for col in zip(HEAD, *body)]
+    fmt_row = "  ".join(f"{{:{w}s}}" for w in widths)
+    return "\n".join([fmt_row.format(*HEAD)] + [fmt_row.format(*c) for c in body])
+
+
+def rows_for_version(evals: list[Path], version_ref: str, content_sha: str | None) -> list[dict]:
+    """The comparison rows of students trained on this dataset version (for `datagen report`)."""
+    return [r for r in compare_rows(evals) if r["dataset"] == version_ref
+            or (content_sha and r["dataset_sha"] and content_sha.startswith(r["dataset_sha"]))]

@@ -1,0 +1,71 @@
+"""Options of `datagen eval`: which students (and their base) answer which eval set, how the judge
+compares them, and where the held-out loss comes from.
+
+    EvalConfig(students=["adapters/self_instruct/sft-0001"], limit=40) -> compares it with its base
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from datagen.backends import TeacherConfig
+from datagen.errors import DatagenError
+from datagen.session import SamplingConfig
+
+COMPARISONS = ("base", "students", "reference")
+
+
+def judge_sampling() -> SamplingConfig:
+    # The judge decides, it does not create: greedy, and room for a short reason before its verdict.
+    return SamplingConfig(max_tokens=96, temperature=0.0)
+
+
+@dataclass
+class EvalConfig:
+    students: list[str] = field(default_factory=list, metadata={
+        "help": "students to evaluate: adapter folders of `datagen train`, merged model folders, .gguf files, "
+                "or openai:MODEL@BASE_URL (required)"})
+    base: str = field(default="auto", metadata={
+        "help": "base model answering for comparison: auto = the base named in the first adapter's "
+                "provenance, none = no base, or a model folder / .gguf"})
+    eval_set: str = field(default="bundled", metadata={
+        "help": "eval set JSONL (prompt + constraints per line; bundled = prompts/eval/ifeval.jsonl)"})
+    limit: int | None = field(default=None, metadata={"help": "score only the first N prompts", "min": 1})
+    name: str = field(default="", metadata={"help": "eval name: results go to <output_dir>/<name>/eNNNN "
+                                                    "(empty = the eval set's name)"})
+    output_dir: str = field(default="evals", metadata={"help": "where eval results are written"})
+    runs: str = field(default="runs", metadata={"help": "where dataset versions live (held-out records)"})
+    answer_max_tokens: int = field(default=192, metadata={"help": "max new tokens of a student's answer", "min": 1})
+    answer_temperature: float = field(default=0.0, metadata={
+        "help": "student sampling temperature (0 = greedy, as IFEval scores)", "min": 0.0, "max": 5.0})
+    judge: bool = field(default=True, metadata={"help": "run the pairwise judge (teacher below)"})
+    compare: list[str] = field(default_factory=lambda: ["base"], metadata={
+        "help": "pairwise comparisons: base (each student vs base), students (first student vs each other), "
+                "reference (student vs the held-out records' outputs)"})
+    judge_template: str = field(default="eval/pairwise", metadata={"help": "judge prompt under prompts/"})
+    heldout: str = field(default="auto", metadata={
+        "help": "held-out loss: auto = the records each adapter held out of training, a VERSION (its seeded "
+                "split), or none"})
+    heldout_max: int = field(default=64, metadata={"help": "held-out records used at most", "min": 1})
+    teacher: TeacherConfig = field(default_factory=TeacherConfig)
+    sampling: SamplingConfig = field(default_factory=judge_sampling)
+    seed: int = field(default=0, metadata={"help": "seed of the judge's and students' sampling and of the "
+                                                   "bootstrap"})
+    resamples: int = field(default=10_000, metadata={"help": "bootstrap resamples for the 95% intervals",
+                                                     "min": 100})
+    templates: str = field(default="", metadata={"help": "your prompt folder (e.g. your own eval/pairwise.j2)"})
+    cache: str = field(default="", metadata={"help": "response cache (empty = <output_dir>/.cache/responses.sqlite)"})
+    max_requests: int | None = field(default=None, metadata={"help": "stop after this many requests per model",
+                                                             "min": 0})
+    max_tokens_total: int | None = field(default=None, metadata={"help": "stop after this many tokens per model",
+                                                                 "min": 0})
+    executor: str = field(default="local", metadata={"help": "local (students answer in this process)"})
+    ray_address: str = field(default="", metadata={"help": "unused by eval (kept for the session)"})
+
+    def check(self) -> None:
+        if not self.students:
+            raise DatagenError("no students given: --students ADAPTER_OR_MODEL[,...]")
+        bad = [c for c in self.compare if c not in COMPARISONS]
+        if bad:
+            raise DatagenError(f"unknown comparison {bad[0]!r}; choose from: {', '.join(COMPARISONS)}")
+        if self.executor != "local":
+            raise DatagenError("datagen eval runs locally: --executor local")

@@ -1,0 +1,149 @@
+"""`datagen eval`: students (and their base) answer an eval set through the session's cached teacher
+layer; answers are scored for verifiable instruction following, compared pairwise by the judge in
+both orders, and each student's held-out loss is measured on the records its training held out.
+An interrupted eval resumes from the response cache; a re-scored eval asks no model again.
+
+    evaluate(EvalConfig(students=["adapters/self_instruct/sft-0001"], limit=40)) -> Path("evals/ifeval/e0001")
+"""
+from __future__ import annotations
+
+import json
+import logging
+
+from datagen import config as C
+from datagen.backends import public_config
+from datagen.errors import DatagenError
+from datagen.evaluation import scoring
+from datagen.evaluation.evalset import BUNDLED, load_eval_set
+from datagen.evaluation.models import Model, models_of
+from datagen.evaluation.store import write_eval
+from datagen.record import canonical_json, sha256_text
+from datagen.session import open_session
+from datagen.teacher import Request, Sampling
+
+log = logging.getLogger("datagen")
+
+
+def ask(session, model: Model, prompts: list[tuple[str, str]], sampling: Sampling, usage: dict, backend=None) -> list:
+    """[(prompt id, prompt text)] -> one Completion per prompt, from the cache where it can; the
+    model's request/cache/token counts are added to usage[label]."""
+    teacher = session.model(model.teacher, backend)
+    reqs = [Request(messages=({"role": "user", "content": text},), sampling=sampling, key=pid) for pid, text in prompts]
+    session.progress.set_total(len(reqs), desc=f"eval: {model.label}")
+    comps = teacher.complete(reqs)
+    total = usage.setdefault(model.label, {})
+    for k, v in teacher.stats.to_dict().items():
+        total[k] = total.get(k, {} if isinstance(v, dict) else 0)
+        total[k] = {**total[k], **v} if isinstance(v, dict) else total[k] + v
+    if teacher.stopped:
+        raise DatagenError(f"eval stopped: {teacher.stopped} while {model.label} answered; rerun with a larger "
+                           "budget (the cache keeps every answer so far)")
+    return comps
+
+
+def heldout_jobs(cfg, models: list[Model]) -> list[tuple[Model, str, list[str] | None]]:
+    """(model, version, ids) per student with weights; the base is measured on its student's rows."""
+    if cfg.heldout == "none":
+        return []
+    jobs = []
+    for m in models:
+        if m.role != "student" or m.teacher.backend != "student":
+            continue
+        ds = m.provenance.get("dataset") or {}
+        if cfg.heldout == "auto":
+            if ds.get("path") and ds.get("held_out_ids"):
+                jobs.append((m, ds["path"], list(ds["held_out_ids"])[: cfg.heldout_max]))
+        else:
+            jobs.append((m, cfg.heldout, None))
+    return jobs
+
+
+def heldout_losses(cfg, models: list[Model]) -> tuple[dict, dict]:
+    """{label: loss summary} for students and the base, and {label: (version, records)} held out."""
+    try:
+        from finetune.heldout import heldout_loss, heldout_rows
+    except ImportError:
+        raise DatagenError("the held-out loss needs the train extra (pip install 'datagen[train]'); "
+                           "or pass --heldout none") from None
+
+    losses, held = {}, {}
+    base = next((m for m in models if m.role == "base" and m.teacher.backend == "student"), None)
+    for m, version, ids in heldout_jobs(cfg, models):
+        res = heldout_loss(m.spec, version, cfg.runs, ids)
+        res["ids"], res["per_row"] = res["ids"][: cfg.heldout_max], res["per_row"][: cfg.heldout_max]
+        losses[m.label] = scoring.loss_summary(res, cfg.seed, cfg.resamples)
+        held[m.label] = (res["version"], heldout_rows(version, res["ids"], runs=cfg.runs))
+        if base is not None and f"base@{res['version']}" not in losses:
+            b = heldout_loss(base.spec, version, cfg.runs, res["ids"])
+            losses[f"base@{res['version']}"] = scoring.loss_summary(b, cfg.seed, cfg.resamples)
+    return losses, held
+
+
+def pairs_to_judge(cfg, models: list[Model]) -> list[tuple[Model, Model, str]]:
+    students = [m for m in models if m.role == "student"]
+    base = next((m for m in models if m.role == "base"), None)
+    pairs = [(s, base, "base") for s in students if base is not None and "base" in cfg.compare]
+    if "students" in cfg.compare:
+        pairs += [(students[0], s, "students") for s in students[1:]]
+    return pairs
+
+
+def run_id_of(cfg) -> str:
+    d = C.to_dict(cfg)
+    for k in ("name", "output_dir", "cache", "max_requests", "max_tokens_total", "executor", "ray_address"):
+        d.pop(k, None)
+    return sha256_text(canonical_json(d))[:12]
+
+
+def evaluate(cfg, judge_backend=None, backends: dict | None = None, progress=None):
+    """`backends` maps a model label to a backend that replaces its configured one (tests)."""
+    from datagen.evaluation.judging import judge_all, result_rows
+
+    cfg.check()
+    evalset = load_eval_set(None if cfg.eval_set == BUNDLED else cfg.eval_set)
+    prompts = list(evalset.prompts[: cfg.limit] if cfg.limit else evalset.prompts)
+    models = models_of(cfg)
+    backends = backends or {}
+    answer_s = Sampling(max_tokens=cfg.answer_max_tokens, temperature=cfg.answer_temperature, seed=cfg.seed)
+    need_judge = cfg.judge and (pairs_to_judge(cfg, models) or "reference" in cfg.compare)
+    run_id = run_id_of(cfg)
+    losses, held = heldout_losses(cfg, models) if heldout_jobs(cfg, models) else ({}, {})
+    with open_session(cfg, cfg.output_dir, run_id, judge_backend, progress,
+                      purpose="the pairwise judge" if need_judge else None) as session:
+        usage: dict = {}
+        answers = {m.label: ask(session, m, [(p.id, p.prompt) for p in prompts], answer_s, usage,
+                                backends.get(m.label)) for m in models}
+        ref_answers = {}
+        if "reference" in cfg.compare:
+            for m in models:
+                if m.label in held:
+                    recs = held[m.label][1]
+                    ref_answers[m.label] = ask(session, m, [(r.id, r.prompt_text()) for r in recs], answer_s,
+                                               usage, backends.get(m.label))
+        judged = judge_all(session, cfg, pairs_to_judge(cfg, models), prompts, answers, ref_answers, held) \
+            if need_judge else []
+        judge_info = session.teacher_manifest()
+    scored = {label: scoring.score_answers(prompts, [c.text for c in comps]) for label, comps in answers.items()}
+    summary = summarize(cfg, evalset, prompts, models, answers, scored, judged, losses)
+    rows = result_rows(prompts, answers, scored, judged, ref_answers, held)
+    provenance = {"run_id": run_id, "config": public_config(C.to_dict(cfg)),
+                  "eval_set": {"name": evalset.name, "source": evalset.source, "sha256": evalset.sha256,
+                               "prompts": len(evalset.prompts), "scored": len(prompts)},
+                  "models": [m.describe() | {"teacher_stats": usage.get(m.label)} for m in models],
+                  "answer_sampling": json.loads(canonical_json(answer_s.__dict__)), "judge": judge_info or None}
+    return write_eval(cfg.output_dir, cfg.name or evalset.name, rows, summary, provenance)
+
+
+def summarize(cfg, evalset, prompts, models, answers, scored, judged, losses) -> dict:
+    per_model = {}
+    for m in models:
+        comps = answers[m.label]
+        per_model[m.label] = {
+            "role": m.role, "spec": m.describe()["spec"], "dataset": m.describe()["dataset"],
+            "if": scoring.if_summary(scored[m.label], cfg.seed, cfg.resamples),
+            "answers": scoring.answer_summary([c.text for c in comps], [c.finish_reason for c in comps]),
+            "heldout_loss": losses.get(m.label)}
+    base_losses = {k: v for k, v in losses.items() if k.startswith("base@")}
+    return {"eval_set": {"name": evalset.name, "sha256": evalset.sha256, "scored": len(prompts)},
+            "models": per_model, "base_heldout_loss": base_losses,
+            "pairs": [scoring.pair_summary(a, b, kind, res, cfg.seed, cfg.resamples) for a, b, kind, res in judged]}

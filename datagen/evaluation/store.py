@@ -1,0 +1,93 @@
+"""Eval results are immutable like dataset versions: `<output_dir>/<name>/eNNNN/` with
+results.parquet (one row per prompt and model), summary.json and provenance.json, written to a temp
+folder and renamed in one step (datagen.dataset.publish).
+
+    write_eval("evals", "ifeval", rows, summary, provenance) -> Path("evals/ifeval/e0001")
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from datagen.dataset import _file_sha, _numbered, clean_stale_tmp, git_commit, publish
+from datagen.errors import DatagenError
+
+SCHEMA = pa.schema([
+    ("set", pa.string()),          # "eval" (the eval set) | "heldout" (a version's held-out records)
+    ("prompt_id", pa.string()),
+    ("prompt", pa.string()),
+    ("model", pa.string()),
+    ("answer", pa.string()),
+    ("finish_reason", pa.string()),
+    ("checks", pa.string()),       # JSON: [{kind, args, strict, loose}]
+    ("strict", pa.bool_()),
+    ("loose", pa.bool_()),
+    ("judge", pa.string()),        # JSON: [{against, verdict_ab, verdict_ba, parsed_ab, parsed_ba, outcome, reason}]
+])
+
+
+def _json(data) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
+
+
+def write_eval(output_dir: str | Path, name: str, rows: list[dict], summary: dict, provenance: dict) -> Path:
+    if not re.fullmatch(r"[A-Za-z0-9._-]+", name or ""):
+        raise DatagenError(f"invalid eval name {name!r}: use letters, digits, '.', '_' and '-'")
+    base = Path(output_dir) / name
+    base.mkdir(parents=True, exist_ok=True)
+    clean_stale_tmp(base)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=base))
+    try:
+        pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMA), tmp / "results.parquet")
+        provenance = {**provenance, "files": {"results.parquet": _file_sha(tmp / "results.parquet")},
+                      "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                      "git_commit": git_commit(), "name": name}
+        os.chmod(tmp, 0o755)
+
+        def finish(folder: Path, label: str) -> None:
+            (folder / "summary.json").unlink(missing_ok=True)
+            (folder / "provenance.json").unlink(missing_ok=True)
+            (folder / "summary.json").write_text(_json({"eval": f"{name}/{label}", **summary}), encoding="utf-8")
+            (folder / "provenance.json").write_text(_json({**provenance, "eval": f"{name}/{label}"}),
+                                                    encoding="utf-8")
+
+        return publish(tmp, base, "e", finish)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def list_evals(output_dir: str | Path) -> list[Path]:
+    """Every complete eval folder under output_dir, by name then number."""
+    root = Path(output_dir)
+    if not root.is_dir():
+        return []
+    return [p for d in sorted(root.iterdir()) if d.is_dir() and not d.name.startswith(".")
+            for _, p in _numbered(d, "e") if (p / "summary.json").is_file()]
+
+
+def open_eval(ref: str | Path, output_dir: str | Path = "evals") -> Path:
+    """An eval folder, `name/eNNNN`, or `name` (the latest) under output_dir."""
+    for p in (Path(ref), Path(output_dir) / ref):
+        if (p / "summary.json").is_file():
+            return p
+        found = [q for _, q in _numbered(p, "e") if (q / "summary.json").is_file()] if p.is_dir() else []
+        if found:
+            return found[-1]
+    raise DatagenError(f"eval not found: {ref} (looked in {ref} and {Path(output_dir) / ref})")
+
+
+def read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DatagenError(f"eval file {path} is damaged ({type(exc).__name__}); delete the eval folder and "
+                           "run it again (the response cache makes a rerun cheap)") from None

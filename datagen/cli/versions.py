@@ -67,6 +67,8 @@ class ReportArgs:
     runs: str = field(default="runs", metadata={"help": "where versions live"})
     prices: str = field(default="", metadata={"help": "USD per million input,output tokens, e.g. 0.15,0.6"})
     diff_against: str = field(default="", metadata={"help": "also show what changed since this version"})
+    evals: str = field(default="evals", metadata={"help": "where `datagen eval` results live: students trained "
+                                                          "on this version are shown"})
 
 
 def cmd_versions(argv: list[str]) -> int:
@@ -163,6 +165,15 @@ def cmd_diff(argv: list[str]) -> int:
     return 0
 
 
+def students_of(version, evals_dir: str) -> dict | None:
+    """The comparison rows (dataset -> student -> eval) of students trained on this version."""
+    from datagen.evaluation.compare import HEAD, cells, rows_for_version
+    from datagen.evaluation.store import list_evals
+
+    rows = rows_for_version(list_evals(evals_dir), version.ref, version.manifest().get("content_sha256"))
+    return {"head": list(HEAD), "rows": [cells(r) for r in rows]} if rows else None
+
+
 def cmd_report(argv: list[str]) -> int:
     """Write an HTML report: `datagen report VERSION --out report.html [--prices 0.15,0.6] [--diff-against V]`."""
     from datagen.dataset import open_version
@@ -182,6 +193,6 @@ def cmd_report(argv: list[str]) -> int:
             raise DatagenError("--prices takes two numbers, USD per million input and output tokens: 0.15,0.6") from None
         prices = {"input": pin, "output": pout}
     diff = diff_versions(open_version(a.diff_against, a.runs), v) if a.diff_against else None
-    out = write_report(v, a.out or v.path.name + "-report.html", prices, diff)
+    out = write_report(v, a.out or v.path.name + "-report.html", prices, diff, students_of(v, a.evals))
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
     return 0

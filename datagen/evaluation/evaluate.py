@@ -20,6 +20,7 @@ from datagen.evaluation.store import write_eval
 from datagen.record import canonical_json, sha256_text
 from datagen.session import open_session
 from datagen.teacher import Request, Sampling
+from datagen.templates import TemplateLoader
 
 log = logging.getLogger("datagen")
 
@@ -106,6 +107,8 @@ def evaluate(cfg, judge_backend=None, backends: dict | None = None, progress=Non
     backends = backends or {}
     answer_s = Sampling(max_tokens=cfg.answer_max_tokens, temperature=cfg.answer_temperature, seed=cfg.seed)
     need_judge = cfg.judge and (pairs_to_judge(cfg, models) or "reference" in cfg.compare)
+    if need_judge:  # a broken judge template fails now, before any model is loaded or asked
+        TemplateLoader(cfg.templates or None).load(cfg.judge_template).render(instruction="", first="", second="")
     run_id = run_id_of(cfg)
     losses, held = heldout_losses(cfg, models) if heldout_jobs(cfg, models) else ({}, {})
     with open_session(cfg, cfg.output_dir, run_id, judge_backend, progress,

@@ -4,6 +4,9 @@ figures were taken on the code before the command layer / session / method-packa
 commit 16f8975) and must not change unless the data a preset makes is meant to change.
 
 A change that is meant to change the data updates PINNED in the same commit and says why.
+- issue 12: the main-job preset adds minhash, quality, toxicity and decontaminate to its filters.
+  On the scripted teacher they drop nothing (23 kept before and after), but the filter list is part
+  of the run config, so of the run id in every lineage: self_instruct and its refilter changed.
 """
 from __future__ import annotations
 
@@ -52,12 +55,12 @@ def scripted_reply(content: str, seed, index: int, model=None) -> str:
 
 PORT = 47831
 PINNED = {
-    "self_instruct": "dda3f21b433bbad1eeee2b2eb2609e85bb61f51a7b276dc06cc57a203fb1a004",
+    "self_instruct": "e8f8330c62dbe5cc463a4985c65f7cde22fc23ed6b774c12be7179237f4ac1e1",
     "evol_instruct": "c2ff2447e3c4fcec4c4ae8b10e992b7263ba2bf0b5fcac537e88684eb49bca78",
     "self_align": "ad4d17de074aa7275a6f5594207d4a75d7bd670975a3340c384e9b7a52738b30",
     "self_align_pairs": "e08b35d81db93065949916cc9e830c2436bf3c5389ccdcffc5916b8d1801316d",
     "answer": "09bad0fdf34307629f191b5918e324181ef2af3e71d631da272a9835e636a66c",
-    "refilter": "1b6c9d1d40d75e37b90e702485c81aa8b7eb762f5b5b6014a770be3db341fb35",
+    "refilter": "3881fb0f7686b1d2aef3ad9000dd7338880225dc3318b5105100cd1b36a19249",
 }
 
 

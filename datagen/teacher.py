@@ -133,6 +133,18 @@ class TeacherStats:
         return dataclasses.asdict(self)
 
 
+def one_by_one(one: Callable[[Request], Completion], requests: Sequence[Request],
+               on_result: OnResult | None = None) -> list[Completion]:
+    """complete() of an in-process backend that answers one request at a time, in order."""
+    out = []
+    for i, req in enumerate(requests):
+        comp = one(req)
+        out.append(comp)
+        if on_result:
+            on_result(i, comp)
+    return out
+
+
 class FakeTeacher:
     """A deterministic teacher for tests: `respond(request) -> str | list[str]` (a list gives
     n choices). Records every request it receives in `.seen`.

@@ -27,6 +27,7 @@ import numpy as np
 
 from datagen.errors import DatagenError
 from datagen.jsonl import json_objects
+from filters.shingles import fmix64  # the same MurmurHash3 finalizer as MinHash
 
 WORD = re.compile(r"\w+")
 _P = np.uint64(0x100000001B3)                   # FNV-64 prime: odd, so invertible mod 2^64
@@ -37,15 +38,6 @@ _POWERS = {"pw": np.ones(1, np.uint64), "ipw": np.ones(1, np.uint64)}  # memo, g
 def words(text: str) -> list[str]:
     """"Don't STOP, café!" -> ["don", "t", "stop", "café"]: the words n-grams are made of."""
     return WORD.findall(text.lower())
-
-
-def fmix64(h: np.ndarray) -> np.ndarray:
-    """MurmurHash3's 64-bit finalizer (an avalanching bijection), element-wise, wrapping."""
-    h = h ^ (h >> np.uint64(33))
-    h = h * np.uint64(0xFF51AFD7ED558CCD)
-    h = h ^ (h >> np.uint64(33))
-    h = h * np.uint64(0xC4CEB9FE1A85EC53)
-    return h ^ (h >> np.uint64(33))
 
 
 def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:

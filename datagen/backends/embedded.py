@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Sequence
 
 from datagen.errors import DatagenError
-from datagen.teacher import Choice, Completion, OnResult, Request, TeacherStats
+from datagen.teacher import Choice, Completion, OnResult, Request, TeacherStats, one_by_one
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -57,13 +57,7 @@ class EmbeddedTeacher:
                                     n_threads_batch=threads, verbose=False, seed=0)
 
     def complete(self, requests: Sequence[Request], on_result: OnResult | None = None) -> list[Completion]:
-        out = []
-        for i, req in enumerate(requests):
-            comp = self._one(req)
-            out.append(comp)
-            if on_result:
-                on_result(i, comp)
-        return out
+        return one_by_one(self._one, requests, on_result)
 
     def _one(self, req: Request) -> Completion:
         s = req.sampling

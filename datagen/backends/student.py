@@ -17,7 +17,7 @@ from typing import Sequence
 
 from datagen.dataset import _file_sha
 from datagen.errors import DatagenError
-from datagen.teacher import Choice, Completion, OnResult, Request, TeacherStats
+from datagen.teacher import Choice, Completion, OnResult, Request, TeacherStats, one_by_one
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin")
 
@@ -129,13 +129,7 @@ class StudentTeacher:
     def complete(self, requests: Sequence[Request], on_result: OnResult | None = None) -> list[Completion]:
         if self._model is None and requests:
             self._load()
-        out = []
-        for i, req in enumerate(requests):
-            comp = self._one(req)
-            out.append(comp)
-            if on_result:
-                on_result(i, comp)
-        return out
+        return one_by_one(self._one, requests, on_result)
 
     def _one(self, req: Request) -> Completion:
         self.stats.requests += 1

@@ -42,6 +42,10 @@ def _parser_class():
     class Parser(TrlParser):
         """TrlParser whose errors are DatagenError (one line, exit 2) instead of argparse's exit."""
 
+        def __init__(self, *args, **kwargs):
+            # argparse would take `--max_step 2` as `--max_steps 2`: a typo must be an error
+            super().__init__(*args, allow_abbrev=False, **kwargs)
+
         def error(self, message):  # argparse hook
             raise DatagenError(message)
 
@@ -75,11 +79,26 @@ def parse(argv: list[str], kind: str):
     try:
         data_args, student_args, train_args, model_args = parser.parse_args_and_config(argv)
     except ValueError as exc:  # unknown keys, bad values in the dataclasses' __post_init__
-        raise DatagenError(str(exc).splitlines()[0]) from None
+        raise DatagenError(unknown_flag_message(str(exc), parser, kind)) from None
     explicit_lr = config_lr or any(a == "--learning_rate" or a.startswith("--learning_rate=") for a in argv)
     if model_args.use_peft and not explicit_lr:
         train_args.learning_rate = LORA_LEARNING_RATE
     return data_args, student_args, train_args, model_args
+
+
+def unknown_flag_message(message: str, parser, kind: str) -> str:
+    """HfArgumentParser's "not used" list -> one line naming the nearest valid option."""
+    import difflib
+    import re
+
+    first = message.splitlines()[0]
+    unknown = re.findall(r"'(--[A-Za-z0-9_.-]+)", first) if "not used" in first else []
+    if not unknown:
+        return first
+    valid = sorted({o for a in parser._actions for o in a.option_strings if o.startswith("--")})
+    near = difflib.get_close_matches(unknown[0], valid, n=3)
+    hint = f"; did you mean {' or '.join(near)}?" if near else ""
+    return f"unknown option {unknown[0]}{hint} (`datagen train {kind} --help` lists all {len(valid)})"
 
 
 def expand_aliases(argv: list[str]) -> list[str]:

@@ -74,3 +74,11 @@ def test_help_exits_zero(capsys):
     assert main(["train", "sft", "--help"]) == 0
     out = capsys.readouterr().out
     assert "--lora_r" in out and "--data" in out and "--completion_only_loss" in out
+
+
+@pytest.mark.parametrize("typo, near", [("--max_step", "--max_steps"), ("--lora_rr", "--lora_r")])
+def test_an_abbreviated_or_mistyped_flag_is_an_error(env, capsys, typo, near):
+    # argparse would silently take `--max_step 2` as `--max_steps 2`
+    line = one_error(capsys, ["train", "sft", "--data", "qa", "--runs", env["runs"], "--model", env["model"],
+                              typo, "2"])
+    assert f"unknown option {typo}; did you mean {near}" in line

@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -52,6 +52,8 @@ class Rejection:
 @dataclass(frozen=True)
 class DatasetVersion:
     path: Path
+    # True when a write found the latest version already holding this content: nothing new was written
+    unchanged: bool = field(default=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -245,6 +247,10 @@ def write_version(output_dir: str | Path, name: str, records: list[Record], reje
     base = Path(output_dir) / name
     base.mkdir(parents=True, exist_ok=True)
     clean_stale_tmp(base)
+    sha = content_sha256(records, rejected)
+    latest = list_versions(output_dir, name)[-1:]
+    if latest and latest[0].manifest().get("content_sha256") == sha:  # an unchanged rerun: no copy of it
+        return DatasetVersion(latest[0].path, unchanged=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=base))
     try:
         _write_parquet(_table(records), tmp / "records.parquet")
@@ -258,7 +264,7 @@ def write_version(output_dir: str | Path, name: str, records: list[Record], reje
         full["counts"] = dict(full.get("counts") or {})
         full["counts"].update(kept=len(records), rejected=len(rejected),
                               dropped=dict(sorted(reasons.items())), dropped_by_stage=dict(sorted(stages.items())))
-        full["content_sha256"] = content_sha256(records, rejected)
+        full["content_sha256"] = sha
         full["files"] = {f: _file_sha(tmp / f) for f in ("records.parquet", "rejected.parquet")}
         full["created_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         full["git_commit"] = git_commit()

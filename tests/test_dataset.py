@@ -63,8 +63,19 @@ def test_versions_are_numbered_and_read_only(tmp_path):
 def test_numbering_is_numeric_not_lexical(tmp_path):
     write_version(tmp_path, "demo", recs(), [], {})
     os.rename(tmp_path / "demo" / "v0001", tmp_path / "demo" / "v9999")
-    v = write_version(tmp_path, "demo", recs(), [], {})
+    v = write_version(tmp_path, "demo", recs(tag="new"), [], {})
     assert v.version == "v10000" and open_version("demo", tmp_path).version == "v10000"
+
+
+def test_an_unchanged_rerun_writes_no_new_version(tmp_path):
+    first = write_version(tmp_path, "demo", recs(), rejs(), {"x": 1})
+    again = write_version(tmp_path, "demo", recs(), rejs(), {"x": 2})
+    assert again.unchanged and again.path == first.path and [v.version for v in list_versions(tmp_path, "demo")] == [
+        "v0001"]
+    other = write_version(tmp_path, "demo", recs(tag="b"), rejs(), {})
+    assert not other.unchanged and other.version == "v0002"
+    back = write_version(tmp_path, "demo", recs(), rejs(), {})  # equal to v0001 but not to the latest: written
+    assert back.version == "v0003" and not back.unchanged
 
 
 def test_content_sha_is_stable_and_sensitive(tmp_path):

@@ -3,6 +3,8 @@ rules (WizardLM sec. 3.2), ancestry from the version on disk, and reproducibilit
 All with FakeTeacher; no model."""
 from __future__ import annotations
 
+import dataclasses
+
 import hashlib
 import json
 
@@ -274,7 +276,8 @@ def test_same_seed_same_version_and_cache_hits(tmp_path):
     first = FakeTeacher(hashed)
     a = run(cfg, backend=first)
     again = FakeTeacher(hashed)
-    b = run(cfg, backend=again)  # same cache file: every request is a hit
+    assert run(cfg, backend=FakeTeacher(hashed)).unchanged  # an unchanged rerun writes no new version
+    b = run(dataclasses.replace(cfg, name="evo_again"), backend=again)  # same cache file: every request is a hit
     ma, mb = a.manifest(), b.manifest()
     assert ma["content_sha256"] == mb["content_sha256"] and a.path != b.path
     assert first.seen and not again.seen

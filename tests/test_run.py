@@ -78,11 +78,10 @@ def test_identical_runs_give_identical_content(tmp_path):
     b, _ = go(cfg_for(tmp_path, "b", "--name", "other", seeds=seeds))
     assert a.manifest()["content_sha256"] == b.manifest()["content_sha256"]
     assert a.manifest()["run_id"] == b.manifest()["run_id"]
-    # the second run in the same output dir is answered from the cache, and is v0002
+    # the second run in the same output dir is answered from the cache and, unchanged, writes no v0002
     c, teacher = go(cfg_for(tmp_path, "a", seeds=seeds), respond=lambda r: pytest.fail("not cached"))
-    m = c.manifest()
-    assert c.version == "v0002" and m["content_sha256"] == a.manifest()["content_sha256"]
-    assert (m["teacher_stats"]["requests"], m["teacher_stats"]["cache_hits"]) == (0, 5) and teacher.seen == []
+    assert c.unchanged and c.version == "v0001" and c.manifest()["content_sha256"] == a.manifest()["content_sha256"]
+    assert teacher.seen == [] and [v.version for v in list_versions(tmp_path / "a", "answer")] == ["v0001"]
 
 
 def test_run_id_ignores_locations_but_not_options(tmp_path):

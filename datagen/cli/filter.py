@@ -77,6 +77,9 @@ def cmd_filter(argv: list[str]) -> int:
     v = refilter(load_filter_config(argv))
     m = v.manifest()
     c = m["counts"]
+    if v.unchanged:
+        print(f"unchanged: the filtered data equals {v.ref}; no new version written")
+        return 0
     print(f"wrote {v.path} (parent {m['parent']})")
     print("\n".join(funnel_lines(m["funnel"])))
     print(f"  kept {c['kept']} of {c['input']}; rejected {c['rejected']} "

@@ -139,6 +139,10 @@ def cmd_methods(argv: list[str]) -> int:
 def print_summary(version) -> None:
     m = version.manifest()
     c = m["counts"]
+    if version.unchanged:
+        print(f"unchanged: the data equals {version.ref} (content_sha256 {m['content_sha256'][:12]}); "
+              "no new version written")
+        return
     print(f"wrote {version.path}")
     print(f"  generated {c.get('generated', '?')}  kept {c['kept']}  rejected {c['rejected']}")
     for reason, n in c.get("dropped", {}).items():

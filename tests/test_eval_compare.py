@@ -40,7 +40,7 @@ def test_rows_link_dataset_student_and_eval(tmp_path):
     text = render_table(rows)
     assert "20.0 [10.0, 30.0]" in text and "70.0 [45.0, 90.0] (6/2/2)" in text and "1.500 [1.200, 1.800]" in text
     md = render_table(rows, "md")
-    assert md.splitlines()[0].startswith("| dataset | student |") and md.count("\n") == 5
+    assert md.splitlines()[0].startswith("| dataset | student |") and md.count("\n") == 5 and "base on the same rows" in md
     assert [r["eval"] for r in rows_for_version([a, b], "demo/v0002", None)] == ["two/e0001"]
     assert [r["eval"] for r in rows_for_version([a, b], "other/v0009", "b" * 64)] == ["two/e0001"]
 

@@ -43,17 +43,20 @@ def compare_rows(evals: list[Path]) -> list[dict]:
                 "if_strict": m["if"]["prompt_strict"], "if_loose": m["if"]["prompt_loose"],
                 "instr_strict": m["if"]["instruction_strict"], "vs_base": vs_base,
                 "heldout_loss": m.get("heldout_loss"),
+                "base_heldout_loss": summary.get("base_heldout_loss", {}).get(
+                    f"base@{(m.get('heldout_loss') or {}).get('version')}"),
             })
     return rows
 
 
 HEAD = ("dataset", "student", "eval", "n", "IF strict %", "IF loose %", "instr. strict %", "win % vs base (W/T/L)",
-        "held-out loss")
+        "held-out loss", "base on the same rows")
 
 
 def cells(r: dict) -> list[str]:
     return [r["dataset"], r["student"], r["eval"], str(r["n"]), _ci(r["if_strict"], 100), _ci(r["if_loose"], 100),
-            _ci(r["instr_strict"], 100), _win(r["vs_base"]), _ci(r["heldout_loss"], 1.0, 3)]
+            _ci(r["instr_strict"], 100), _win(r["vs_base"]), _ci(r["heldout_loss"], 1.0, 3),
+            _ci(r["base_heldout_loss"], 1.0, 3)]
 
 
 def render_table(rows: list[dict], fmt: str = "text") -> str:

@@ -58,9 +58,17 @@ def teacher_for(spec: str, judge: TeacherConfig) -> TeacherConfig:
 
 
 def label_of(spec: str, taken: set[str]) -> str:
-    base = spec.split("@")[0].split(":")[-1] if spec.startswith("openai:") else Path(spec).name or spec
-    if Path(spec).name == "merged":
-        base = f"{Path(spec).parent.name}-merged"
+    """openai:m@url -> "m"; adapters/self_instruct/sft-0001 -> "self_instruct/sft-0001" (the run folder
+    names the dataset); a merged/ folder -> "<run>-merged"; a file -> its name."""
+    p = Path(spec)
+    if spec.startswith("openai:"):
+        base = spec.split("@")[0].split(":", 1)[-1]
+    elif p.name == "merged":
+        base = f"{p.parent.parent.name}/{p.parent.name}-merged"
+    elif p.is_dir() and (p / "provenance.json").is_file():
+        base = f"{p.parent.name}/{p.name}"
+    else:
+        base = p.name or spec
     label, k = base, 2
     while label in taken:
         label, k = f"{base}-{k}", k + 1

@@ -41,11 +41,20 @@ _FENCE_BLOCK = re.compile(r"```.*?```", re.DOTALL)
 TOP_NGRAM = {2: 0.20, 3: 0.18, 4: 0.16}
 DUP_NGRAM = {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10}
 DUP_LINES = 0.30
+# Not in Gopher (it judges documents of 50+ words): a short answer that says the same sentence three
+# times ("I am no knight. I am no knight. I am no knight.") is a loop of a small teacher, not an answer.
+REPEATED_SENTENCE = 3
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+|\n+")
 
 
 def repetition(text: str, min_words: int = 30) -> str | None:
     """"the cat " * 40 -> "top_2gram_char_frac 0.50 > 0.2"; a normal paragraph -> None.
     Texts under `min_words` words are not judged (Gopher works on documents of 50+ words)."""
+    sentences = Counter(normalize(s).lower().strip(" .!?。！？") for s in _SENTENCE_END.split(_FENCE_BLOCK.sub("", text)))
+    sentence, count = max(((s, n) for s, n in sentences.items() if len(s.split()) >= 3), key=lambda x: x[1],
+                          default=("", 0))
+    if count >= REPEATED_SENTENCE:
+        return f"sentence repeated {count} times: {sentence[:60]!r}"
     lines = [ln.strip() for ln in _FENCE_BLOCK.sub("", text).splitlines() if ln.strip()]
     if len(lines) >= 4:
         dup = sum(n - 1 for n in Counter(lines).values())

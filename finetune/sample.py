@@ -1,7 +1,7 @@
 """Generate answers from a student (base model, optionally with an adapter) for a before/after look.
 
     generate(model, tok, [[{"role": "user", "content": "Name a color."}]], 16) -> ["Blue."]
-    table(prompts, before, after) -> "prompt | before | after" lines
+    table(prompts, before, after) -> "### prompt / before: ... / after: ..." blocks, answers whole
 """
 from __future__ import annotations
 
@@ -54,15 +54,16 @@ def generate(model, tok, prompts: list[list[dict]], max_new_tokens: int = 64) ->
     return out
 
 
-def _cell(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return (text[: width - 1] + "…") if len(text) > width else text.ljust(width)
+def table(prompts: list[list[dict]], before: list[str], after: list[str], width: int = 100) -> str:
+    """Each prompt with its whole before and after answers, wrapped at `width` (never cut), so a
+    change is visible even late in a long answer."""
+    import textwrap
 
+    def block(label: str, text: str) -> list[str]:
+        body = textwrap.wrap(" ".join(text.split()), width - 4) or ["(empty)"]
+        return [f"  {label}:"] + [f"    {ln}" for ln in body]
 
-def table(prompts: list[list[dict]], before: list[str], after: list[str], width: int = 38) -> str:
-    """A short side-by-side table; each cell is whitespace-collapsed and cut to `width`."""
-    head = f"{_cell('prompt', width)} | {_cell('before', width)} | after"
-    lines = [head, "-" * len(head)]
+    lines = []
     for msgs, b, a in zip(prompts, before, after):
-        lines.append(f"{_cell(msgs[-1]['content'], width)} | {_cell(b, width)} | {_cell(a, width).rstrip()}")
-    return "\n".join(lines)
+        lines += [f"### {' '.join(msgs[-1]['content'].split())}"] + block("before", b) + block("after", a) + [""]
+    return "\n".join(lines).rstrip()

@@ -46,6 +46,9 @@ TABLE = [
      "Summarize the plot of Hamlet in one line. Hamlet avenges his father and dies.", "echoed_output"),
     ("Say hi", "Say hi to everyone for me!", None),  # a short instruction inside the answer is no echo
     ("Write a long story.", "the cat sat " * 60, "repetitive"),
+    ("Who are you?", "I am no knight. I am no knight. I am no knight.", "repetitive"),
+    ("Who are you?", "I am no knight. I am no knight. I am a squire.", None),
+    ("Count.", "One two three. Four. One two three! Five. one two three", "repetitive"),
     ("List fruits.", "\n".join(["- apple", "- apple", "- apple", "- apple", "- pear"]), "repetitive"),
     ("Write a lot.", LONG_OK, None),
     ("Write a lot.", "word " * 5000, "too_long"),

@@ -91,3 +91,12 @@ def test_read_prompts_errors(tmp_path, content, match):
 def test_prompt_messages_drops_the_final_answer_of_a_conversation():
     r = Record.make("x", messages=[{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}])
     assert data.prompt_messages(r) == [{"role": "user", "content": "Hi"}]
+
+
+def test_the_before_after_table_keeps_whole_answers():
+    from finetune.sample import table
+
+    long_after = "word " * 60 + "THE-END"
+    out = table([[{"role": "user", "content": "Say   something."}]], ["short"], [long_after], width=40)
+    assert out.splitlines()[0] == "### Say something." and "THE-END" in out  # nothing is cut
+    assert max(len(ln) for ln in out.splitlines()) <= 40

@@ -152,16 +152,18 @@ def cmd_diff(argv: list[str]) -> int:
     a = parse_command(argv, DiffArgs, "datagen diff V1 V2 [--out runs] [--summary]")
     if a is None:
         return 0
-    d = diff_versions(open_version(a.base, a.out), open_version(a.target, a.out))
+    base, target = open_version(a.base, a.out), open_version(a.target, a.out)
+    d = diff_versions(base, target)
     print(f"{d['base']} -> {d['target']}: {len(d['added'])} added, {len(d['removed'])} removed, "
           f"{len(d['changed'])} changed")
     if not a.summary:
+        text = {r.id: " ".join(r.instruction.split())[:80] for v in (base, target) for r in v.records()}
         for rid in d["removed"]:
-            print(f"- {rid}")
+            print(f"- {rid}  {text[rid]}")
         for rid in d["added"]:
-            print(f"+ {rid}")
+            print(f"+ {rid}  {text[rid]}")
         for old, new in d["changed"]:
-            print(f"~ {old} -> {new}")
+            print(f"~ {old} -> {new}  {text[new]}")
     return 0
 
 

@@ -109,7 +109,7 @@ CASES = ["missing_seeds", "malformed_seeds", "recipe_unknown_key", "unknown_flag
 def test_bad_input_is_one_line_exit_2(bad_results, case):
     tmp_path, cases, results = bad_results
     if case in ("unreachable_server", "missing_api_key") and not os.path.exists(
-            os.path.join(os.path.dirname(datagen.run.__file__), "backends", "openai_compat.py")):
+            os.path.join(os.path.dirname(datagen.session.__file__), "backends", "openai_compat.py")):
         pytest.skip("the openai backend is not written yet")
     res = results[case]
     lines = res.stderr.splitlines()

@@ -97,7 +97,7 @@ def test_sft_full_lowers_loss_and_writes_full_weights(env, capsys):
     assert m["steps"] == 4 and m["last_loss"] < m["first_loss"]
     assert m["train_set_loss"]["after"] < m["train_set_loss"]["before"]
     assert read(path, "provenance.json")["config"]["model"]["use_peft"] is False
-    assert "prompt" in out and "before" in out  # the before/after table
+    assert "### " in out and "  before:" in out and "  after:" in out  # the before/after table
     model, tok = sample.load_student(str(path))
     assert sample.generate(model, tok, [[{"role": "user", "content": "Hi"}]], 2)
 

@@ -9,6 +9,7 @@ from datagen.teacher import FakeTeacher, Request, Sampling
 def test_progress_line_counts_and_eta():
     p = Progress(enabled=True, desc="gen", total=10, stream=io.StringIO())
     p.start -= 2.0  # two seconds ago
+    p.stage_start -= 2.0
     p.update(requests=4, inflight=6, tokens=400)
     p.update(inflight=-4, kept=3, rejected=1, cache_hits=0)
     line = p.line()
@@ -29,3 +30,36 @@ def test_cached_teacher_reports_to_progress(tmp_path):
     assert p.counts["requests"] == 5 and p.counts["cache_hits"] == 5 and p.counts["inflight"] == 0
     p.close()
     assert "10 calls" in stream.getvalue()
+
+
+def test_a_new_stage_counts_its_own_calls_and_eta():
+    p = Progress(enabled=True, desc="a", total=4, stream=io.StringIO())
+    p.update(requests=4)
+    p.set_total(10, desc="b")
+    assert "b: 0/10 calls" in p.line() and "ETA" not in p.line()  # no rate yet: no ETA
+    p.stage_start -= 1.0
+    p.update(cache_hits=5)
+    line = p.line()
+    assert "b: 5/10 calls" in line and 0.5 <= float(line.split("ETA ")[1].rstrip("s")) <= 1.5
+
+
+def test_a_log_file_gets_a_plain_line_every_interval(monkeypatch):
+    monkeypatch.delenv("DATAGEN_PROGRESS", raising=False)
+    stream = io.StringIO()  # not a terminal
+    p = Progress(stream=stream, every=0.0, total=3, desc="gen")
+    p.update(requests=1)
+    p.update(requests=1)
+    p.close()
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 3 and "\r" not in stream.getvalue() and lines[-1].startswith("gen: 2/3 calls")
+    quiet = io.StringIO()
+    q = Progress(stream=quiet, every=60.0)
+    q.update(requests=1)
+    q.close()
+    assert quiet.getvalue() == ""  # a run shorter than the interval (or a quick failure) prints nothing
+    monkeypatch.setenv("DATAGEN_PROGRESS", "0")
+    off = io.StringIO()
+    r = Progress(stream=off, every=0.0)
+    r.update(requests=1)
+    r.close()
+    assert off.getvalue() == ""

@@ -84,6 +84,7 @@ class Round:
         Returns (candidate, pool slot) pairs awaiting classification (none in alpaca_style)."""
         s, cfg = self.s, self.s.cfg
         cands: list[tuple[Record, int]] = []
+        s.ctx.progress.set_total(len(batch), desc=f"self_instruct round {self.round_no}: instructions")
         for (req, tasks), comp in zip(batch, s.teacher.complete([req for req, _ in batch])):
             lineage = s.ctx.lineage(METHOD, s.gen_t, parents=[t.id for t in tasks], step=self.round_no,
                                     sampling=req.sampling)
@@ -150,6 +151,7 @@ class Round:
         s = self.s
         reqs = [Request(messages=s.cls_t.render(examples=s.cls_ex, instruction=one_line(r.instruction)),
                         sampling=s.cls_s, key=f"cls-{self.round_no}-{k}") for k, (r, _) in enumerate(cands)]
+        s.ctx.progress.set_total(len(reqs), desc=f"self_instruct round {self.round_no}: classification")
         pending = []
         for (rec, slot), comp in zip(cands, s.teacher.complete(reqs) if reqs else []):
             if not comp.ok:
@@ -171,6 +173,7 @@ class Round:
                                       no_input=cfg.no_input)
             seed = derive_seed(s.ctx.sampling.seed, self.round_no, 50_000 + k)
             reqs.append(Request(messages=msgs, sampling=s.inst_s.replace(seed=seed), key=f"inst-{self.round_no}-{k}"))
+        s.ctx.progress.set_total(len(reqs), desc=f"self_instruct round {self.round_no}: instances")
         for (rec, slot), comp in zip(pending, s.teacher.complete(reqs) if reqs else []):
             if not comp.ok:
                 self.drop(rec, error_reason(comp), "teacher", comp.error or "")

@@ -74,13 +74,20 @@ class ResponseCache:
             self._db.close()
 
 
+BUDGET_ERROR = "budget_exhausted"  # the error of a request not sent because the budget was spent
+
+
 class Budget:
     """Stops a run cleanly once it has sent `max_requests` requests or used `max_tokens_total`
-    tokens (prompt + completion). Cache hits are free and never count."""
+    tokens (prompt + completion). Cache hits are free and never count. Under a token budget the
+    misses are sent `batch` at a time and the budget is checked between batches, so it is exceeded
+    by at most one batch: `batch` requests' prompts plus their max_tokens."""
 
-    def __init__(self, max_requests: int | None = None, max_tokens_total: int | None = None) -> None:
+    def __init__(self, max_requests: int | None = None, max_tokens_total: int | None = None,
+                 batch: int = 8) -> None:
         self.max_requests = max_requests
         self.max_tokens_total = max_tokens_total
+        self.batch = max(1, batch)
 
     def remaining_requests(self, stats: TeacherStats) -> int | None:
         if self.max_requests is None:
@@ -124,16 +131,17 @@ class CachedTeacher:
         # Budget: send what fits; the rest come back as errors and `stopped` tells the method
         # to wind down, so the run ends cleanly with everything already done kept.
         allowed = self.budget.remaining_requests(self.stats)
-        if not self.budget.tokens_left(self.stats):
-            allowed = 0
-        send = misses if allowed is None else misses[:allowed]
-        if send:
-            self._send(requests, keys, send, results, on_result)
-        for i in misses[len(send):]:
+        queue = misses if allowed is None else misses[:allowed]
+        step = self.budget.batch if self.budget.max_tokens_total is not None else max(1, len(queue))
+        sent = 0
+        while sent < len(queue) and self.budget.tokens_left(self.stats):
+            self._send(requests, keys, queue[sent:sent + step], results, on_result)
+            sent += len(queue[sent:sent + step])
+        for i in misses[sent:]:
             self.stopped = (f"budget reached after {self.stats.requests} requests and "
                             f"{self.stats.prompt_tokens + self.stats.completion_tokens} tokens")
-            results[i] = Completion(key=requests[i].key, error="budget_exhausted")
-            self.stats.count_error("budget_exhausted")
+            results[i] = Completion(key=requests[i].key, error=BUDGET_ERROR)
+            self.stats.count_error(BUDGET_ERROR)
             if on_result:
                 on_result(i, results[i])
         if not self.budget.tokens_left(self.stats) or self.budget.remaining_requests(self.stats) == 0:

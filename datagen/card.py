@@ -30,7 +30,8 @@ def render_card(m: dict, records: list[Record]) -> str:
         lines.append(f"| dropped: {reason} | {n} |")
     lines += [f"| **kept** | **{counts.get('kept', 0)}** |", ""]
     if m.get("stopped"):
-        lines += [f"Run stopped early: {m['stopped']}.", ""]
+        undone = ", ".join(f"{k} {v}" for k, v in (m.get("undone") or {}).items()) or "nothing"
+        lines += [f"Run stopped early: {m['stopped']} ({m.get('stopped_detail')}); left undone: {undone}.", ""]
     if stats:
         lines += [
             "## Teacher",

@@ -10,6 +10,7 @@ import dataclasses
 from typing import Sequence
 
 from datagen import config as C
+from datagen.cache import BUDGET_ERROR
 from datagen.dataset import Rejection
 from datagen.errors import DatagenError
 from datagen.record import Record
@@ -85,7 +86,7 @@ def apply_filters(filters: Sequence[tuple[str, object]], records: list[Record],
         verdicts = fn(kept)
         if len(verdicts) != len(kept):
             raise RuntimeError(f"filter {name} returned {len(verdicts)} verdicts for {len(kept)} records")
-        survivors, dropped = [], {}
+        survivors, dropped, undone = [], {}, 0
         notes = fn.annotations() if hasattr(fn, "annotations") else {}
         for rec, v in zip(kept, verdicts):
             if rec.id in notes:
@@ -93,10 +94,13 @@ def apply_filters(filters: Sequence[tuple[str, object]], records: list[Record],
             sv = split_verdict(v)
             if sv is None:
                 survivors.append(rec)
+            elif BUDGET_ERROR in (sv[0], sv[1].split(":")[0]):  # not judged: the budget ran out first
+                undone += 1
             else:
                 rejected.append(Rejection(rec, sv[0], f"filter:{name}", sv[1]))
                 dropped[sv[0]] = dropped.get(sv[0], 0) + 1
-        funnel.append({"filter": name, "in": len(kept), "kept": len(survivors), "dropped": dropped})
+        funnel.append({"filter": name, "in": len(kept), "kept": len(survivors), "dropped": dropped,
+                       **({"undone": undone} if undone else {})})
         if progress is not None:
             progress.update(rejected=len(kept) - len(survivors))
         kept = survivors

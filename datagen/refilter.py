@@ -14,6 +14,7 @@ from datagen.backends import TeacherConfig, public_config
 from datagen.dataset import DatasetVersion, open_version, write_version
 from datagen.filtering import apply_filters, needs_teacher, resolve_specs
 from datagen.progress import Progress
+from datagen.run import check_not_empty
 from datagen.record import canonical_json, sha256_text
 from datagen.session import SamplingConfig, check_executor, open_session
 
@@ -37,6 +38,7 @@ class FilterConfig:
     executor: str = field(default="local", metadata={"help": "local | ray (per-record filters as map_batches, "
                                                              "dedup in two stages)"})
     ray_address: str = field(default="", metadata={"help": "Ray cluster address (empty = start a local Ray)"})
+    allow_empty: bool = field(default=False, metadata={"help": "write a version even when nothing is kept"})
 
 
 def refilter(cfg: FilterConfig, specs: list | None = None, backend=None, progress: Progress | None = None) -> DatasetVersion:
@@ -51,6 +53,9 @@ def refilter(cfg: FilterConfig, specs: list | None = None, backend=None, progres
     with open_session(cfg, output_dir, run_id, backend, progress,
                       purpose="the judge filter" if needs_teacher(specs) else None) as session:
         kept, rejected, funnel = apply_filters(session.filters(specs), records, session.progress)
+    undone = {f"filter:{f['filter']}": f["undone"] for f in funnel if f.get("undone")}
+    check_not_empty(kept, session.teacher_manifest(), undone, cfg.allow_empty,
+                    session.teacher)
     manifest = {
         "method": "filter",
         "parent": parent.ref,
@@ -60,5 +65,6 @@ def refilter(cfg: FilterConfig, specs: list | None = None, backend=None, progres
                    "rejected_scope": "this filtering only; the parent's rejections stay in " + parent.ref},
         "funnel": funnel,
         **session.teacher_manifest(),
+        "undone": undone,
     }
     return write_version(output_dir, cfg.name or parent.name, kept, rejected, manifest)

@@ -44,6 +44,7 @@ class RunConfig:
     executor: str = field(default="local", metadata={"help": "local | ray (teacher calls and filters on Ray)"})
     ray_address: str = field(default="", metadata={"help": "Ray cluster address (empty = start a local Ray)"})
     ray_workers: int = field(default=2, metadata={"help": "teacher actors on Ray (vllm: one per GPU)", "min": 1})
+    allow_empty: bool = field(default=False, metadata={"help": "write a version even when nothing is kept"})
 
     def check(self) -> None:
         missing = [k for k, v in (("sampling.max_tokens", self.sampling.max_tokens),
@@ -66,11 +67,23 @@ def run_id_of(cfg: RunConfig, method_cfg=None) -> str:
     resolved (`--method_cfg.limit 2` from the CLI and `limit: 2` in YAML are the same run)."""
     d = C.to_dict(cfg)
     for k in ("name", "output_dir", "cache", "max_requests", "max_tokens_total", "executor", "ray_address",
-              "ray_workers"):  # where and how it runs does not change the data
+              "ray_workers", "allow_empty"):  # where and how it runs does not change the data
         d.pop(k, None)
     if method_cfg is not None:
         d["method_cfg"] = C.to_dict(method_cfg)
     return sha256_text(canonical_json(d))[:12]
+
+
+def check_not_empty(kept: list, teacher_section: dict, undone: dict, allow_empty: bool, teacher) -> None:
+    """A budget stop before anything was kept writes no version (it would become "latest" with nothing
+    in it) unless asked for with --allow_empty. A run that kept nothing for other reasons is written:
+    its rejections say why."""
+    if kept or allow_empty or not teacher_section.get("stopped"):
+        return
+    done = teacher.stats.requests + teacher.stats.cache_hits if teacher is not None else 0
+    raise DatagenError(f"the budget stopped the run before any record was kept ({done} answers are in the "
+                       f"cache, {sum(undone.values())} steps undone): no version written; rerun with a larger "
+                       "--max-requests / --max-tokens-total to continue from the cache, or pass --allow_empty")
 
 
 def load_seed_records(cfg: RunConfig) -> tuple[list[Record], dict, DatasetVersion | None]:
@@ -109,6 +122,8 @@ def run(cfg: RunConfig, progress: Progress | None = None, backend=None) -> Datas
         kept, filtered, funnel = apply_filters(filter_fns, records, session.progress)
     session.progress.update(kept=len(kept))
     teacher_section = session.teacher_manifest()
+    undone = {**ctx.undone, **{f"filter:{f['filter']}": f["undone"] for f in funnel if f.get("undone")}}
+    check_not_empty(kept, teacher_section, undone, cfg.allow_empty, session.teacher)
     manifest = {
         "method": cfg.method,
         "run_id": ctx.run_id,
@@ -123,5 +138,6 @@ def run(cfg: RunConfig, progress: Progress | None = None, backend=None) -> Datas
         "funnel": funnel,
         "method_stats": ctx.stats,
         **teacher_section,
+        "undone": undone,
     }
     return write_version(cfg.output_dir, cfg.name, kept, ctx.rejections + filtered, manifest)

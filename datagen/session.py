@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from datagen.backends import TeacherConfig, make_teacher, safe_url
-from datagen.cache import Budget, CachedTeacher, ResponseCache
+from datagen.cache import BUDGET_ERROR, Budget, CachedTeacher, ResponseCache
 from datagen.dataset import Rejection
 from datagen.errors import DatagenError
 from datagen.filtering import build_filters
@@ -46,8 +46,13 @@ class RunContext:
     rejections: list[Rejection] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)  # method's own figures -> manifest "method_stats"
     teacher: Any = None  # the (cached) teacher, for filters that need one (LLM judge)
+    undone: dict[str, int] = field(default_factory=dict)  # stage -> work not started because of the budget
 
     def reject(self, record: Record, reason: str, stage: str, detail: str = "") -> None:
+        """Drop a record with its reason; work the budget left undone is counted, never a rejection."""
+        if BUDGET_ERROR in (reason, (detail or "").split(":")[0]):
+            self.undone[stage] = self.undone.get(stage, 0) + 1
+            return
         self.rejections.append(Rejection(record, reason, stage, detail))
         self.progress.update(rejected=1)
 
@@ -102,8 +107,7 @@ class Session:
                 backend = RayTeacher(cfg.teacher, workers=getattr(cfg, "ray_workers", 2), address=cfg.ray_address)
             self.backend = backend or make_teacher(cfg.teacher)
             self.cache = ResponseCache(cfg.cache or output_dir / ".cache" / "responses.sqlite")
-            self.teacher = CachedTeacher(self.backend, self.cache, Budget(cfg.max_requests, cfg.max_tokens_total),
-                                         self.progress)
+            self.teacher = CachedTeacher(self.backend, self.cache, self.budget(), self.progress)
             self.ctx = RunContext(rng=random.Random(cfg.seed or 0), sampling=sampling, templates=self.templates,
                                   run_id=run_id, teacher_name=self.teacher.name, progress=self.progress,
                                   teacher=self.teacher)
@@ -121,8 +125,11 @@ class Session:
             self.cache = ResponseCache(self.cfg.cache or self.output_dir / ".cache" / "responses.sqlite")
         inner = backend or make_teacher(teacher_cfg)
         self.extra_backends.append(inner)
-        return CachedTeacher(inner, self.cache, Budget(self.cfg.max_requests, self.cfg.max_tokens_total),
-                             self.progress)
+        return CachedTeacher(inner, self.cache, self.budget(), self.progress)
+
+    def budget(self) -> Budget:
+        batch = getattr(getattr(self.cfg, "teacher", None), "concurrency", 8)
+        return Budget(self.cfg.max_requests, self.cfg.max_tokens_total, batch)
 
     def release_backend(self) -> None:
         """Free what the backend holds (Ray actors' CPUs) once generation is done."""
@@ -157,7 +164,8 @@ class Session:
                 "teacher": {"name": self.teacher.name, "backend": t.backend, "model": t.model,
                             "base_url": safe_url(t.base_url) if t.base_url else ""},
                 "teacher_stats": self.teacher.stats.to_dict(),
-                "stopped": self.teacher.stopped}
+                "stopped": "budget" if self.teacher.stopped else None,
+                "stopped_detail": self.teacher.stopped}
 
 
 def open_session(cfg, output_dir: str | Path, run_id: str, backend=None, progress: Progress | None = None,

@@ -160,7 +160,8 @@ def test_generate_prints_summary_and_budget_stop(tmp_path, fake_backend, capsys)
     assert gen(tmp_path, "--max-requests", "2") == 0
     out, err = capsys.readouterr()
     assert f"wrote {tmp_path / 'runs' / 'answer' / 'v0001'}" in out
-    assert "kept 2" in out and "teacher_error" in out and "stopped early: budget" in out
+    assert "kept 2" in out and "teacher_error" not in out and "stopped early: budget" in out
+    assert "left undone: teacher 1" in out and "continue from the cache" in out
     assert "Traceback" not in err
     m = json.loads((tmp_path / "runs" / "answer" / "v0001" / "manifest.json").read_text())
     assert m["stopped"] and m["config"]["max_requests"] == 2 and m["teacher_stats"]["requests"] == 2

@@ -302,9 +302,14 @@ def test_from_version_max_pool_and_budget(tmp_path):
     base_ids = {r.id for r in base.records()}
     assert {r.meta["seed"]["id"] for r in v.records()} <= base_ids and len(v.records()) == 8
     cfg.max_requests, cfg.cache, cfg.seed = 5, str(tmp_path / "c2.sqlite"), 9
+    with pytest.raises(DatagenError, match="the budget stopped the run before any record was kept"):
+        run(cfg, backend=FakeTeacher(scripted))  # nothing kept yet: no empty "latest" version
+    cfg.allow_empty = True
     stopped = run(cfg, backend=FakeTeacher(scripted))
     m = stopped.manifest()
-    assert m["stopped"] and m["method_stats"]["stopped_after_round"] == 1 and m["teacher_stats"]["requests"] == 5
+    assert m["stopped"] == "budget" and m["method_stats"]["stopped_after_round"] == 1
+    assert (m["teacher_stats"]["cache_hits"], m["teacher_stats"]["requests"]) == (5, 5)  # first try cached, 5 new
+    assert m["undone"] and all(r.detail != "budget_exhausted" for r in stopped.rejected())
 
 
 def test_cli_aliases_and_preset():

@@ -123,15 +123,32 @@ def test_rejections_carry_reason_stage_detail(tmp_path):
     assert rej["empty_output"].record.instruction == "What is 2 + 2?"
 
 
+def test_a_budget_stop_before_anything_is_kept_writes_no_version(tmp_path):
+    with pytest.raises(DatagenError, match=r"before any record was kept \(0 answers are in the cache, 5 steps undone"):
+        go(cfg_for(tmp_path, "runs", "--max_requests", "0"))
+    assert list_versions(tmp_path / "runs", "answer") == []
+    v, _ = go(cfg_for(tmp_path, "runs", "--max_requests", "0", "--allow_empty"))
+    assert v.records() == [] and v.manifest()["undone"] == {"teacher": 5}
+
+
+def test_a_token_budget_is_exceeded_by_at_most_one_batch(tmp_path):
+    long_answer = lambda r: "word " * 20  # noqa: E731 - 20 completion tokens a request
+    v, teacher = go(cfg_for(tmp_path, "runs", "--max_tokens_total", "30", "--concurrency", "2"), respond=long_answer)
+    s = v.manifest()["teacher_stats"]
+    used = s["prompt_tokens"] + s["completion_tokens"]
+    per_request = used / s["requests"]
+    assert s["requests"] == 2 and used - 30 <= 2 * per_request  # one batch of 2 went over, no more
+    assert v.manifest()["undone"] == {"teacher": 3}
+
+
 def test_budget_stops_cleanly_with_what_was_done(tmp_path):
     v, teacher = go(cfg_for(tmp_path, "runs", "--max_requests", "2"))
     m = v.manifest()
     assert len(teacher.seen) == 2 and len(v.records()) == 2
-    assert m["stopped"] and "budget" in m["stopped"]
-    assert m["counts"]["dropped"] == {"teacher_error": 3}
-    assert {r.detail for r in v.rejected()} == {"budget_exhausted"}
+    assert m["stopped"] == "budget" and "after 2 requests" in m["stopped_detail"]
+    assert m["counts"]["dropped"] == {} and v.rejected() == [] and m["undone"] == {"teacher": 3}
     assert m["teacher_stats"]["requests"] == 2 and m["teacher_stats"]["errors"] == {"budget_exhausted": 3}
-    assert "stopped early" in (v.path / "README.md").read_text()
+    assert "stopped early: budget" in (v.path / "README.md").read_text()
     # resuming without a budget pays only for the rest
     v2, teacher2 = go(cfg_for(tmp_path, "runs"))
     assert len(teacher2.seen) == 3 and v2.manifest()["teacher_stats"]["cache_hits"] == 2

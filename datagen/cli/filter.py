@@ -85,7 +85,9 @@ def cmd_filter(argv: list[str]) -> int:
     print(f"  kept {c['kept']} of {c['input']}; rejected {c['rejected']} "
           f"(this filtering only; the parent's {c['parent_rejected']} stay in {m['parent']})")
     if m.get("stopped"):
-        print(f"  stopped early: {m['stopped']}")
+        undone = ", ".join(f"{k} {v}" for k, v in (m.get("undone") or {}).items()) or "nothing"
+        print(f"  stopped early: {m['stopped']} ({m.get('stopped_detail')}); left undone: {undone}; "
+              "rerun with a larger budget to continue from the cache")
     return 0
 
 

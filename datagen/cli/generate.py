@@ -152,4 +152,6 @@ def print_summary(version) -> None:
         print(f"  teacher {m['teacher']['name']}: {s['requests']} requests, {s['cache_hits']} cache hits, "
               f"{s['retries']} retries, {s['failed']} failed, {s['prompt_tokens'] + s['completion_tokens']} tokens")
     if m.get("stopped"):
-        print(f"  stopped early: {m['stopped']}")
+        undone = ", ".join(f"{k} {v}" for k, v in (m.get("undone") or {}).items()) or "nothing"
+        print(f"  stopped early: {m['stopped']} ({m.get('stopped_detail')}); left undone: {undone}; "
+              "rerun with a larger budget to continue from the cache")

@@ -122,3 +122,9 @@ def test_a_garbage_cache_is_named(tmp_path, capsys):
                              "--cache", str(cache), "--teacher", "openai", "--base-url", DEAD, "--model", "m"])
     assert f"response cache {cache} is damaged" in err and "delete it" in err
     assert not out.exists() or list_versions(out, "answer") == []
+
+
+def test_versions_of_an_unknown_name_is_an_error(version, capsys):
+    out, _ = version
+    assert "no dataset versions named foo under" in one_error(capsys, ["versions", "foo", "--out", str(out)])
+    assert main(["versions", "answer", "--out", str(out)]) == 0 and "answer/v0001" in capsys.readouterr().out

@@ -84,6 +84,9 @@ def cmd_versions(argv: list[str]) -> int:
     if not names:
         print(f"no dataset versions under {root}")
         return 0
+    missing = [n for n in names if not list_versions(root, n)]
+    if missing and a.names:
+        raise DatagenError(f"no dataset versions named {', '.join(missing)} under {root}")
     for name in names:
         for v in list_versions(root, name):
             m = v.manifest()

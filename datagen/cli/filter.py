@@ -9,7 +9,7 @@ import logging
 
 from datagen import config as C
 from datagen.cli.flags import help_text, parse_overrides, wants_help
-from datagen.cli.generate import ALIASES
+from datagen.cli.generate import ALIASES, stopped_line
 from datagen.errors import DatagenError
 
 log = logging.getLogger("datagen")
@@ -85,9 +85,7 @@ def cmd_filter(argv: list[str]) -> int:
     print(f"  kept {c['kept']} of {c['input']}; rejected {c['rejected']} "
           f"(this filtering only; the parent's {c['parent_rejected']} stay in {m['parent']})")
     if m.get("stopped"):
-        undone = ", ".join(f"{k} {v}" for k, v in (m.get("undone") or {}).items()) or "nothing"
-        print(f"  stopped early: {m['stopped']} ({m.get('stopped_detail')}); left undone: {undone}; "
-              "rerun with a larger budget to continue from the cache")
+        print(stopped_line(m))
     return 0
 
 

@@ -152,6 +152,11 @@ def print_summary(version) -> None:
         print(f"  teacher {m['teacher']['name']}: {s['requests']} requests, {s['cache_hits']} cache hits, "
               f"{s['retries']} retries, {s['failed']} failed, {s['prompt_tokens'] + s['completion_tokens']} tokens")
     if m.get("stopped"):
-        undone = ", ".join(f"{k} {v}" for k, v in (m.get("undone") or {}).items()) or "nothing"
-        print(f"  stopped early: {m['stopped']} ({m.get('stopped_detail')}); left undone: {undone}; "
-              "rerun with a larger budget to continue from the cache")
+        print(stopped_line(m))
+
+
+def stopped_line(m: dict) -> str:
+    """What a budget stop left undone, and what to do: one line for generate and filter."""
+    undone = ", ".join(f"{k} {v}" for k, v in (m.get("undone") or {}).items()) or "nothing"
+    return (f"  stopped early: {m['stopped']} ({m.get('stopped_detail')}); left undone: {undone}; "
+            "rerun with a larger budget to continue from the cache")

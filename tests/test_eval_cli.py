@@ -173,3 +173,22 @@ def test_bad_input_is_one_line_and_no_eval_folder(server, tmp_path, capsys):
     assert "unknown comparison 'bogus'" in one_error(capsys, [*s, "--compare", "bogus"])
     assert "limit: must be >= 1, got 0" in one_error(capsys, [*s, "--limit", "0"])
     assert not out.exists() or [p.name for p in out.iterdir()] in ([], [".cache"])
+
+
+def test_student_against_the_reference_outputs_of_held_out_records(server, tmp_path):
+    from datagen.dataset import write_version
+    from datagen.record import Record
+
+    runs = tmp_path / "runs"
+    recs = [Record.make(f"Describe planet number {i}.", output=f"Reference answer {i}.") for i in range(10)]
+    v = write_version(runs, "ref", recs, [], {"method": "answer"})
+    argv = [*eval_argv(server, tmp_path, "judge-student"), "--compare", "base,reference", "--heldout", v.ref,
+            "--runs", str(runs), "--heldout_max", "3"]
+    assert main(argv) == 0
+    folder, s = summary(tmp_path)
+    ref = next(p for p in s["pairs"] if p["kind"] == "reference")
+    assert (ref["a"], ref["b"], ref["n"], ref["win_rate"]) == ("stud", "reference@ref/v0001", 3, 1.0)
+    rows = [r for r in pq.read_table(folder / "results.parquet").to_pylist() if r["set"] == "heldout"]
+    assert len(rows) == 3 and {r["prompt_id"] for r in rows} <= {r.id for r in recs}
+    assert all(json.loads(r["judge"])[0]["against"] == "reference@ref/v0001" for r in rows)
+    assert s["models"]["stud"]["heldout_loss"] is None  # an endpoint has no weights: no loss

@@ -43,8 +43,8 @@ class EvalConfig:
                 "reference (student vs the held-out records' outputs)"})
     judge_template: str = field(default="eval/pairwise", metadata={"help": "judge prompt under prompts/"})
     heldout: str = field(default="auto", metadata={
-        "help": "held-out loss: auto = the records each adapter held out of training, a VERSION (its seeded "
-                "split), or none"})
+        "help": "held-out records (loss, and the reference comparison): auto = the records each adapter held "
+                "out of training, a VERSION (the trainer's seeded split with --num_eval heldout_max), or none"})
     heldout_max: int = field(default=64, metadata={"help": "held-out records used at most", "min": 1})
     teacher: TeacherConfig = field(default_factory=TeacherConfig)
     sampling: SamplingConfig = field(default_factory=judge_sampling)

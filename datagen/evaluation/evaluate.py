@@ -12,6 +12,7 @@ import logging
 
 from datagen import config as C
 from datagen.backends import public_config
+from datagen.dataset import open_version
 from datagen.errors import DatagenError
 from datagen.evaluation import scoring
 from datagen.evaluation.evalset import BUNDLED, load_eval_set
@@ -43,40 +44,41 @@ def ask(session, model: Model, prompts: list[tuple[str, str]], sampling: Samplin
 
 
 def heldout_jobs(cfg, models: list[Model]) -> list[tuple[Model, str, list[str] | None]]:
-    """(model, version, ids) per student with weights; the base is measured on its student's rows."""
+    """(student, version, ids): auto = the records each adapter's training held out (its provenance);
+    a VERSION = that version's seeded split (the trainer's, with --num_eval = heldout_max) for every student."""
     if cfg.heldout == "none":
         return []
     jobs = []
-    for m in models:
-        if m.role != "student" or m.teacher.backend != "student":
-            continue
+    for m in (m for m in models if m.role == "student"):
         ds = m.provenance.get("dataset") or {}
-        if cfg.heldout == "auto":
-            if ds.get("path") and ds.get("held_out_ids"):
-                jobs.append((m, ds["path"], list(ds["held_out_ids"])[: cfg.heldout_max]))
-        else:
+        if cfg.heldout != "auto":
             jobs.append((m, cfg.heldout, None))
+        elif ds.get("path") and ds.get("held_out_ids"):
+            jobs.append((m, ds["path"], list(ds["held_out_ids"])[: cfg.heldout_max]))
     return jobs
 
 
-def heldout_losses(cfg, models: list[Model]) -> tuple[dict, dict]:
-    """{label: loss summary} for students and the base, and {label: (version, records)} held out."""
+def heldout(cfg, models: list[Model]) -> tuple[dict, dict]:
+    """{label: loss summary} for students with local weights and for the base on the same rows, and
+    {label: (version ref, held-out records)} for the reference comparison."""
     try:
         from finetune.heldout import heldout_loss, heldout_rows
     except ImportError:
-        raise DatagenError("the held-out loss needs the train extra (pip install 'datagen[train]'); "
+        raise DatagenError("held-out records need the train extra (pip install 'datagen[train]'); "
                            "or pass --heldout none") from None
-
     losses, held = {}, {}
     base = next((m for m in models if m.role == "base" and m.teacher.backend == "student"), None)
     for m, version, ids in heldout_jobs(cfg, models):
-        res = heldout_loss(m.spec, version, cfg.runs, ids)
-        res["ids"], res["per_row"] = res["ids"][: cfg.heldout_max], res["per_row"][: cfg.heldout_max]
-        losses[m.label] = scoring.loss_summary(res, cfg.seed, cfg.resamples)
-        held[m.label] = (res["version"], heldout_rows(version, res["ids"], runs=cfg.runs))
-        if base is not None and f"base@{res['version']}" not in losses:
-            b = heldout_loss(base.spec, version, cfg.runs, res["ids"])
-            losses[f"base@{res['version']}"] = scoring.loss_summary(b, cfg.seed, cfg.resamples)
+        records = heldout_rows(version, ids, n=cfg.heldout_max, runs=cfg.runs)[: cfg.heldout_max]
+        ref = open_version(version, cfg.runs).ref
+        held[m.label] = (ref, records)
+        if m.teacher.backend != "student" or not records:
+            continue  # an endpoint has no weights to measure a loss with
+        ids = [r.id for r in records]
+        losses[m.label] = scoring.loss_summary(heldout_loss(m.spec, version, cfg.runs, ids), cfg.seed, cfg.resamples)
+        if base is not None and f"base@{ref}" not in losses:
+            b = heldout_loss(base.spec, version, cfg.runs, ids)
+            losses[f"base@{ref}"] = scoring.loss_summary(b, cfg.seed, cfg.resamples)
     return losses, held
 
 
@@ -110,7 +112,7 @@ def evaluate(cfg, judge_backend=None, backends: dict | None = None, progress=Non
     if need_judge:  # a broken judge template fails now, before any model is loaded or asked
         TemplateLoader(cfg.templates or None).load(cfg.judge_template).render(instruction="", first="", second="")
     run_id = run_id_of(cfg)
-    losses, held = heldout_losses(cfg, models) if heldout_jobs(cfg, models) else ({}, {})
+    losses, held = heldout(cfg, models) if heldout_jobs(cfg, models) else ({}, {})
     with open_session(cfg, cfg.output_dir, run_id, judge_backend, progress,
                       purpose="the pairwise judge" if need_judge else None) as session:
         usage: dict = {}

@@ -128,3 +128,9 @@ def test_versions_of_an_unknown_name_is_an_error(version, capsys):
     out, _ = version
     assert "no dataset versions named foo under" in one_error(capsys, ["versions", "foo", "--out", str(out)])
     assert main(["versions", "answer", "--out", str(out)]) == 0 and "answer/v0001" in capsys.readouterr().out
+
+
+def test_an_unreachable_server_names_the_socket_error(tmp_path, capsys):
+    err = one_error(capsys, ["generate", "--method", "answer", "--seeds", seeds(tmp_path), "--out",
+                             str(tmp_path / "runs"), "--teacher", "openai", "--base-url", DEAD, "--model", "m"])
+    assert f"cannot reach {DEAD}" in err and "Connect call failed" in err and "event loop" not in err

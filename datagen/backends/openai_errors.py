@@ -50,13 +50,17 @@ def retry_after_seconds(headers) -> float | None:
 def transport_failure(exc: BaseException, timeout: float) -> Failure:
     """Timeout or dropped connection? Judged by the root cause: the aiohttp transport reports a
     dropped connection as a connect timeout, and asyncio's own deadline as TimeoutError."""
-    root, seen = exc, set()
-    while (root.__cause__ or root.__context__) is not None and id(root) not in seen:
-        seen.add(id(root))
-        root = root.__cause__ or root.__context__
+    chain, seen = [exc], set()
+    while (chain[-1].__cause__ or chain[-1].__context__) is not None and id(chain[-1]) not in seen:
+        seen.add(id(chain[-1]))
+        chain.append(chain[-1].__cause__ or chain[-1].__context__)
+    root = chain[-1]
     if isinstance(exc, TimeoutError) or isinstance(root, TimeoutError) or "Timeout" in type(root).__name__:
         return Failure("timeout", f"no reply within {timeout:g} s", True)
-    return Failure("connection", f"{type(root).__name__}: {root}"[:300], True)
+    # Name the socket's own error ("connection refused") rather than whatever the client's cleanup
+    # raised on the way out (aiohttp can leave "RuntimeError: no running event loop" at the root).
+    cause = next((e for e in chain if isinstance(e, OSError) and not isinstance(e, TimeoutError)), root)
+    return Failure("connection", f"{type(cause).__name__}: {cause}"[:300], True)
 
 
 def status_failure(exc) -> Failure:

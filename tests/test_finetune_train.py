@@ -1,6 +1,7 @@
 """SFT (LoRA and full) and DPO end to end on a tiny random Llama built in the test; loss masking; reloading
 the adapter to generate. A few optimizer steps each, so every test stays within seconds."""
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,19 @@ def test_dpo_continues_an_sft_adapter_and_merges(env, lora_run, capsys):
     assert prov["adapter_parent"] == str(lora_run) and prov["outputs"] == ["adapter", "merged"]
     assert read(path, "before_after.json") == []
     assert "train_set_loss" not in read(path, "metrics.json")["summary"]
+
+
+def test_training_logs_carry_no_library_noise(env):
+    """No deprecation / no-GPU warnings and no per-map dataset progress bars: only what a user can act on."""
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-m", "datagen.cli", "train", "sft", "--data", "qa", "--runs", env["runs"], "--model",
+            str(env["model"]), "--out", env["out"], "--name", "quiet", *FAST, "--max_steps", "1"]
+    res = subprocess.run(argv, capture_output=True, text=True, timeout=300,
+                         env={k: v for k, v in os.environ.items() if k != "DATAGEN_LIBRARY_LOGS"})
+    assert res.returncode == 0, res.stderr[-2000:]
+    logs = res.stdout + res.stderr
+    for noise in ("FutureWarning", "pin_memory", "Tokenizing train dataset", "Truncating train dataset"):
+        assert noise not in logs, noise
+    assert "wrote " in res.stdout and "loss" in res.stdout

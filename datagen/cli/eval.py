@@ -38,7 +38,11 @@ def cmd_eval(argv: list[str]) -> int:
                         "[--key value ...]", ["", "short flags: " + ", ".join(
                             f"--{k} = --{v}" for k, v in EVAL_ALIASES.items())]))
         return 0
-    folder = evaluate(load_eval_config(argv))
+    from datagen.cli.quiet import quiet_libraries
+
+    cfg = load_eval_config(argv)
+    quiet_libraries()
+    folder = evaluate(cfg)
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     print(f"wrote {folder}")
     from datagen.evaluation.compare import compare_rows, render_table

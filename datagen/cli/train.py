@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from datagen.cli.flags import parse_command
+from datagen.cli.quiet import quiet_libraries
 from datagen.errors import DatagenError
 
 TRAINERS = {"sft": "finetune.sft", "dpo": "finetune.dpo"}
@@ -33,6 +34,7 @@ def cmd_train(argv: list[str]) -> int:
     if "-h" in rest or "--help" in rest:
         print(A.help_text(kind))
         return 0
+    quiet_libraries()
     module = importlib.import_module(TRAINERS[kind])
     result = module.main(*A.parse(rest, kind))
     m = result["metrics"]
@@ -71,6 +73,7 @@ def cmd_sample(argv: list[str]) -> int:
     a = parse_command(argv, SampleArgs, "datagen sample --prompts FILE [--model PATH] [--adapter RUN] [--compare]")
     if a is None:
         return 0
+    quiet_libraries()
     if not a.prompts:
         raise DatagenError("--prompts FILE is required (.txt: one per line; .jsonl: 'instruction' or 'prompt')")
     prompts = read_prompts(a.prompts)

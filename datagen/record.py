@@ -40,6 +40,14 @@ def _default(obj: Any) -> Any:
     raise TypeError(f"not JSON-serialisable: {type(obj).__name__}")
 
 
+SHORT_ID = 12  # characters of an id shown to a person (commands accept any unique prefix)
+
+
+def short_id(rid: str) -> str:
+    """"3f1c2a9be04d7c...(64)" -> "3f1c2a9be04d": one length wherever a person reads ids."""
+    return rid[:SHORT_ID]
+
+
 def record_id(instruction: str, input: str = "", output: str | None = None,
               rejected: str | None = None, messages: tuple | None = None) -> str:
     """sha256 of the normalized content: the same example always gets the same id."""

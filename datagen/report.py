@@ -17,7 +17,7 @@ from pathlib import Path
 
 from datagen.dataset import DatasetVersion, open_version
 from datagen.errors import DatagenError
-from datagen.record import Record
+from datagen.record import Record, short_id
 from datagen.report_html import render_page
 
 ANALYSIS_SAMPLE = 3000   # records parsed for verb-noun and scored for novelty
@@ -130,7 +130,7 @@ def funnel(manifest: dict) -> dict:
 
 def _row(r: Record, reason: str = "", stage: str = "", detail: str = "") -> dict:
     cap = lambda t: (t or "")[:TEXT_CAP]  # noqa: E731
-    return {"id": r.id[:12], "instruction": cap(r.instruction), "input": cap(r.input), "output": cap(r.output),
+    return {"id": short_id(r.id), "instruction": cap(r.instruction), "input": cap(r.input), "output": cap(r.output),
             "rejected": cap(r.rejected), "method": r.lineage.method, "op": r.lineage.operation,
             "step": r.lineage.step, "reason": reason, "stage": stage, "detail": detail[:80]}
 

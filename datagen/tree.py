@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from datagen.errors import DatagenError
+from datagen.record import short_id
 
 
 @dataclass
@@ -82,10 +83,10 @@ def render_tree(version, record_id: str, width: int = 100) -> str:
     target = find(nodes, record_id)
     chain = ancestry(nodes, target)
     root = chain[0]
-    lines = [f"{'seed' if root.status == 'seed' else 'root'} {root.id[:8]}  {_short(root.instruction, width)}"
+    lines = [f"{'seed' if root.status == 'seed' else 'root'} {short_id(root.id)}  {_short(root.instruction, width)}"
              + ("  <==" if root is target else "")]
     if root.status != "seed" and root.parent:
-        lines[0] += f"  (parent {root.parent[:8]} not in this version)"
+        lines[0] += f"  (parent {short_id(root.parent)} not in this version)"
 
     visited = {id(root)}
 
@@ -97,11 +98,11 @@ def render_tree(version, record_id: str, width: int = 100) -> str:
             mark = "  <==" if child is target else ""
             status = "kept" if child.status == "kept" else f"eliminated: {child.status}"
             lines.append(f"{indent}{'└─' if last else '├─'} r{child.step} {child.operation or '?'} [{status}] "
-                         f"{child.id[:8]}  {_short(child.instruction, width)}{mark}")
+                         f"{short_id(child.id)}  {_short(child.instruction, width)}{mark}")
             walk(child, indent + ("   " if last else "│  "))
 
     walk(root, "")
-    path = " -> ".join(f"{n.id[:8]}" + (f" ({n.operation})" if n.operation else "") for n in chain)
+    path = " -> ".join(f"{short_id(n.id)}" + (f" ({n.operation})" if n.operation else "") for n in chain)
     lines.append(f"\npath: {path}")
     return "\n".join(lines)
 

@@ -151,6 +151,7 @@ def cmd_diff(argv: list[str]) -> int:
     """Compare two versions: `datagen diff V1 V2 [--out runs] [--summary]`."""
     from datagen.dataset import open_version
     from datagen.diff import diff_versions
+    from datagen.record import short_id
 
     a = parse_command(argv, DiffArgs, "datagen diff V1 V2 [--out runs] [--summary]")
     if a is None:
@@ -162,11 +163,11 @@ def cmd_diff(argv: list[str]) -> int:
     if not a.summary:
         text = {r.id: " ".join(r.instruction.split())[:80] for v in (base, target) for r in v.records()}
         for rid in d["removed"]:
-            print(f"- {rid}  {text[rid]}")
+            print(f"- {short_id(rid)}  {text[rid]}")
         for rid in d["added"]:
-            print(f"+ {rid}  {text[rid]}")
+            print(f"+ {short_id(rid)}  {text[rid]}")
         for old, new in d["changed"]:
-            print(f"~ {old} -> {new}  {text[new]}")
+            print(f"~ {short_id(old)} -> {short_id(new)}  {text[new]}")
     return 0
 
 

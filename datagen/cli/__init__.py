@@ -78,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("datagen: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `datagen filters | head`: the reader has gone, which is no error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # noqa: BLE001 - the boundary: no traceback unless asked
         if os.environ.get("DATAGEN_DEBUG"):
             raise

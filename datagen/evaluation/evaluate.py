@@ -18,7 +18,8 @@ from datagen.evaluation import scoring
 from datagen.evaluation.evalset import BUNDLED, load_eval_set
 from datagen.evaluation.models import Model, models_of
 from datagen.evaluation.store import write_eval
-from datagen.record import canonical_json, sha256_text
+from datagen.record import canonical_json
+from datagen.run import run_id_of  # the same rule: where and how it runs is not part of the id
 from datagen.session import open_session
 from datagen.teacher import Request, Sampling
 from datagen.templates import TemplateLoader
@@ -26,19 +27,13 @@ from datagen.templates import TemplateLoader
 log = logging.getLogger("datagen")
 
 
-def ask(session, model: Model, prompts: list[tuple[str, str]], sampling: Sampling, usage: dict, backend=None) -> list:
-    """[(prompt id, prompt text)] -> one Completion per prompt, from the cache where it can; the
-    model's request/cache/token counts are added to usage[label]."""
-    teacher = session.model(model.teacher, backend)
+def ask(teacher, label: str, progress, prompts: list[tuple[str, str]], sampling: Sampling) -> list:
+    """[(prompt id, prompt text)] -> one Completion per prompt from the model's cached teacher."""
     reqs = [Request(messages=({"role": "user", "content": text},), sampling=sampling, key=pid) for pid, text in prompts]
-    session.progress.set_total(len(reqs), desc=f"eval: {model.label}")
+    progress.set_total(len(reqs), desc=f"eval: {label}")
     comps = teacher.complete(reqs)
-    total = usage.setdefault(model.label, {})
-    for k, v in teacher.stats.to_dict().items():
-        total[k] = total.get(k, {} if isinstance(v, dict) else 0)
-        total[k] = {**total[k], **v} if isinstance(v, dict) else total[k] + v
     if teacher.stopped:
-        raise DatagenError(f"eval stopped: {teacher.stopped} while {model.label} answered; rerun with a larger "
+        raise DatagenError(f"eval stopped: {teacher.stopped} while {label} answered; rerun with a larger "
                            "budget (the cache keeps every answer so far)")
     return comps
 
@@ -61,6 +56,9 @@ def heldout_jobs(cfg, models: list[Model]) -> list[tuple[Model, str, list[str] |
 def heldout(cfg, models: list[Model]) -> tuple[dict, dict]:
     """{label: loss summary} for students with local weights and for the base on the same rows, and
     {label: (version ref, held-out records)} for the reference comparison."""
+    jobs = heldout_jobs(cfg, models)
+    if not jobs:
+        return {}, {}
     try:
         from finetune.heldout import heldout_loss, heldout_rows
     except ImportError:
@@ -68,7 +66,7 @@ def heldout(cfg, models: list[Model]) -> tuple[dict, dict]:
                            "or pass --heldout none") from None
     losses, held = {}, {}
     base = next((m for m in models if m.role == "base" and m.teacher.backend == "student"), None)
-    for m, version, ids in heldout_jobs(cfg, models):
+    for m, version, ids in jobs:
         records = heldout_rows(version, ids, n=cfg.heldout_max, runs=cfg.runs)[: cfg.heldout_max]
         ref = open_version(version, cfg.runs).ref
         held[m.label] = (ref, records)
@@ -91,13 +89,6 @@ def pairs_to_judge(cfg, models: list[Model]) -> list[tuple[Model, Model, str]]:
     return pairs
 
 
-def run_id_of(cfg) -> str:
-    d = C.to_dict(cfg)
-    for k in ("name", "output_dir", "cache", "max_requests", "max_tokens_total", "executor", "ray_address"):
-        d.pop(k, None)
-    return sha256_text(canonical_json(d))[:12]
-
-
 def evaluate(cfg, judge_backend=None, backends: dict | None = None, progress=None):
     """`backends` maps a model label to a backend that replaces its configured one (tests)."""
     from datagen.evaluation.judging import judge_all, result_rows
@@ -112,19 +103,20 @@ def evaluate(cfg, judge_backend=None, backends: dict | None = None, progress=Non
     if need_judge:  # a broken judge template fails now, before any model is loaded or asked
         TemplateLoader(cfg.templates or None).load(cfg.judge_template).render(instruction="", first="", second="")
     run_id = run_id_of(cfg)
-    losses, held = heldout(cfg, models) if heldout_jobs(cfg, models) else ({}, {})
+    losses, held = heldout(cfg, models)
     with open_session(cfg, cfg.output_dir, run_id, judge_backend, progress,
                       purpose="the pairwise judge" if need_judge else None) as session:
-        usage: dict = {}
-        answers = {m.label: ask(session, m, [(p.id, p.prompt) for p in prompts], answer_s, usage,
-                                backends.get(m.label)) for m in models}
+        # one cached teacher per model for everything it answers: a student's weights load once
+        teachers = {m.label: session.model(m.teacher, backends.get(m.label)) for m in models}
+        answers = {m.label: ask(teachers[m.label], m.label, session.progress, [(p.id, p.prompt) for p in prompts],
+                                answer_s) for m in models}
         ref_answers = {}
         if "reference" in cfg.compare:
             for m in models:
                 if m.label in held:
                     recs = held[m.label][1]
-                    ref_answers[m.label] = ask(session, m, [(r.id, r.prompt_text()) for r in recs], answer_s,
-                                               usage, backends.get(m.label))
+                    ref_answers[m.label] = ask(teachers[m.label], m.label, session.progress,
+                                               [(r.id, r.prompt_text()) for r in recs], answer_s)
         judged = judge_all(session, cfg, pairs_to_judge(cfg, models), prompts, answers, ref_answers, held) \
             if need_judge else []
         judge_info = session.teacher_manifest()
@@ -134,7 +126,7 @@ def evaluate(cfg, judge_backend=None, backends: dict | None = None, progress=Non
     provenance = {"run_id": run_id, "config": public_config(C.to_dict(cfg)),
                   "eval_set": {"name": evalset.name, "source": evalset.source, "sha256": evalset.sha256,
                                "prompts": len(evalset.prompts), "scored": len(prompts)},
-                  "models": [m.describe() | {"teacher_stats": usage.get(m.label)} for m in models],
+                  "models": [m.describe() | {"teacher_stats": teachers[m.label].stats.to_dict()} for m in models],
                   "answer_sampling": json.loads(canonical_json(answer_s.__dict__)), "judge": judge_info or None}
     return write_eval(cfg.output_dir, cfg.name or evalset.name, rows, summary, provenance)
 

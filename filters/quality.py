@@ -187,8 +187,11 @@ class Refusal(Filter):
     per_record: ClassVar[bool] = True
     extra_refusals: list[str] = option(default_factory=list, metadata={"help": "your own refusal regexes"})
 
+    def __post_init__(self) -> None:
+        self._q = Quality(extra_refusals=self.extra_refusals, checks=["refusal"])
+
     def __call__(self, records: list[Record]) -> list:
-        return Quality(extra_refusals=self.extra_refusals, checks=["refusal"])(records)
+        return self._q(records)
 
 
 @dataclass
@@ -196,5 +199,8 @@ class Truncated(Filter):
     """Only the truncated check: the teacher stopped at max_tokens (finish_reason "length")."""
     per_record: ClassVar[bool] = True
 
+    def __post_init__(self) -> None:
+        self._q = Quality(checks=["truncated"])
+
     def __call__(self, records: list[Record]) -> list:
-        return Quality(checks=["truncated"])(records)
+        return self._q(records)

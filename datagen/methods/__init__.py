@@ -32,4 +32,5 @@ METHODS = {
     "answer": _Lazy("datagen.methods.answer"),
     "evol_instruct": _Lazy("datagen.methods.evol_instruct"),
     "self_align": _Lazy("datagen.methods.self_align"),
+    "self_chat": _Lazy("datagen.methods.self_chat"),
 }

@@ -22,6 +22,8 @@ COMMANDS = {
     "methods": "datagen.cli.generate:cmd_methods",
     "filter": "datagen.cli.filter:cmd_filter",
     "filters": "datagen.cli.filter:cmd_filters",
+    "import": "datagen.cli.data:cmd_import",
+    "select": "datagen.cli.data:cmd_select",
     "versions": "datagen.cli.versions:cmd_versions",
     "show": "datagen.cli.versions:cmd_show",
     "export": "datagen.cli.versions:cmd_export",

@@ -1,0 +1,132 @@
+"""`datagen import`: any instruction dataset -> an ordinary version (lineage method `import`; the
+source's path, sha256 and format in the manifest), read as a stream. A row that cannot be read or
+does not fit the format is a `malformed` rejection naming its line or row and why; a row equal to an
+earlier one is an `exact_duplicate` rejection (a version holds each id once).
+
+    import_source(ImportConfig(source="alpaca.json", name="mine")) -> (DatasetVersion(runs/mine/v0001), info)
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from datagen import config as C
+from datagen.dataset import DatasetVersion, Rejection
+from datagen.errors import DatagenError
+from datagen.importing.detect import SAMPLE, apply_map, check_map, detect, parse_map
+from datagen.importing.formats import FORMATS, RowError, fields_of
+from datagen.importing.sources import Row, is_hf_folder, iter_source, source_files, source_sha256
+from datagen.importing.writer import StreamingVersion
+from datagen.record import Lineage, Record, canonical_json, sha256_text
+
+IMPORT_FORMATS = ("auto", *FORMATS, "hf")
+SAMPLE_ROWS_MAX = 10 * SAMPLE  # rows read (good or bad) while looking for SAMPLE good ones
+
+
+@dataclass
+class ImportConfig:
+    source: str = field(default="", metadata={"help": "a JSON, JSONL, Parquet or CSV file, a folder of them, or a "
+                                                      "folder saved by datasets", "positional": True, "required": True})
+    name: str = field(default="", metadata={"help": "dataset name of the new version (required)"})
+    format: str = field(default="auto", metadata={"help": "auto | " + " | ".join(IMPORT_FORMATS[1:]) +
+                                                          " (hf: a datasets folder; its rows' format is detected)"})
+    map: str = field(default="", metadata={"help": "other column names: TARGET=COLUMN,..., e.g. "
+                                                   "instruction=question,output=answer"})
+    output_dir: str = field(default="runs", metadata={"help": "where versions live"})
+    batch_size: int = field(default=10_000, metadata={"help": "rows per Parquet batch written", "min": 1})
+
+
+def _sample(rows) -> tuple[list[Row], bool]:
+    """The first rows, up to SAMPLE readable ones; and whether the source ended within them."""
+    out, good = [], 0
+    for row in rows:
+        out.append(row)
+        good += row.data is not None
+        if good >= SAMPLE or len(out) >= SAMPLE_ROWS_MAX:
+            return out, False
+    return out, True
+
+
+def _malformed(row: Row, why: str, lineage: Lineage) -> Rejection:
+    raw = row.raw or (canonical_json(row.data)[:1000] if row.data is not None else "")
+    rec = Record.make(raw or row.where, lineage=lineage, meta={"source": row.where})
+    return Rejection(rec, "malformed", "import", f"{row.where}: {why}")
+
+
+def resolve_format(cfg: ImportConfig, source: Path, good: list[dict]) -> tuple[str, str]:
+    """(row format, how it was chosen)."""
+    hf = is_hf_folder(source)
+    if cfg.format == "hf" and not hf:
+        raise DatagenError(f"--format hf reads a folder saved by datasets (save_to_disk); {source} is not one")
+    if cfg.format not in ("auto", "hf"):
+        return cfg.format, "as given"
+    fmt, why = detect(good, str(source))
+    return fmt, f"detected: {why}" + (" in a datasets folder" if hf else "")
+
+
+def import_source(cfg: ImportConfig) -> tuple[DatasetVersion, dict]:
+    if not cfg.name:
+        raise DatagenError("--name NAME is required: the dataset name of the new version")
+    if cfg.format not in IMPORT_FORMATS:
+        raise DatagenError(f"unknown import format {cfg.format!r}; choose one of: {', '.join(IMPORT_FORMATS)}")
+    mapping = parse_map(cfg.map)
+    source = Path(cfg.source).expanduser()
+    files = source_files(source)
+    rows = iter_source(files, source)
+    sample, ended = _sample(rows)
+    if not sample:
+        raise DatagenError(f"{source} is empty: no rows to import")
+    good = [r.data for r in sample if r.data is not None]
+    if not good:
+        first = sample[0]
+        raise DatagenError(f"no row of {source} could be read (first: {first.where}: {first.error}); nothing imported")
+    check_map(mapping, good, str(source))
+    fmt, how = resolve_format(cfg, source, [apply_map(d, mapping) for d in good])
+    sha = source_sha256(files, source)
+    run_id = sha256_text(canonical_json({"source": sha, "format": fmt, "map": mapping}))[:12]
+    lineage = Lineage(method="import", run_id=run_id, operation=fmt)
+    counts = {"rows": 0, "malformed": 0, "exact_duplicate": 0}
+    malformed: list[str] = []
+    with StreamingVersion(cfg.output_dir, cfg.name, cfg.batch_size) as out:
+        seen: set[bytes] = set()  # 16 bytes of each kept id: the one part of memory that grows with the rows
+        for row in itertools.chain(sample, rows):
+            counts["rows"] += 1
+            rej = _one(row, fmt, mapping, lineage, seen, out)
+            if rej is not None:
+                counts[rej.reason] += 1
+                out.reject(rej)
+                if rej.reason == "malformed" and len(malformed) < 20:
+                    malformed.append(rej.detail)
+        if not out.kept:
+            raise DatagenError(f"no row of {source} could be imported as {fmt} ({counts['malformed']} malformed; "
+                               f"first: {malformed[0] if malformed else '-'}); nothing written")
+        manifest = {
+            "method": "import",
+            "run_id": run_id,
+            "parent": None,
+            "source": {"path": str(source), "sha256": sha, "files": len(files), "format": fmt, "chosen": how,
+                       "map": mapping},
+            "config": C.to_dict(cfg),
+            "counts": {"generated": counts["rows"], "input": counts["rows"]},
+        }
+        version = out.commit(manifest)
+    return version, {"format": fmt, "how": how, "counts": counts, "malformed": malformed}
+
+
+def _one(row: Row, fmt: str, mapping: dict, lineage: Lineage, seen: set, out: StreamingVersion) -> Rejection | None:
+    """Add one row to `out`, or return its rejection."""
+    if row.data is None:
+        return _malformed(row, row.error, lineage)
+    try:
+        f = fields_of(fmt, apply_map(row.data, mapping))
+    except RowError as exc:
+        return _malformed(row, str(exc), lineage)
+    meta = {**f.pop("meta"), "source": row.where}
+    rec = Record.make(f.pop("instruction"), f.pop("input"), f.pop("output"), lineage=lineage, meta=meta, **f)
+    key = bytes.fromhex(rec.id)[:16]
+    if key in seen:
+        return Rejection(rec, "exact_duplicate", "import", rec.id)
+    seen.add(key)
+    out.add(rec)
+    return None

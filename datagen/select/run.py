@@ -1,0 +1,110 @@
+"""`datagen select`: score a version's records, then choose the best `budget` of them, skipping near
+duplicates of what is already chosen; the child version holds the chosen ones best first, and
+rejected.parquet the others (`not_selected`, with their scores in meta and why in detail).
+
+    select(SelectConfig(from_version="mine/v0001", budget=100, seed=0)) -> DatasetVersion(mine/v0002)
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from datagen import config as C
+from datagen.backends import TeacherConfig, public_config
+from datagen.dataset import DatasetVersion, Rejection, open_version, write_version
+from datagen.errors import DatagenError
+from datagen.progress import Progress
+from datagen.record import canonical_json, sha256_text, short_id
+from datagen.select.greedy import choose, embed, order_by_score
+from datagen.select.scorers import SCORERS, score
+from datagen.session import SamplingConfig, open_session
+
+
+@dataclass
+class SelectConfig:
+    from_version: str = field(default="", metadata={"help": "version to select from: NAME, NAME/vNNNN or a directory (required)"})
+    budget: int | None = field(default=None, metadata={"help": "records to choose (required; all if fewer)", "min": 1})
+    scorer: str = field(default="length", metadata={"help": " | ".join(SCORERS) + ": output words, MTLD lexical "
+                                                           "diversity of the output, or the teacher's complexity x quality"})
+    threshold: float = field(default=0.9, metadata={"help": "skip a record whose cosine to a chosen one is above this "
+                                                            "(1 = no diversity pass, no embedding)", "min": -1.0, "max": 1.0})
+    fields: list[str] = field(default_factory=lambda: ["instruction", "input"], metadata={"help": "fields embedded"})
+    model: str = field(default="bundled", metadata={"help": "embedding model: bundled (all-MiniLM-L6-v2) or a local "
+                                                            "sentence-transformers folder"})
+    seed: int | None = field(default=None, metadata={"help": "orders equal scores (required); also the teacher's sampling seed"})
+    name: str = field(default="", metadata={"help": "dataset name of the new version (empty = the parent's)"})
+    output_dir: str = field(default="", metadata={"help": "where versions live (empty = the parent's folder)"})
+    teacher: TeacherConfig = field(default_factory=TeacherConfig)
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    templates: str = field(default="", metadata={"help": "your prompt folder (e.g. your own select/quality.j2)"})
+    cache: str = field(default="", metadata={"help": "response cache (empty = <output_dir>/.cache/responses.sqlite)"})
+    max_requests: int | None = field(default=None, metadata={"help": "stop scoring after this many teacher requests",
+                                                             "min": 0})
+    max_tokens_total: int | None = field(default=None, metadata={"help": "stop scoring after this many tokens",
+                                                                 "min": 0})
+
+    def check(self) -> None:
+        if not self.from_version:
+            raise DatagenError("--from VERSION is required (e.g. --from mine/v0001)")
+        if self.budget is None:
+            raise DatagenError("--budget N is required: how many records to choose")
+        if self.seed is None:
+            raise DatagenError("--seed is required: it orders records with equal scores")
+        if self.scorer not in SCORERS:
+            raise DatagenError(f"unknown scorer {self.scorer!r}; choose one of: {', '.join(SCORERS)}")
+        bad = [f for f in self.fields if f not in ("instruction", "input", "output")]
+        if bad or not self.fields:
+            raise DatagenError(f"--fields takes instruction, input and output, got {', '.join(bad) or 'none'}")
+
+
+def _detail(i: int, chosen_at: dict, skipped: dict, records, scores) -> str:
+    if scores[i] is None:
+        return "unscored"
+    if i in skipped:
+        j, sim = skipped[i]
+        return f"similar to {short_id(records[j].id)} (cosine {sim:.3f} > threshold)"
+    return "over_budget"
+
+
+def select(cfg: SelectConfig, backend=None, progress: Progress | None = None) -> DatasetVersion:
+    """`backend` replaces the configured teacher (tests pass a FakeTeacher)."""
+    cfg.check()
+    parent = open_version(cfg.from_version, cfg.output_dir or "runs")
+    output_dir = Path(cfg.output_dir) if cfg.output_dir else parent.path.parent.parent
+    pm = parent.manifest()
+    records = parent.records()
+    run_id = sha256_text(canonical_json({"select": C.to_dict(cfg)}))[:12]
+    purpose = "the teacher scorer" if cfg.scorer == "teacher" else None
+    with open_session(cfg, output_dir, run_id, backend, progress, purpose=purpose) as session:
+        scored = score(cfg.scorer, records, session.ctx)
+    scores = [s for s, _ in scored]
+    records = [dataclasses.replace(r, meta={**r.meta, **m, "select_scorer": cfg.scorer})
+               for r, (_, m) in zip(records, scored)]
+    order = order_by_score(scores, cfg.seed)  # unscored records last
+    emb = embed(records, cfg.fields, cfg.model) if cfg.threshold < 1.0 and len(records) > 1 else None
+    chosen, skipped = choose(emb, order, cfg.budget, cfg.threshold)
+    filled = [i for i in order if i in skipped][:cfg.budget - len(chosen)]
+    chosen += filled  # too many alike to meet the budget: the best of the skipped ones, counted
+    chosen_at = {i: k for k, i in enumerate(chosen)}
+    kept = [records[i] for i in chosen]
+    rejected = [Rejection(records[i], "not_selected", "select", _detail(i, chosen_at, skipped, records, scores))
+                for i in order if i not in chosen_at]
+    why = [rej.detail.split(" ")[0] for rej in rejected]
+    teacher_section = session.teacher_manifest()
+    manifest = {
+        "method": "select",
+        "parent": parent.ref,
+        "parent_content_sha256": pm.get("content_sha256"),
+        "config": public_config(C.to_dict(cfg)),
+        "counts": {"input": len(records), "parent_rejected": pm.get("counts", {}).get("rejected", 0),
+                   "rejected_scope": "this selection only; the parent's rejections stay in " + parent.ref},
+        "selection": {"scorer": cfg.scorer, "budget": cfg.budget, "threshold": cfg.threshold,
+                      "chosen": len(kept), "scored": sum(s is not None for s in scores),
+                      "filled_similar": len(filled), "similar": why.count("similar"),
+                      "over_budget": why.count("over_budget"), "unscored": why.count("unscored"),
+                      "score_range_chosen": [min((scores[i] for i in chosen if scores[i] is not None), default=None),
+                                             max((scores[i] for i in chosen if scores[i] is not None), default=None)]},
+        **teacher_section,
+    }
+    return write_version(output_dir, cfg.name or parent.name, kept, rejected, manifest)

@@ -30,6 +30,7 @@ FILTERS = {
     "judge": "filters.judge:Judge",
     "novelty": "filters.novelty:Novelty",
     "decontaminate": "filters.decontaminate:Decontaminate",
+    "best_of_n": "filters.best_of_n:BestOfN",
 }
 
 

@@ -1,5 +1,5 @@
-"""Options of `datagen train sft|dpo`: TRL's own SFTConfig/DPOConfig and ModelConfig plus DataArgs and
-StudentArgs, parsed by TRL's TrlParser (YAML via --config, flags override it), so `--lora_r 16`,
+"""Options of `datagen train sft|dpo|reward|grpo`: TRL's own SFTConfig/DPOConfig/RewardConfig/GRPOConfig
+and ModelConfig plus DataArgs and StudentArgs (grpo: and RewardArgs, finetune/rewards.py), parsed by TRL's TrlParser (YAML via --config, flags override it), so `--lora_r 16`,
 `--max_steps 20` and `--learning_rate 1e-4` mean what they mean in `trl sft`.
 
     parse(["--data", "base", "--model", "m.gguf", "--max_steps", "20"], "sft")
@@ -52,24 +52,39 @@ def _parser_class():
     return Parser
 
 
+# Per trainer: defaults that differ from TRL's, for a few CPU steps. reward: a LoRA on a sequence classifier
+# (its score head trained in full) and 4 held-out pairs for the accuracy; grpo: 4 answers per prompt of at
+# most 48 tokens, one prompt per step (TRL's 8 x 512 take minutes per step on a CPU).
+KIND_DEFAULTS = {
+    "reward": {"lora_task_type": "SEQ_CLS", "num_eval": 4},
+    "grpo": {"num_generations": 4, "per_device_train_batch_size": 4, "max_completion_length": 48,
+             "num_eval": 2},
+}
+
+
 def make_parser(kind: str):
-    """TrlParser over (DataArgs, StudentArgs, SFTConfig | DPOConfig, ModelConfig) with CPU-friendly
+    """TrlParser over (DataArgs, StudentArgs, <kind>Config, ModelConfig[, RewardArgs]) with CPU-friendly
     defaults: LoRA on, log every step, no checkpoints, no trackers, bf16 and gradient checkpointing only
     on a GPU. A YAML --config and flags override all of these."""
     import torch
-    from trl import DPOConfig, ModelConfig, SFTConfig
+    from trl import DPOConfig, GRPOConfig, ModelConfig, RewardConfig, SFTConfig
 
-    config_cls = {"sft": SFTConfig, "dpo": DPOConfig}[kind]
-    parser = _parser_class()((DataArgs, StudentArgs, config_cls, ModelConfig), prog=f"datagen train {kind}")
+    config_cls = {"sft": SFTConfig, "dpo": DPOConfig, "reward": RewardConfig, "grpo": GRPOConfig}[kind]
+    types = [DataArgs, StudentArgs, config_cls, ModelConfig]
+    if kind == "grpo":
+        from finetune.rewards import RewardArgs
+
+        types.append(RewardArgs)
+    parser = _parser_class()(tuple(types), prog=f"datagen train {kind}")
     gpu = torch.cuda.is_available()
     parser.set_defaults(use_peft=True, logging_steps=1, save_strategy="no", report_to="none",
                         bf16=gpu, activation_checkpointing=gpu or None, gradient_checkpointing=None,
-                        output_dir="adapters/.trainer")
+                        output_dir="adapters/.trainer", **KIND_DEFAULTS.get(kind, {}))
     return parser
 
 
 def parse(argv: list[str], kind: str):
-    """argv -> (DataArgs, StudentArgs, SFTConfig | DPOConfig, ModelConfig); bad input -> DatagenError."""
+    """argv -> (DataArgs, StudentArgs, <kind>Config, ModelConfig[, RewardArgs]); bad input -> DatagenError."""
     argv = expand_aliases(argv)
     parser = make_parser(kind)
     from datagen.config import load_yaml, split_config
@@ -77,13 +92,14 @@ def parse(argv: list[str], kind: str):
     recipe, _ = split_config(argv)  # TrlParser reads the file itself; we only look for learning_rate
     config_lr = recipe is not None and "learning_rate" in load_yaml(recipe)  # DatagenError on a missing/bad file
     try:
-        data_args, student_args, train_args, model_args = parser.parse_args_and_config(argv)
+        parsed = parser.parse_args_and_config(argv)
     except ValueError as exc:  # unknown keys, bad values in the dataclasses' __post_init__
         raise DatagenError(unknown_flag_message(str(exc), parser, kind)) from None
     explicit_lr = config_lr or any(a == "--learning_rate" or a.startswith("--learning_rate=") for a in argv)
+    train_args, model_args = parsed[2], parsed[3]
     if model_args.use_peft and not explicit_lr:
         train_args.learning_rate = LORA_LEARNING_RATE
-    return data_args, student_args, train_args, model_args
+    return tuple(parsed)
 
 
 def unknown_flag_message(message: str, parser, kind: str) -> str:

@@ -123,6 +123,37 @@ def train(kind: str, data_args, student_args, train_args, model_args,
     return {"path": final, "metrics": metrics, "prompts": prep["prompts"], "before": before, "after": after}
 
 
+def base_entry(prep: dict) -> dict:
+    """The provenance's base_model: where it came from, and the sha of the GGUF it was converted from."""
+    return dict(prep["base_info"], **{k: v for k, v in models.read_source(prep["model_dir"]).items() if k == "sha256"})
+
+
+def temp_run(root: Path) -> Path:
+    """A private temp folder inside OUT/NAME/ that publish() renames into the next run folder."""
+    root.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
+
+
+def publish(tmp: Path, root: Path, kind: str, prov: dict) -> Path:
+    """Write provenance.json and rename tmp onto the next free OUT/NAME/<kind>-NNNN in one step. On any
+    failure the caller removes tmp (see discard); a claimed folder left empty is removed here."""
+    final = claim_run_dir(root, kind)
+    try:
+        prov["path"] = str(final)
+        provenance.write_json(tmp / "provenance.json", prov)
+        os.chmod(tmp, 0o755)  # mkdtemp made it private
+        os.replace(tmp, final)  # onto the empty claimed folder: one step
+    except BaseException:
+        if final.is_dir() and not any(final.iterdir()):
+            final.rmdir()
+        raise
+    return final
+
+
+def discard(tmp: Path) -> None:
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
 def set_loss_of(trainer, dataset=None) -> float:
     """Mean loss over the (already tokenized) training rows, or over `dataset` (rows the trainer tokenized,
     e.g. one held-out row: finetune.heldout), same masking as training, no update."""

@@ -1,8 +1,10 @@
-"""`datagen train sft|dpo ...` and `datagen sample ...`. Training options are TRL's own dataclasses
-(SFTConfig/DPOConfig, ModelConfig) parsed by TRL's TrlParser, so they mean what they mean in
+"""`datagen train sft|dpo|reward|grpo ...` and `datagen sample ...`. Training options are TRL's own dataclasses
+(SFTConfig/DPOConfig/RewardConfig/GRPOConfig, ModelConfig) parsed by TRL's TrlParser, so they mean what they mean in
 `trl sft` (finetune/args.py); `sample` uses the one flag parser of datagen.cli.flags.
 
     datagen train sft --data base --model SmolLM2-135M-Instruct.Q4_1.gguf --max_steps 20
+    datagen train reward --data pairs --model m.gguf --max_steps 20
+    datagen train grpo --data base --model m.gguf --reward verifier --verifier shorter --max_steps 10
     datagen sample --model m.gguf --adapter adapters/base/sft-0001 --prompts prompts.txt
 """
 from __future__ import annotations
@@ -15,21 +17,27 @@ from datagen.cli.flags import parse_command
 from datagen.cli.quiet import quiet_libraries
 from datagen.errors import DatagenError
 
-TRAINERS = {"sft": "finetune.sft", "dpo": "finetune.dpo"}
+TRAINERS = {"sft": "finetune.sft", "dpo": "finetune.dpo", "reward": "finetune.reward"}
+# TRL 1.16 ships no PPO trainer (neither in trl nor in trl.experimental); GRPO is its online-RL trainer.
+NOT_SHIPPED = {"ppo": "TRL 1.16 ships no PPO trainer (not in trl, not in trl.experimental): use `datagen train "
+                      "grpo` (online RL with the same reward model, verifier or judge as the reward)"}
+USAGE = "datagen train sft|dpo|reward|grpo --data VERSION --model PATH_OR_GGUF"
 
 
 def cmd_train(argv: list[str]) -> int:
-    """Train a student on a dataset version: `datagen train sft|dpo --data VERSION --model PATH [TRL options]`."""
+    """Train on a dataset version: `datagen train sft|dpo|reward|grpo --data VERSION --model PATH [TRL options]`."""
     import importlib
 
     from finetune import args as A
 
+    if argv and argv[0] in NOT_SHIPPED:
+        raise DatagenError(NOT_SHIPPED[argv[0]])
     if not argv or argv[0] not in TRAINERS:
         if argv and argv[0] in ("-h", "--help"):
-            print("usage: datagen train sft|dpo --data VERSION --model PATH_OR_GGUF [--lora | --full] "
-                  "[--config RECIPE.yaml] [TRL options]\n  datagen train sft --help   lists every option")
+            print(f"usage: {USAGE} [--lora | --full] [--config RECIPE.yaml] [TRL options]\n"
+                  "  datagen train sft --help   lists every option (reward, grpo: theirs)")
             return 0
-        raise DatagenError("usage: datagen train sft|dpo --data VERSION --model PATH_OR_GGUF [options]")
+        raise DatagenError(f"usage: {USAGE} [options]")
     kind, rest = argv[0], argv[1:]
     if "-h" in rest or "--help" in rest:
         print(A.help_text(kind))
@@ -41,6 +49,8 @@ def cmd_train(argv: list[str]) -> int:
     loss = f", loss {m['first_loss']:.3f} -> {m['last_loss']:.3f} (mean of first/last {m['mean_of']} steps " \
            f"{m['first_mean']:.3f} -> {m['last_mean']:.3f})" if "first_loss" in m else ""
     print(f"wrote {result['path']}: {m['steps']} steps in {m['seconds']:.0f} s{loss}")
+    for line in extra_lines(m):
+        print(line)
     if "train_set_loss" in m:
         print(f"mean loss over the training rows: {m['train_set_loss']['before']:.4f} before, "
               f"{m['train_set_loss']['after']:.4f} after")
@@ -49,6 +59,19 @@ def cmd_train(argv: list[str]) -> int:
 
         print(table(result["prompts"], result["before"], result["after"]))
     return 0
+
+
+def extra_lines(m: dict) -> list[str]:
+    """reward: held-out pair accuracy; grpo: the mean reward of the first and last steps."""
+    lines = []
+    acc = m.get("heldout_pair_accuracy")
+    if acc and acc.get("n"):
+        lines.append(f"held-out pair accuracy ({acc['n']} pairs): {acc['before']:.3f} before, {acc['after']:.3f} after")
+    if "first_reward" in m:
+        lines.append(f"mean reward, first/last {m['reward_mean_of']} steps: {m['first_reward_mean']:.4f} -> "
+                     f"{m['last_reward_mean']:.4f}; completion length {m['first_length_mean']:.1f} -> "
+                     f"{m['last_length_mean']:.1f} tokens (per step: rewards.csv)")
+    return lines
 
 
 @dataclass

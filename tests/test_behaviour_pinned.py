@@ -10,48 +10,12 @@ A change that is meant to change the data updates PINNED in the same commit and 
 """
 from __future__ import annotations
 
-import hashlib
-
 import pytest
 
 from datagen.cli import main
 from datagen.dataset import open_version
 from fake_openai_server import FakeOpenAIServer
-
-WORDS = ("river", "lamp", "orange", "winter", "garden", "violin", "pocket", "ladder", "harbor", "pepper",
-         "copper", "meadow", "candle", "tunnel", "basket", "falcon", "marble", "engine", "forest", "silver",
-         "bridge", "cotton", "planet", "mirror", "thunder", "wallet", "desert", "button", "lemon", "anchor")
-VERBS = ("Describe", "Explain", "List", "Compare", "Summarize", "Write", "Classify", "Suggest", "Rewrite", "Name")
-
-
-def scripted_reply(content: str, seed, index: int, model=None) -> str:
-    """A deterministic teacher that answers every prompt kind of the presets plausibly."""
-    h = hashlib.sha256(f"{content}|{seed}|{index}".encode()).digest()
-
-    def w(k: int) -> str:
-        return WORDS[h[k % len(h)] % len(WORDS)]
-
-    def task(k: int) -> str:
-        return f"{VERBS[h[k % len(h)] % len(VERBS)]} the {w(k + 1)} of a {w(k + 2)} near the {w(k + 3)} {w(k + 4)}."
-
-    tail = content.rstrip().splitlines()[-1].strip().lower() if content.strip() else ""
-    if tail.startswith("is it classification"):
-        return "Yes" if h[0] % 3 == 0 else "No"
-    if tail == "class label:":
-        return f" {w(1).title()}\nInput: The {w(2)} {w(3)} was {w(4)}.\n\nTask:"
-    if tail == "input:":
-        return f" The {w(2)} and the {w(3)}.\nOutput: A {w(4)} {w(5)} with {w(6)} {w(7)}.\n\nTask:"
-    if tail.startswith("task ") and tail.endswith(":"):
-        return "\n".join([f" {task(0)}"] + [f"Task {n}: {task(n * 3)}" for n in range(10, 13)])
-    if "equal" in content.lower() and "yes" in content.lower():
-        return "Not Equal" if h[0] % 4 else "Equal"
-    if "question" in content.lower() and "new" in content.lower() and "topic" in content.lower():
-        return f"Question: How can a {w(1)} help a {w(2)} with the {w(3)} {w(4)}?"
-    if "score" in content.lower() or "rate" in content.lower():
-        return f"Score: {1 + h[0] % 10}"
-    return (f"Internal thought: the {w(1)} matters here.\nAnswer: The {w(2)} {w(3)} uses a {w(4)} and a {w(5)}; "
-            f"then the {w(6)} turns {w(7)} near the {w(8)}.")
-
+from scripted_teacher import scripted_reply
 
 PORT = 47831
 PINNED = {

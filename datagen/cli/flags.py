@@ -63,8 +63,10 @@ def parse_overrides(argv: list[str], aliases: dict[str, str] | None = None, cls:
             if nxt is not None and not nxt.startswith("--") and (not is_bool or nxt.lower() in BOOL_WORDS):
                 value = nxt
                 i += 1
-            else:
+            elif is_bool or field_type(cls, key) is None:
                 value = "true"
+            else:  # `--tree $ID` with ID empty must not become --tree true
+                raise DatagenError(f"--{key} needs a value")
         set_dotted(out, key, value)
         i += 1
     return out

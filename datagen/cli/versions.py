@@ -35,6 +35,7 @@ class ShowArgs:
     rejected: bool = field(default=False, metadata={"help": "also show rejected rows with reason and stage"})
     manifest: bool = field(default=False, metadata={"help": "print manifest.json instead of the card"})
     tree: str = field(default="", metadata={"help": "print the evolution tree of this record id"})
+    ids: bool = field(default=False, metadata={"help": "print the kept records' ids, one per line (for scripts)"})
 
 
 @dataclass
@@ -100,10 +101,13 @@ def cmd_show(argv: list[str]) -> int:
     """Show a version: `datagen show NAME[/vNNNN] [--n 5] [--rejected] [--manifest] [--tree ID]`."""
     from datagen.dataset import open_version
 
-    a = parse_command(argv, ShowArgs, "datagen show VERSION [--n 5] [--rejected] [--manifest] [--tree ID]")
+    a = parse_command(argv, ShowArgs, "datagen show VERSION [--n 5] [--rejected] [--manifest] [--tree ID] [--ids]")
     if a is None:
         return 0
     v = open_version(a.version, a.out)
+    if a.ids:
+        print("\n".join(r.id for r in v.records()))
+        return 0
     if a.tree:  # the evolution tree of one record, from the version alone
         from datagen.tree import render_tree
         print(render_tree(v, a.tree))

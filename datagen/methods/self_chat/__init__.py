@@ -204,7 +204,7 @@ class Chat:
                 c.finish_reasons.append(comp.finish_reason)
 
     def finish(self, convs: list[Conversation]) -> list[Record]:
-        out, ended = [], {}
+        out, ended, seen = [], {}, {}
         for c in convs:
             if c.dropped:
                 continue
@@ -213,7 +213,10 @@ class Chat:
             n = rec.meta["turns"]
             if n < self.cfg.min_turns:
                 self.ctx.reject(rec, "too_few_turns", "stop", f"{n} turns < {self.cfg.min_turns}; ended by {c.end}")
+            elif rec.id in seen:  # two openings that led to the same conversation: keep the first
+                self.ctx.reject(rec, "exact_duplicate", "stop", seen[rec.id])
             else:
+                seen[rec.id] = rec.id
                 out.append(rec)
         turns = [r.meta["turns"] for r in out]
         self.ctx.stats.update(conversations=len(convs), kept=len(out), ended_by=dict(sorted(ended.items())),

@@ -58,7 +58,7 @@ class SelectConfig:
             raise DatagenError(f"--fields takes instruction, input and output, got {', '.join(bad) or 'none'}")
 
 
-def _detail(i: int, chosen_at: dict, skipped: dict, records, scores) -> str:
+def _detail(i: int, skipped: dict, records, scores) -> str:
     if scores[i] is None:
         return "unscored"
     if i in skipped:
@@ -88,7 +88,7 @@ def select(cfg: SelectConfig, backend=None, progress: Progress | None = None) ->
     chosen += filled  # too many alike to meet the budget: the best of the skipped ones, counted
     chosen_at = {i: k for k, i in enumerate(chosen)}
     kept = [records[i] for i in chosen]
-    rejected = [Rejection(records[i], "not_selected", "select", _detail(i, chosen_at, skipped, records, scores))
+    rejected = [Rejection(records[i], "not_selected", "select", _detail(i, skipped, records, scores))
                 for i in order if i not in chosen_at]
     why = [rej.detail.split(" ")[0] for rej in rejected]
     teacher_section = session.teacher_manifest()

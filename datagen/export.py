@@ -50,6 +50,9 @@ def check_format(records: list[Record], fmt: str) -> None:
         if fmt == "dpo" and not r.is_pair:
             raise DatagenError(f"record {i} ({r.id[:12]}) is not a preference pair (needs output and rejected); "
                                "export it with --format messages or prompt-completion")
+        if fmt == "alpaca" and r.num_turns > 1:
+            raise DatagenError(f"record {i} ({r.id[:12]}) is a conversation of {r.num_turns} turns and alpaca rows "
+                               "hold one: export it with --format sharegpt or messages (every turn)")
         if fmt != "dpo" and not r.messages and not (r.output or "").strip():
             raise DatagenError(f"record {i} ({r.id[:12]}) has no output to train on")
 

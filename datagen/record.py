@@ -132,6 +132,18 @@ class Record:
         """Instruction and input joined the way exports show them to a student."""
         return self.instruction if not self.input else f"{self.instruction}\n\n{self.input}"
 
+    @property
+    def num_turns(self) -> int:
+        """Assistant messages of a conversation (0 for a record without `messages`)."""
+        return sum(m.get("role") == "assistant" for m in self.messages or ())
+
+    def conversation_text(self) -> str | None:
+        """A conversation as one text, one "role: content" block per message, for dedup and reports:
+        (user "Hi", assistant "Hello") -> "user: Hi\\nassistant: Hello"; None without `messages`."""
+        if self.messages is None:
+            return None
+        return "\n".join(f"{m.get('role', '')}: {m.get('content', '')}" for m in self.messages)
+
     def to_row(self) -> dict:
         """Flat row for parquet: nested parts as JSON strings so any reader (polars,
         datasets, pandas) loads the same schema."""

@@ -1,7 +1,7 @@
 """The dataset report: one self-contained HTML page (no network at view time) with the funnel,
 length distributions, verb-noun structure of instructions, novelty against the seeds, method and
-operation mix, teacher usage (and cost, given prices), and a searchable sample of kept and
-rejected records.
+operation mix, teacher usage (and cost, given prices), turns per conversation (multi-turn versions),
+and a searchable sample of kept and rejected records (a conversation shows all its turns).
 
     build_report(open_version("runs/self_instruct")) -> "<!doctype html>..."
 
@@ -23,6 +23,7 @@ from datagen.report_html import render_page
 ANALYSIS_SAMPLE = 3000   # records parsed for verb-noun and scored for novelty
 BROWSE_SAMPLE = 1500     # kept and rejected rows each embedded for browsing
 TEXT_CAP = 600           # characters per field in the browser
+CONVERSATION_CAP = 3000  # characters of a conversation (every turn after the opening one) in the browser
 
 
 def words(text: str | None) -> int:
@@ -128,9 +129,26 @@ def funnel(manifest: dict) -> dict:
             "filters": manifest.get("funnel", [])}
 
 
+def conversation_stats(records: list[Record]) -> dict:
+    """Turns of the multi-turn records: {"n": 3, "mean_turns": 2.33, "max_turns": 3, "turns": [(1, 1), (3, 2)]}
+    (n = 0 when the version holds no conversations)."""
+    turns = [r.num_turns for r in records if r.messages]
+    return {"n": len(turns), "mean_turns": round(statistics.mean(turns), 2) if turns else 0.0,
+            "max_turns": max(turns, default=0), "turns": sorted(Counter(turns).items())}
+
+
+def _rest_of_conversation(r: Record) -> str:
+    """Every message but the opening user message (the instruction column), each under its role: what the
+    browser shows as the output of a conversation."""
+    msgs = list(r.messages or ())
+    first = next((i for i, m in enumerate(msgs) if m.get("role") == "user"), -1)
+    return "\n\n".join(f"[{m.get('role', '')}] {m.get('content', '')}" for i, m in enumerate(msgs) if i != first)
+
+
 def _row(r: Record, reason: str = "", stage: str = "", detail: str = "") -> dict:
     cap = lambda t: (t or "")[:TEXT_CAP]  # noqa: E731
-    return {"id": short_id(r.id), "instruction": cap(r.instruction), "input": cap(r.input), "output": cap(r.output),
+    output = cap(r.output) if not r.num_turns else _rest_of_conversation(r)[:CONVERSATION_CAP]
+    return {"id": short_id(r.id), "instruction": cap(r.instruction), "input": cap(r.input), "output": output,
             "rejected": cap(r.rejected), "method": r.lineage.method, "op": r.lineage.operation,
             "step": r.lineage.step, "reason": reason, "stage": stage, "detail": detail[:80]}
 
@@ -160,6 +178,7 @@ def analyse(version: DatasetVersion, prices: dict | None = None, seed: int = 0,
         "lengths": {"instruction": iw, "output": ow,
                     "median_instruction": statistics.median(iw) if iw else 0,
                     "median_output": statistics.median(ow) if ow else 0},
+        "conversations": conversation_stats(records),
         "verb_noun": verb_noun_table(pairs), "parser": parser,
         "novelty": novelty, "n_seeds": len(seed_texts),
         "mix": {"method": Counter(r.lineage.method for r in records).most_common(),

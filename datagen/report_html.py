@@ -97,6 +97,12 @@ def render_page(a: dict) -> str:
         "operation": bar_chart(a["mix"]["operation"], "Operations", color=COLORS[6]),
         "step": bar_chart([(f"step {k}", v) for k, v in a["mix"]["step"]], "Rounds / steps", color=COLORS[7]),
     }
+    conv = a.get("conversations") or {}
+    if conv.get("n"):  # shown under the length charts: the page has no section of its own for it
+        charts["output_len"] += (
+            f'<p class="note">{conv["n"]} conversations · mean {_fmt(conv["mean_turns"])} turns · '
+            f'max {conv["max_turns"]} turns (output length is the first answer)</p>'
+            + bar_chart([(f"{k} turns", v) for k, v in conv["turns"]], "Turns per conversation", color=COLORS[5]))
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     tpl = env.from_string(_PAGE.read_text(encoding="utf-8"))
     return tpl.render(a=a, fun=fun, charts={k: Markup(v) for k, v in charts.items()},

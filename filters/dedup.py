@@ -1,5 +1,5 @@
 """Duplicate removal. ExactDup: same normalized text (case and whitespace folded) as an earlier
-record; the rejection's detail is the id of the record kept. ExactIndex is the streaming form
+record; the rejection's detail is the id of the record kept. Conversations compare all their turns. ExactIndex is the streaming form
 (16-byte digests only, ~120 bytes a distinct text), used by benchmarks/dedup.py.
 
     ExactDup()([Record("Hi"), Record(" hi ")]) -> [None, ("exact_duplicate", "<id of first>")]
@@ -24,6 +24,9 @@ def exact_text(texts: list[str]) -> str:
 
 
 def exact_key(r: Record, fields: tuple[str, ...] = ("instruction", "input", "output")) -> str:
+    """A conversation (a record with `messages`) is compared whole, every turn, whatever `fields` says."""
+    if r.messages is not None:
+        return sha256_text(exact_text([r.conversation_text()]))
     return sha256_text(exact_text([str(getattr(r, f) or "") for f in fields]))
 
 

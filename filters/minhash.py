@@ -235,6 +235,9 @@ def _batch_pairs(keys: np.ndarray, has: np.ndarray, window: int = 16) -> list[tu
 
 
 def text_of(r: Record, fields: tuple[str, ...]) -> str:
+    """The text shingled: the fields joined, or for a conversation (`messages`) every turn."""
+    if r.messages is not None:
+        return r.conversation_text()
     return "\n".join(str(getattr(r, f) or "") for f in fields)
 
 

@@ -4,7 +4,9 @@ broken code fence, refusal boilerplate, echoed instruction, and Gopher-style rep
     Quality()([Record("Say hi", output="As an AI language model, I cannot.")]) -> ["refusal"]
 
 Checks look at the output (or the instruction when a record has no output yet). Each is on by
-default; `checks` picks a subset, e.g. Quality(checks=["truncated", "refusal"]).
+default; `checks` picks a subset, e.g. Quality(checks=["truncated", "refusal"]). A conversation (a record
+with `messages`) is judged turn by turn: every assistant message against the user message before it,
+and a drop names the turn ("refusal", "turn 3: I cannot").
 """
 from __future__ import annotations
 
@@ -120,7 +122,28 @@ class Quality(Filter):
             if self.extra_refusals else None
 
     def __call__(self, records: list[Record]) -> list:
-        return [self.one(r) for r in records]
+        return [self.conversation(r) if r.messages else self.one(r) for r in records]
+
+    def conversation(self, r: Record):
+        """A record with `messages`: every assistant turn is judged as its own record (instruction = the
+        user message before it, finish_reason = meta["finish_reasons"][k-1]); the first failing turn gives
+        the reason and the detail names it: ("refusal", "turn 3: I cannot")."""
+        if "empty" in self.checks and not normalize(r.instruction):
+            return "empty_instruction"
+        reasons = list(r.meta.get("finish_reasons") or [])
+        n, k, user = r.num_turns, 0, r.instruction
+        for m in r.messages:
+            if m.get("role") != "assistant":
+                user = m.get("content", "") if m.get("role") == "user" else user
+                continue
+            k += 1
+            finish = reasons[k - 1] if k <= len(reasons) else (r.meta.get("finish_reason") if k == n else None)
+            verdict = self.one(Record(id=r.id, instruction=user, output=m.get("content", ""),
+                                      meta={"finish_reason": finish}))
+            if verdict is not None:
+                reason, detail = verdict if isinstance(verdict, tuple) else (verdict, "")
+                return reason, f"turn {k}: {detail}" if detail else f"turn {k}"
+        return None
 
     def one(self, r: Record):
         if "truncated" in self.checks and r.meta.get("finish_reason") == "length":

@@ -89,6 +89,14 @@ def greedy_dedup(emb: np.ndarray, threshold: float, block: int = 1024, chunk: in
     return out
 
 
+def text_of(r: Record, fields: list[str]) -> str:
+    """The text embedded: the fields joined, or for a conversation (`messages`) every turn (the model
+    reads its first 256 word pieces, so a long conversation is judged by its opening turns)."""
+    if r.messages is not None:
+        return r.conversation_text().strip()
+    return "\n".join(str(getattr(r, f) or "") for f in fields).strip()
+
+
 @dataclass
 class Semantic(Filter):
     """Default 0.9 on all-MiniLM-L6-v2: paraphrased instructions score 0.92-0.98 ("What is the
@@ -106,7 +114,7 @@ class Semantic(Filter):
     def __call__(self, records: list[Record]) -> list:
         if not records:
             return []
-        texts = ["\n".join(str(getattr(r, f) or "") for f in self.fields).strip() for r in records]
+        texts = [text_of(r, self.fields) for r in records]
         emb = load_model(self.model).encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
                                             convert_to_numpy=True, show_progress_bar=False).astype(np.float32)
         empty = np.array([not t for t in texts])

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from datagen.dataset import DatasetVersion, open_version
 from datagen.errors import DatagenError
-from datagen.export import check_format, row_for
+from datagen.export import check_format, row_for, to_messages
 from datagen.record import Record
 
 SFT_FORMATS = ("prompt-completion", "messages")
@@ -26,7 +26,8 @@ class DataArgs:
     data: str = field(metadata={"help": "Dataset version: NAME (latest), NAME/vNNNN or a version folder."})
     runs: str = field(default="runs", metadata={"help": "Folder holding the dataset versions."})
     format: str = field(default="prompt-completion", metadata={
-        "help": "SFT rows: 'prompt-completion' (loss on the answer only) or 'messages' (whole conversation). "
+        "help": "SFT rows: 'prompt-completion' (loss on the answer only; in a multi-turn version on every "
+                "assistant turn, never on system or user tokens) or 'messages' (whole conversation). "
                 "DPO always uses prompt/chosen/rejected."})
     eval_prompts: str | None = field(default=None, metadata={
         "help": "File of prompts for the before/after table (.txt: one per line; .jsonl: 'instruction'[+'input'] "
@@ -91,8 +92,47 @@ def split_eval(records: list[Record], n: int, seed: int) -> tuple[list[Record], 
 
 
 def rows_for(records: list[Record], fmt: str) -> list[dict]:
-    """Rows in TRL's columns via datagen.export.row_for: {"prompt": [...], "completion": [...]} etc."""
+    """Rows in TRL's columns via datagen.export.row_for: {"prompt": [...], "completion": [...]} etc.
+    A version with multi-turn conversations, in prompt-completion (loss on the answers only), gives
+    {"conversation": [...]} rows instead: finetune.sft tokenizes them with labels on every assistant turn
+    (conversation_labels), since TRL's prompt/completion would train on the last answer only."""
+    if fmt == "prompt-completion" and any(r.num_turns > 1 for r in records):
+        return [{"conversation": to_messages(r)} for r in records]
     return [row_for(r, fmt) for r in records]
+
+
+def _ids(tok, messages: list[dict], generation_prompt: bool = False) -> list[int]:
+    text = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=generation_prompt)
+    return tok(text, add_special_tokens=False)["input_ids"]
+
+
+def conversation_labels(messages: list[dict], tok) -> dict:
+    """A conversation rendered with the tokenizer's chat template -> {"input_ids", "labels"}: each
+    assistant turn's tokens (its end-of-turn marker included) keep their id as label, every other token
+    (system, user, the role headers) gets -100. Turn k spans from the end of the prompt up to it
+    (rendered with the generation prompt) to the end of the conversation through turn k; a template
+    that renders a prefix of the conversation differently is refused.
+
+        conversation_labels([user, assistant, user, assistant], tok) -> {"input_ids": [...], "labels": [-100, ..., 42, ...]}
+    """
+    ids = _ids(tok, messages)
+    labels = [-100] * len(ids)
+    for i, m in enumerate(messages):
+        if m["role"] != "assistant":
+            continue
+        start, end = _ids(tok, messages[:i], True), _ids(tok, messages[: i + 1])
+        if ids[: len(start)] != start or ids[: len(end)] != end:
+            raise DatagenError("the student's chat template does not render a conversation's first turns the "
+                               "same way as the whole conversation, so its assistant turns cannot be located; "
+                               "train this version with --format messages (loss on every token)")
+        labels[len(start):len(end)] = ids[len(start):len(end)]
+    return {"input_ids": ids, "labels": labels}
+
+
+def tokenize_conversations(dataset, tok):
+    """A dataset of {"conversation": [...]} rows -> pre-tokenized {"input_ids", "labels"} rows (TRL uses the
+    labels as they are)."""
+    return dataset.map(lambda row: conversation_labels(row["conversation"], tok), remove_columns=["conversation"])
 
 
 def to_dataset(rows: list[dict]):

@@ -21,14 +21,19 @@ from datagen.record import canonical_json, sha256_text
 from datagen.teacher import Completion, OnResult, Request, TeacherStats
 
 
-def request_key(teacher_name: str, req: Request) -> str:
-    """The cache key: everything that changes the answer, nothing that does not (not `key`)."""
-    return sha256_text(canonical_json({
+def request_key(teacher_name: str, req: Request, endpoint: str = "chat") -> str:
+    """The cache key: everything that changes the answer, nothing that does not (not `key`).
+    A raw prompt (`req.prompt`) and chat messages never share a key; nor do the same messages sent
+    as a chat turn and, flattened, as a raw completion (a backend with endpoint "completions")."""
+    content = {
         "teacher": teacher_name,
         "messages": list(req.messages),
         "prompt": req.prompt,
         "sampling": dataclasses.asdict(req.sampling),
-    }))
+    }
+    if req.prompt is None and endpoint == "completions":  # only then: chat keys stay as they were
+        content["sent_as"] = "completions"
+    return sha256_text(canonical_json(content))
 
 
 class ResponseCache:
@@ -108,6 +113,7 @@ class CachedTeacher:
                  progress: Progress | None = None) -> None:
         self.inner = inner
         self.name = inner.name
+        self.endpoint = getattr(inner, "endpoint", "chat")  # part of the key of flattened chat requests
         self.cache = cache
         self.budget = budget or Budget()
         self.progress = progress or Progress(enabled=False)
@@ -116,7 +122,7 @@ class CachedTeacher:
 
     def complete(self, requests: Sequence[Request], on_result: OnResult | None = None) -> list[Completion]:
         results: list[Completion | None] = [None] * len(requests)
-        keys = [request_key(self.name, r) for r in requests]
+        keys = [request_key(self.name, r, self.endpoint) for r in requests]
         misses = []
         for i, (req, key) in enumerate(zip(requests, keys)):
             hit = self.cache.get(key) if self.cache is not None else None

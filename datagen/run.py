@@ -71,7 +71,15 @@ def run_id_of(cfg: RunConfig, method_cfg=None) -> str:
         d.pop(k, None)
     if method_cfg is not None:
         d["method_cfg"] = C.to_dict(method_cfg)
+        for k in UNSET_NOT_IN_RUN_ID:
+            if d["method_cfg"].get(k) in ("", None):
+                d["method_cfg"].pop(k, None)
     return sha256_text(canonical_json(d))[:12]
+
+
+# Method options that count in the run id only when set: runs made before they existed (without
+# them) keep their run ids, so their records stay byte for byte the same.
+UNSET_NOT_IN_RUN_ID = ("personas",)
 
 
 def check_not_empty(kept: list, teacher_section: dict, undone: dict, allow_empty: bool, teacher) -> None:

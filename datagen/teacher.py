@@ -110,6 +110,21 @@ class Teacher(Protocol):
         ...
 
 
+def backend_attr(teacher, name: str, default=None):
+    """An optional capability of the backend under any wrapper (CachedTeacher.inner):
+    `supports_raw` (bool: raw `Request.prompt` completions, not only chat) and `chat_template()`
+    (the model's Jinja chat template, or None when the backend cannot tell).
+
+        backend_attr(CachedTeacher(EmbeddedTeacher(cfg), cache), "supports_raw") -> True
+    """
+    seen = 0
+    while teacher is not None and seen < 8:
+        if hasattr(teacher, name):
+            return getattr(teacher, name)
+        teacher, seen = getattr(teacher, "inner", None), seen + 1
+    return default
+
+
 @dataclass
 class TeacherStats:
     """Counters that go into the manifest."""

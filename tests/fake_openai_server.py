@@ -14,7 +14,8 @@ is closed without a response), "stall" (no reply for `stall_seconds`), "malforme
 cut-off JSON body), "truncated" (half the answer, finish_reason "length"). Faults come from a seeded
 schedule (`fault_rate`, `fault_kinds`, `seed`) or are forced for the next requests with inject().
 `ignore_n=True` answers one choice whatever n asks, as llama.cpp's server does; with `api_key` set,
-any other bearer token gets HTTP 401.
+any other bearer token gets HTTP 401. `chat_only=True` answers 404 on /v1/completions, as a chat-only
+API does; `chat_template="..."` is served at GET /props, as llama.cpp's server does.
 
 Also runnable on its own (prints the base URL): python tests/fake_openai_server.py --latency 0.1
 """
@@ -42,7 +43,7 @@ class FakeOpenAIServer:
     def __init__(self, *, latency: float = 0.0, fault_rate: float = 0.0, fault_kinds=FAULTS, seed: int = 0,
                  ignore_n: bool = False, retry_after: str = "0.05", stall_seconds: float = 30.0,
                  model: str = "fake-model", api_key: str | None = None, host: str = "127.0.0.1",
-                 port: int = 0, reply=None) -> None:
+                 port: int = 0, reply=None, chat_only: bool = False, chat_template: str | None = None) -> None:
         unknown = set(fault_kinds) - set(FAULTS)
         if unknown:
             raise ValueError(f"unknown fault kinds: {sorted(unknown)}")
@@ -51,6 +52,7 @@ class FakeOpenAIServer:
         self.model, self.api_key, self.host, self.port = model, api_key, host, port
         # reply(content, seed, index, model) -> text, kept as written (newlines too) unless cut by max_tokens
         self.reply = reply
+        self.chat_only, self.chat_template = chat_only, chat_template
         self.rng = random.Random(seed)
         self.counts: Counter = Counter()       # outcome kind ("ok" or a fault) -> requests
         self.paths: Counter = Counter()        # path -> requests
@@ -150,7 +152,11 @@ class FakeOpenAIServer:
         if method == "GET" and path == "/v1/models":
             self._send(writer, 200, {"object": "list", "data": [{"id": self.model, "object": "model"}]})
             return True
-        if method != "POST" or path not in ("/v1/chat/completions", "/v1/completions"):
+        if method == "GET" and path == "/props" and self.chat_template is not None:
+            self._send(writer, 200, {"chat_template": self.chat_template})
+            return True
+        if method != "POST" or path not in ("/v1/chat/completions", "/v1/completions") or (
+                self.chat_only and path == "/v1/completions"):
             self._send(writer, 404, {"error": {"message": f"no route {method} {path}", "type": "not_found"}})
             return True
         try:

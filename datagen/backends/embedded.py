@@ -37,6 +37,8 @@ def default_threads() -> int:
 
 
 class EmbeddedTeacher:
+    supports_raw = True  # Request.prompt goes to llama.cpp's raw completion, special tokens parsed
+
     def __init__(self, cfg) -> None:
         try:
             import llama_cpp
@@ -58,6 +60,10 @@ class EmbeddedTeacher:
 
     def complete(self, requests: Sequence[Request], on_result: OnResult | None = None) -> list[Completion]:
         return one_by_one(self._one, requests, on_result)
+
+    def chat_template(self) -> str | None:
+        """The GGUF's own chat template (metadata key tokenizer.chat_template)."""
+        return self._llm.metadata.get("tokenizer.chat_template") or None
 
     def _one(self, req: Request) -> Completion:
         s = req.sampling

@@ -79,6 +79,10 @@ def _options(given: dict) -> dict:
 
 
 class OpenAICompatTeacher:
+    # Raw prompts go to POST /completions (llama.cpp's server and vLLM's serve it); a chat-only API
+    # answers 404 there, and _batch turns that into one line naming the endpoint.
+    supports_raw = True
+
     def __init__(self, cfg) -> None:
         if not cfg.model:
             raise DatagenError("the openai teacher needs --model (the name the server serves; "
@@ -86,6 +90,7 @@ class OpenAICompatTeacher:
         if cfg.endpoint not in ("chat", "completions"):
             raise DatagenError(f"teacher.endpoint must be chat or completions, got {cfg.endpoint!r}")
         self.cfg = cfg
+        self.endpoint = cfg.endpoint
         self.opts = _options(cfg.options)
         self.model = cfg.model
         self.name = f"openai:{cfg.model}"
@@ -110,6 +115,19 @@ class OpenAICompatTeacher:
 
     def __repr__(self) -> str:  # never show the key
         return f"OpenAICompatTeacher(model={self.model!r}, base_url={safe_url(self.base_url)!r})"
+
+    def chat_template(self) -> str | None:
+        """The served model's chat template where the server tells it: llama.cpp's GET /props
+        ("chat_template"). vLLM and hosted APIs do not: None (give Magpie the template instead)."""
+        root = self.base_url.removesuffix("/v1")
+        try:
+            resp = _httpx().get(f"{root}/props", headers={"Authorization": f"Bearer {self._key}"},
+                                timeout=min(10.0, self.cfg.timeout))
+            data = resp.json() if resp.status_code == 200 else {}
+        except (OSError, ValueError, _httpx().HTTPError):
+            return None
+        template = data.get("chat_template") if isinstance(data, dict) else None
+        return template if isinstance(template, str) and template.strip() else None
 
     def scrub(self, text: str) -> str:
         return text.replace(self._key, "***") if self._key and self._key != NO_KEY else text
@@ -173,8 +191,12 @@ class OpenAICompatTeacher:
             await asyncio.gather(*(one(i) for i in range(len(requests))))
         finally:
             await asyncio.gather(*(c.close() for c in {id(c): c for c in clients}.values()))
-        fatal = {(c.error or "").split(":")[0] for c in out} <= {"auth", "not_found"}
-        if not self.stats.succeeded and fatal:  # a wrong --model or path: every request will fail
+        kinds = {(c.error or "").split(":")[0] for c in out}
+        if kinds == {"not_found"} and all(r.prompt is not None for r in requests):
+            raise DatagenError(f"{safe_url(self.base_url)}/completions answered HTTP 404 to every raw prompt: this "
+                               "server is chat-only (raw completions: the embedded teacher, a llama.cpp server "
+                               "or vLLM)")
+        if not self.stats.succeeded and kinds <= {"auth", "not_found"}:  # a wrong --model or path: all will fail
             raise DatagenError(f"{safe_url(self.base_url)} refused every request: {out[0].error} "
                                "(check --model and --base-url)")
         return out  # type: ignore[return-value]

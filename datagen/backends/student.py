@@ -100,6 +100,8 @@ class StudentTeacher:
     base (an adapter's base model, overriding its provenance), device (default cuda when available),
     dtype (default float32)."""
 
+    supports_raw = True  # Request.prompt is tokenized as raw text
+
     def __init__(self, cfg) -> None:
         opts = dict(cfg.options or {})
         self.spec = resolve_student(cfg.model, opts.get("base"))
@@ -113,6 +115,12 @@ class StudentTeacher:
     def base(self) -> str | None:
         """The base model of an adapter student (to evaluate it for comparison); None for a full model."""
         return self.spec.model if self.spec.kind == "adapter" else None
+
+    def chat_template(self) -> str | None:
+        """The student tokenizer's chat template (loads the model on first use)."""
+        if self._tok is None:
+            self._load()
+        return getattr(self._tok, "chat_template", None) or None
 
     def _load(self) -> None:
         import torch

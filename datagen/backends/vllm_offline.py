@@ -20,6 +20,8 @@ MISSING = "the vllm teacher needs the optional extra: pip install 'datagen[vllm]
 
 
 class VLLMTeacher:
+    supports_raw = True  # Request.prompt goes to LLM.generate
+
     def __init__(self, cfg) -> None:
         try:
             import vllm
@@ -36,6 +38,13 @@ class VLLMTeacher:
             self._llm = vllm.LLM(model=cfg.model, **options)
         except (TypeError, ValueError, OSError) as exc:  # bad option, unknown model, missing files
             raise DatagenError(f"vllm could not load {cfg.model}: {exc}") from None
+
+    def chat_template(self) -> str | None:
+        """The tokenizer's chat template (Magpie reads its pre-query part)."""
+        try:
+            return getattr(self._llm.get_tokenizer(), "chat_template", None) or None
+        except (AttributeError, ValueError, OSError):
+            return None
 
     def _params(self, req: Request):
         s = req.sampling

@@ -35,6 +35,7 @@ ALIASES = {
     "rounds": "method_cfg.num_rounds",
     "operations": "method_cfg.operations",
     "max_pool": "method_cfg.max_pool",
+    "personas": "method_cfg.personas",
 }
 
 

@@ -32,5 +32,6 @@ METHODS = {
     "answer": _Lazy("datagen.methods.answer"),
     "evol_instruct": _Lazy("datagen.methods.evol_instruct"),
     "self_align": _Lazy("datagen.methods.self_align"),
+    "magpie": _Lazy("datagen.methods.magpie"),
     "self_chat": _Lazy("datagen.methods.self_chat"),
 }

@@ -21,6 +21,7 @@ from typing import Any
 
 from datagen.errors import DatagenError
 from datagen.methods.evol_instruct import parse as P
+from datagen.personas import make_sampler
 from datagen.record import Record
 from datagen.teacher import Request
 
@@ -46,6 +47,10 @@ class Config:
     judge_temperature: float = field(default=0.0, metadata={"min": 0.0, "max": 5.0, "help": "temperature of the equality judge"})
     leak_markers: list = field(default_factory=list, metadata={
         "help": "extra phrases that mark a rewrite as copying its prompt (markers of your own templates)"})
+    personas: str = field(default="", metadata={
+        "help": "persona JSONL ({id, persona} per line) or 'default' (the bundled 240): an operation with a "
+                "<op>_persona template (bundled: breadth) writes its new task for a persona drawn with the "
+                "run's seed; empty = no personas"})
 
 
 def parse_operations(specs: list) -> list[tuple[str, float]]:
@@ -78,9 +83,11 @@ def load_operations(cfg: Config, templates) -> dict:
     return ops
 
 
-def build_evolve_prompt(parent: Record, template, max_added_words: int, sampling, key: str = "") -> Request:
+def build_evolve_prompt(parent: Record, template, max_added_words: int, sampling, key: str = "",
+                        persona=None) -> Request:
+    extra = {} if persona is None else {"persona": persona.text}
     messages = template.render(prompt=parent.prompt_text(), instruction=parent.instruction, input=parent.input,
-                               max_added_words=max_added_words)
+                               max_added_words=max_added_words, **extra)
     return Request(messages=messages, sampling=sampling, key=key)
 
 
@@ -90,6 +97,17 @@ def build_judge_prompt(parent: Record, rewrite: str, template, sampling, key: st
 
 def build_answer_prompt(instruction: str, template, sampling, key: str = "") -> Request:
     return Request(messages=template.render(instruction=instruction, input=""), sampling=sampling, key=key)
+
+
+def load_persona_ops(cfg: Config, templates, ops: dict) -> dict:
+    """Operation -> its `<op>_persona` template, for the operations that have one (with personas only)."""
+    out = {}
+    for name in ops:
+        try:
+            out[name] = templates.load(f"{cfg.template_dir}/{name}_persona")
+        except DatagenError:
+            continue
+    return out
 
 
 def seed_info(rec: Record) -> dict:
@@ -127,6 +145,9 @@ def run(seeds: list[Record], teacher, cfg: Config, ctx) -> list[Record]:
     out: list[Record] = []
     ev = Evolution(cfg, ctx, teacher, ops, answer_tpl, judge_tpl, rewrite_sampling, judge_sampling, root,
                    seen={r.id for r in pool})
+    ev.personas = make_sampler(cfg.personas, ctx.sampling.seed)
+    if ev.personas is not None:
+        ev.persona_ops = load_persona_ops(cfg, ctx.templates, ops)
     for step in range(1, cfg.num_rounds + 1):
         chosen = [names[i] for i in (ctx.rng.choices(range(len(names)), weights=weights, k=1)[0] for _ in pool)]
         kept, stats = evolve_round(ev, pool, chosen, step)
@@ -140,6 +161,8 @@ def run(seeds: list[Record], teacher, cfg: Config, ctx) -> list[Record]:
             ctx.stats["stopped_after_round"] = step
             break
     ctx.stats["evolved"] = len(out)
+    if ev.personas is not None:
+        ctx.stats["personas"] = {**ev.personas.stats(), "operations": sorted(ev.persona_ops)}
     return out
 
 
@@ -157,6 +180,19 @@ class Evolution:
     judge_sampling: Any
     root: dict
     seen: set = field(default_factory=set)
+    personas: Any = None  # a PersonaSampler, or None: prompts rendered exactly as without personas
+    persona_ops: dict = field(default_factory=dict)  # operation -> its persona template
+    persona_k: int = 0  # personas drawn so far
+
+    def persona_prompt(self, parent: Record, op: str, sampling, personas_of: dict) -> Request:
+        """The rewrite request; an operation with a persona template gets the run's next persona."""
+        if op not in self.persona_ops:
+            return build_evolve_prompt(parent, self.ops[op], self.cfg.max_added_words, sampling, key=parent.id)
+        persona = self.personas.at(self.persona_k)
+        self.persona_k += 1
+        personas_of[parent.id] = persona.id
+        return build_evolve_prompt(parent, self.persona_ops[op], self.cfg.max_added_words, sampling,
+                                   key=parent.id, persona=persona)
 
 
 def evolve_round(ev: Evolution, pool: list[Record], chosen: list[str], step: int) -> tuple[list[Record], dict]:
@@ -170,17 +206,20 @@ def evolve_round(ev: Evolution, pool: list[Record], chosen: list[str], step: int
     for op in chosen:
         op_counts[op] = op_counts.get(op, 0) + 1
 
+    personas_of: dict[str, str] = {}  # parent id -> persona id of its rewrite prompt
+
     def candidate(parent, op, text, output=None, meta=None) -> Record:
-        lineage = ctx.lineage(METHOD, ops[op], parents=[parent.id], step=step, operation=op,
-                              sampling=rewrite_sampling)
-        return Record.make(text, "", output, lineage=lineage, meta={"seed": root[parent.id], **(meta or {})})
+        persona = personas_of.get(parent.id)
+        lineage = ctx.lineage(METHOD, ev.persona_ops[op] if persona else ops[op], parents=[parent.id], step=step,
+                              operation=op, sampling=rewrite_sampling)
+        extra = {"persona_id": persona} if persona else {}
+        return Record.make(text, "", output, lineage=lineage, meta={"seed": root[parent.id], **extra, **(meta or {})})
 
     def reject(rec, reason, stage, detail=""):
         eliminated[reason] = eliminated.get(reason, 0) + 1
         ctx.reject(rec, reason, stage, detail)
 
-    requests = [build_evolve_prompt(p, ops[op], cfg.max_added_words, rewrite_sampling, key=p.id)
-                for p, op in zip(pool, chosen)]
+    requests = [ev.persona_prompt(p, op, rewrite_sampling, personas_of) for p, op in zip(pool, chosen)]
     alive = []  # (parent, op, rewrite, rewrite finish_reason)
     for parent, op, comp in zip(pool, chosen, teacher.complete(requests)):
         if not comp.ok:

@@ -15,11 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from datagen.errors import DatagenError
+from datagen.personas import make_sampler
 from datagen.methods.self_instruct.prompts import Task, classification_examples, instance_examples
 from datagen.methods.self_instruct.rounds import METHOD, Pool, Round, Setup
 from datagen.record import Record
 
 __all__ = ["Config", "METHOD", "run"]
+
+PERSONA_SUFFIX = "_persona"  # with personas, the generation template <name> becomes <name>_persona
 
 
 @dataclass
@@ -56,6 +59,10 @@ class Config:
     classify_template: str = field(default="self_instruct/is_classification", metadata={"help": "classification prompt"})
     input_first_template: str = field(default="self_instruct/instance_input_first", metadata={"help": "open-task instances"})
     output_first_template: str = field(default="self_instruct/instance_output_first", metadata={"help": "classification instances"})
+    personas: str = field(default="", metadata={
+        "help": "persona JSONL ({id, persona} per line) or 'default' (the bundled 240): each generation prompt "
+                "is written for one persona drawn with the run's seed, with the template's <name>_persona twin "
+                "(e.g. self_instruct/generate_persona); empty = no personas"})
 
     def __post_init__(self) -> None:
         if not 0 <= self.num_machine_instructions <= self.num_prompt_instructions or self.num_prompt_instructions < 1:
@@ -76,13 +83,15 @@ def prepare(seeds: list[Record], teacher, cfg: Config, ctx) -> Setup:
     inst_s = ctx.sampling.replace(max_tokens=cfg.instance_max_tokens or ctx.sampling.max_tokens,
                                   temperature=ctx.sampling.temperature if cfg.instance_temperature is None
                                   else cfg.instance_temperature, stop=tuple(cfg.instance_stop))
-    gen_t = t.load(cfg.alpaca_template if cfg.alpaca_style else cfg.template)
+    gen_name = cfg.alpaca_template if cfg.alpaca_style else cfg.template
+    personas = make_sampler(cfg.personas, ctx.sampling.seed)
+    gen_t = t.load(gen_name + PERSONA_SUFFIX if personas else gen_name)
     cls_t = t.load(cfg.classify_template)
     inst_t = {False: t.load(cfg.input_first_template), True: t.load(cfg.output_first_template)}
     # Few-shot examples are fixed for the run: the prompts then share a prefix (cheap for llama.cpp).
     cls_ex = classification_examples(seeds, cfg.classification_examples, ctx.rng)
     inst_ex = {c: instance_examples(seeds, cfg.instance_examples, c, ctx.rng) for c in (False, True)}
-    return Setup(cfg, ctx, teacher, gen_t, cls_t, inst_t, gen_s, cls_s, inst_s, cls_ex, inst_ex)
+    return Setup(cfg, ctx, teacher, gen_t, cls_t, inst_t, gen_s, cls_s, inst_s, cls_ex, inst_ex, personas)
 
 
 def start_pool(seeds: list[Record], threshold: float) -> Pool:
@@ -109,6 +118,8 @@ def run(seeds: list[Record], teacher, cfg: Config, ctx) -> list[Record]:
         rounds.append(Round(setup, pool, round_no).run())
     ctx.stats.update(kept_instructions=len(pool.machine_pool), records=len(pool.out), rounds_run=len(rounds),
                      dropped=_sum_dropped(rounds))
+    if setup.personas is not None:
+        ctx.stats["personas"] = setup.personas.stats()
     return pool.out
 
 

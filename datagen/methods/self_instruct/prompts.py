@@ -37,21 +37,29 @@ def sample_context(seed_pool: list[Task], machine_pool: list[Task], cfg, rng) ->
 
 
 def build_generate_prompts(pools: tuple[list[Task], list[Task]], cfg, template, sampling, rng,
-                           round_no: int) -> list[tuple[Request, list[Task]]]:
+                           round_no: int, personas=None) -> list[tuple[Request, list[Task]]]:
     """B requests from the (seed, machine) pools, each with the in-context tasks it shows (their ids
     become the lineage parents); cfg.alpaca_style shows whole tasks (instruction, input, output) and
-    asks for complete new ones."""
+    asks for complete new ones. With `personas` (a PersonaSampler) each prompt is also given the
+    persona of persona_for(...) as the template variable `persona`."""
     out = []
     for i in range(cfg.prompts_per_round):
         tasks = sample_context(*pools, cfg, rng)
         s = sampling.replace(seed=derive_seed(sampling.seed, round_no, i))
+        extra = {} if personas is None else {"persona": persona_for(personas, cfg, round_no, i).text}
         if cfg.alpaca_style:
             msgs = template.render(tasks=[{"instruction": one_line(t.instruction), "input": t.input, "output": t.output}
-                                          for t in tasks], num=cfg.alpaca_tasks_per_request, no_input=cfg.no_input)
+                                          for t in tasks], num=cfg.alpaca_tasks_per_request, no_input=cfg.no_input,
+                                   **extra)
         else:
-            msgs = template.render(tasks=[one_line(t.instruction) for t in tasks])
+            msgs = template.render(tasks=[one_line(t.instruction) for t in tasks], **extra)
         out.append((Request(messages=msgs, sampling=s, key=f"gen-{round_no}-{i}"), tasks))
     return out
+
+
+def persona_for(personas, cfg, round_no: int, i: int):
+    """The persona of generation prompt i of a round: the run's k-th, k counting prompts from round 1."""
+    return personas.at((round_no - 1) * cfg.prompts_per_round + i)
 
 
 def derive_seed(base: int | None, round_no: int, i: int) -> int | None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from datagen.methods.self_instruct import parse as P
-from datagen.methods.self_instruct.prompts import Task, build_generate_prompts, derive_seed, one_line
+from datagen.methods.self_instruct.prompts import Task, build_generate_prompts, derive_seed, one_line, persona_for
 from datagen.record import Record
 from datagen.teacher import Request
 
@@ -32,6 +32,7 @@ class Setup:
     inst_s: Any
     cls_ex: list
     inst_ex: dict
+    personas: Any = None  # a PersonaSampler, or None: prompts rendered exactly as without personas
 
 
 @dataclass
@@ -71,7 +72,7 @@ class Round:
     def run(self) -> dict:
         s = self.s
         batch = build_generate_prompts((self.pool.seed_pool, self.pool.machine_pool), s.cfg, s.gen_t, s.gen_s,
-                                       s.ctx.rng, self.round_no)
+                                       s.ctx.rng, self.round_no, s.personas)
         cands = self.generate(batch)
         self.st["candidates"] = len(cands)
         pending, n_cls = self.classify(cands)
@@ -85,7 +86,7 @@ class Round:
         s, cfg = self.s, self.s.cfg
         cands: list[tuple[Record, int]] = []
         s.ctx.progress.set_total(len(batch), desc=f"self_instruct round {self.round_no}: instructions")
-        for (req, tasks), comp in zip(batch, s.teacher.complete([req for req, _ in batch])):
+        for i, ((req, tasks), comp) in enumerate(zip(batch, s.teacher.complete([req for req, _ in batch]))):
             lineage = s.ctx.lineage(METHOD, s.gen_t, parents=[t.id for t in tasks], step=self.round_no,
                                     sampling=req.sampling)
             if not comp.ok:
@@ -96,6 +97,8 @@ class Round:
             items = list(whole) if cfg.alpaca_style else P.parse_instructions(comp.text, limit=limit + 1)
             self.st["parsed"] += len(items)
             meta = {"round": self.round_no, "gen_finish_reason": comp.finish_reason}
+            if s.personas is not None:  # only then: a run without personas keeps its records byte for byte
+                meta["persona_id"] = persona_for(s.personas, cfg, self.round_no, i).id
             if comp.finish_reason == "length" and items:  # the last item may be cut mid-sentence
                 self.drop(Record.make(items.pop(), lineage=lineage, meta=meta), "truncated", "parse")
             if not items:

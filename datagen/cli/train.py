@@ -17,7 +17,7 @@ from datagen.cli.flags import parse_command
 from datagen.cli.quiet import quiet_libraries
 from datagen.errors import DatagenError
 
-TRAINERS = {"sft": "finetune.sft", "dpo": "finetune.dpo", "reward": "finetune.reward"}
+TRAINERS = {"sft": "finetune.sft", "dpo": "finetune.dpo", "reward": "finetune.reward", "grpo": "finetune.grpo"}
 # TRL 1.16 ships no PPO trainer (neither in trl nor in trl.experimental); GRPO is its online-RL trainer.
 NOT_SHIPPED = {"ppo": "TRL 1.16 ships no PPO trainer (not in trl, not in trl.experimental): use `datagen train "
                       "grpo` (online RL with the same reward model, verifier or judge as the reward)"}

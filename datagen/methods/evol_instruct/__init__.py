@@ -21,7 +21,7 @@ from typing import Any
 
 from datagen.errors import DatagenError
 from datagen.methods.evol_instruct import parse as P
-from datagen.personas import make_sampler
+from datagen.personas import load_personas, make_sampler
 from datagen.record import Record
 from datagen.teacher import Request
 
@@ -51,6 +51,10 @@ class Config:
         "help": "persona JSONL ({id, persona} per line) or 'default' (the bundled 240): an operation with a "
                 "<op>_persona template (bundled: breadth) writes its new task for a persona drawn with the "
                 "run's seed; empty = no personas"})
+
+    def __post_init__(self) -> None:
+        if self.personas:  # a bad persona file fails with the config, before a teacher is loaded
+            load_personas(self.personas)
 
 
 def parse_operations(specs: list) -> list[tuple[str, float]]:

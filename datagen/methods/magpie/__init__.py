@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datagen.errors import DatagenError
 from datagen.methods.magpie import chat_template as T
 from datagen.methods.magpie.conversations import Conversation, Turns
-from datagen.personas import make_sampler
+from datagen.personas import load_personas, make_sampler
 from datagen.teacher import backend_attr
 
 METHOD = "magpie"
@@ -45,6 +45,10 @@ class Config:
                 "message is persona_template for one persona drawn with the run's seed; empty = no personas"})
     persona_template: str = field(default="magpie/persona_system", metadata={
         "help": "the system message of a persona's conversation (variable: persona)"})
+
+    def __post_init__(self) -> None:
+        if self.personas:  # a bad persona file fails with the config, before a teacher is loaded
+            load_personas(self.personas)
 
 
 def check_raw(teacher) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from datagen.errors import DatagenError
-from datagen.personas import make_sampler
+from datagen.personas import load_personas, make_sampler
 from datagen.methods.self_instruct.prompts import Task, classification_examples, instance_examples
 from datagen.methods.self_instruct.rounds import METHOD, Pool, Round, Setup
 from datagen.record import Record
@@ -71,6 +71,8 @@ class Config:
             raise DatagenError("method_cfg: num_instructions, max_rounds, prompts_per_round, max_new_per_prompt must be >= 1")
         if not 0 < self.novelty_threshold <= 1:
             raise DatagenError(f"method_cfg.novelty_threshold must be in (0, 1], got {self.novelty_threshold}")
+        if self.personas:  # a bad persona file fails with the config, before a teacher is loaded
+            load_personas(self.personas)
 
 
 

@@ -1,5 +1,6 @@
 """Options of `datagen train sft|dpo|reward|grpo`: TRL's own SFTConfig/DPOConfig/RewardConfig/GRPOConfig
-and ModelConfig plus DataArgs and StudentArgs (grpo: and RewardArgs, finetune/rewards.py), parsed by TRL's TrlParser (YAML via --config, flags override it), so `--lora_r 16`,
+and ModelConfig plus DataArgs and StudentArgs (grpo: and RewardArgs, finetune/rewards.py), parsed by TRL's
+TrlParser (YAML via --config, flags override it), so `--lora_r 16`,
 `--max_steps 20` and `--learning_rate 1e-4` mean what they mean in `trl sft`.
 
     parse(["--data", "base", "--model", "m.gguf", "--max_steps", "20"], "sft")

@@ -78,8 +78,7 @@ def train(kind: str, data_args, student_args, train_args, model_args,
     prep = prepare(kind, data_args, student_args, model_args, train_args.seed)
     model, tok, template, peft_config = load(prep["model_dir"], model_args, student_args.adapter)
     root = Path(student_args.out) / (student_args.name or prep["version"].name)
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
+    tmp = temp_run(root)
     try:
         train_args.output_dir = str(tmp / "trainer")
         max_new = student_args.eval_max_new_tokens
@@ -102,23 +101,15 @@ def train(kind: str, data_args, student_args, train_args, model_args,
         provenance.write_json(tmp / "metrics.json", {"summary": metrics, "history": history})
         provenance.write_json(tmp / "before_after.json", [
             {"prompt": p, "before": b, "after": a} for p, b, a in zip(prep["prompts"], before, after)])
-        shutil.rmtree(tmp / "trainer", ignore_errors=True)
-        base = dict(prep["base_info"], **{k: v for k, v in models.read_source(prep["model_dir"]).items()
-                                          if k == "sha256"})
+        discard(tmp / "trainer")
         prov = provenance.build(
             kind, dataset=provenance.dataset_entry(prep["version"], prep["n_train"], prep["held"]),
-            base_model=base, chat_template=template,
+            base_model=base_entry(prep), chat_template=template,
             configs={"data": data_args, "student": student_args, "training": train_args, "model": model_args},
             metrics=metrics, adapter_parent=student_args.adapter, outputs=outputs)
-        final = claim_run_dir(root, kind)
-        prov["path"] = str(final)
-        provenance.write_json(tmp / "provenance.json", prov)
-        os.chmod(tmp, 0o755)  # mkdtemp made it private
-        os.replace(tmp, final)  # onto the empty claimed folder: one step
+        final = publish(tmp, root, kind, prov)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if "final" in locals() and final.is_dir() and not any(final.iterdir()):
-            final.rmdir()
+        discard(tmp)
         raise
     return {"path": final, "metrics": metrics, "prompts": prep["prompts"], "before": before, "after": after}
 

@@ -8,7 +8,7 @@ import pytest
 
 from datagen.cli import main
 from datagen.record import Lineage, Record
-from finetune.reward import load_reward_model, reward_scores
+from finetune.reward_model import load_reward_model, reward_scores
 from tiny_model import QA, WORSE, build_tiny_model, sft_records, write
 
 FAST = ["--per_device_train_batch_size", "4", "--max_length", "64", "--num_eval", "8", "--seed", "0"]

@@ -19,9 +19,9 @@ from datagen.errors import DatagenError
 
 TRAINERS = {"sft": "finetune.sft", "dpo": "finetune.dpo", "reward": "finetune.reward", "grpo": "finetune.grpo"}
 # TRL 1.16 ships no PPO trainer (neither in trl nor in trl.experimental); GRPO is its online-RL trainer.
-NOT_SHIPPED = {"ppo": "TRL 1.16 ships no PPO trainer (not in trl, not in trl.experimental): use `datagen train "
-                      "grpo` (online RL with the same reward model, verifier or judge as the reward)"}
 USAGE = "datagen train sft|dpo|reward|grpo --data VERSION --model PATH_OR_GGUF"
+NOT_SHIPPED = {"ppo": "TRL 1.16 ships no PPO trainer (not in trl, not in trl.experimental); `datagen train grpo` "
+                      "is the online RL step, with the same reward model, verifier or judge as the reward"}
 
 
 def cmd_train(argv: list[str]) -> int:
@@ -31,7 +31,7 @@ def cmd_train(argv: list[str]) -> int:
     from finetune import args as A
 
     if argv and argv[0] in NOT_SHIPPED:
-        raise DatagenError(NOT_SHIPPED[argv[0]])
+        raise DatagenError(f"usage: {USAGE} [options] ({NOT_SHIPPED[argv[0]]})")
     if not argv or argv[0] not in TRAINERS:
         if argv and argv[0] in ("-h", "--help"):
             print(f"usage: {USAGE} [--lora | --full] [--config RECIPE.yaml] [TRL options]\n"

@@ -158,3 +158,18 @@ def test_magpie_persona_is_the_system_message_and_in_meta(tmp_path):
     v = open_version("magpie", tmp_path)
     assert sorted(r.meta["persona_id"] for r in v.records()) == sorted(sampler.at(k).id for k in range(3))
     assert v.manifest()["method_stats"]["personas"]["file"].startswith("bundled:")
+
+
+def test_self_chat_user_is_played_as_a_persona(tmp_path):
+    from test_self_chat import argv, reply
+
+    with FakeOpenAIServer(reply=reply) as srv:
+        assert main(argv(srv, tmp_path, "--method_cfg.num_turns", "2", "--personas", "default")) == 0
+        bodies = [b for b in srv.bodies if "messages" in b and "Write the person's next message" in
+                  b["messages"][-1]["content"]]
+    sampler = make_sampler("default", 0)
+    texts = {sampler.at(k).text for k in range(3)}
+    assert bodies and all(any(f"The person: {t}" in b["messages"][0]["content"] for t in texts) for b in bodies)
+    v = open_version("self_chat", tmp_path / "runs")
+    assert {r.meta["persona_id"] for r in v.records()} <= {sampler.at(k).id for k in range(3)}
+    assert v.records() and v.manifest()["method_stats"]["personas"]["used"] == 3

@@ -24,6 +24,7 @@ import yaml
 from datagen.errors import DatagenError
 from datagen.methods.self_chat import parse as P
 from datagen.methods.self_chat.prompts import build_assistant_request, build_opening_request, build_user_request
+from datagen.personas import load_personas, make_sampler
 from datagen.record import Record
 
 __all__ = ["Config", "METHOD", "run"]
@@ -53,6 +54,9 @@ class Config:
     user_template: str = field(default="self_chat/user", metadata={"help": "user-simulator template"})
     assistant_template: str = field(default="self_chat/assistant", metadata={"help": "assistant system template"})
     opening_template: str = field(default="self_chat/opening", metadata={"help": "opening-message template (topics)"})
+    personas: str = field(default="", metadata={
+        "help": "persona JSONL ({id, persona} per line) or 'default' (the bundled 240): each conversation's user "
+                "is one persona drawn with the run's seed (templates' `persona`); empty = no personas"})
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
@@ -61,6 +65,8 @@ class Config:
             raise DatagenError(f"method_cfg.min_turns {self.min_turns} > num_turns {self.num_turns}")
         if not self.end_marker.strip():
             raise DatagenError("method_cfg.end_marker must not be empty")
+        if self.personas:  # a bad persona file fails with the config, before a teacher is loaded
+            load_personas(self.personas)
 
 
 @dataclass
@@ -72,6 +78,7 @@ class Conversation:
     parent: Record | None = None
     topic: str = ""
     persona: str | None = None
+    persona_id: str | None = None
     seed_offset: int = 0  # topics drawn a second time get another sampling seed, so not the same chat again
     turns: list[dict] = field(default_factory=list)
     finish_reasons: list = field(default_factory=list)
@@ -90,7 +97,8 @@ class Conversation:
         info = {"turns": sum(m["role"] == "assistant" for m in self.turns), "end": self.end,
                 "finish_reason": self.finish_reasons[-1] if self.finish_reasons else None,
                 "finish_reasons": list(self.finish_reasons), "user_finish_reasons": list(self.user_finish_reasons),
-                "source": "topic" if self.topic else "seed", **({"topic": self.topic} if self.topic else {})}
+                "source": "topic" if self.topic else "seed", **({"topic": self.topic} if self.topic else {}),
+                **({"persona_id": self.persona_id} if self.persona_id else {})}
         return Record.make(first, "", answer, messages=self.turns or None, lineage=lineage, meta={**info, **(meta or {})})
 
 
@@ -124,6 +132,10 @@ def run(seeds: list[Record], teacher, cfg: Config, ctx) -> list[Record]:
     if cfg.source == "topics":
         tpl["opening"] = ctx.templates.load(cfg.opening_template)
     convs = start(seeds, cfg, ctx)
+    personas = make_sampler(cfg.personas, ctx.sampling.seed)
+    for c in convs if personas else []:
+        p = personas.at(c.index)
+        c.persona, c.persona_id = p.text, p.id
     user_sampling = ctx.sampling.replace(max_tokens=cfg.user_max_tokens or ctx.sampling.max_tokens)
     ctx.progress.set_total(len(convs) * (2 * cfg.num_turns - 1 + (cfg.source == "topics")), desc="self_chat")
     chat = Chat(cfg, ctx, teacher, tpl, user_sampling)
@@ -139,6 +151,8 @@ def run(seeds: list[Record], teacher, cfg: Config, ctx) -> list[Record]:
     for c in convs:
         if c.live:
             c.end = "max_turns"
+    if personas:
+        ctx.stats["personas"] = personas.stats()
     return chat.finish(convs)
 
 

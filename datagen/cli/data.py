@@ -6,6 +6,9 @@
 """
 from __future__ import annotations
 
+import logging
+import os
+
 from datagen import config as C
 from datagen.cli.flags import help_text, parse_command, parse_overrides, wants_help
 from datagen.cli.generate import ALIASES, stopped_line
@@ -46,6 +49,16 @@ def load_select_config(argv: list[str]):
     return C.build(SelectConfig, C.merge(data, parse_overrides(argv, ALIASES, SelectConfig)))
 
 
+def quiet_embedding() -> None:
+    """No weight-loading bar or model-path line from the embedding model (DATAGEN_LIBRARY_LOGS=1 shows them)."""
+    from datagen.cli.quiet import quiet_libraries
+
+    if os.environ.get("DATAGEN_LIBRARY_LOGS") != "1":
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        logging.getLogger("sentence_transformers").setLevel(logging.WARNING)
+    quiet_libraries()
+
+
 def cmd_select(argv: list[str]) -> int:
     """Choose the best N records of a version: `datagen select --from VERSION --budget N --seed 0 [--scorer length]`."""
     from datagen.select.run import SelectConfig, select
@@ -56,7 +69,9 @@ def cmd_select(argv: list[str]) -> int:
                         ["", "short flags: " + ", ".join(f"--{k} = --{v}" for k, v in ALIASES.items()
                                                          if v.startswith(("teacher.", "sampling.", "from", "output")))]))
         return 0
-    v = select(load_select_config(argv))
+    cfg = load_select_config(argv)
+    quiet_embedding()
+    v = select(cfg)
     m = v.manifest()
     s = m["selection"]
     if v.unchanged:

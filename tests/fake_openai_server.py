@@ -15,7 +15,8 @@ cut-off JSON body), "truncated" (half the answer, finish_reason "length"). Fault
 schedule (`fault_rate`, `fault_kinds`, `seed`) or are forced for the next requests with inject().
 `ignore_n=True` answers one choice whatever n asks, as llama.cpp's server does; with `api_key` set,
 any other bearer token gets HTTP 401. `chat_only=True` answers 404 on /v1/completions, as a chat-only
-API does; `chat_template="..."` is served at GET /props, as llama.cpp's server does.
+API does; GET /props serves `chat_template` (by default a ChatML template, CHATML) as llama.cpp's
+server does; chat_template=None answers 404 there, as vLLM's server does.
 
 Also runnable on its own (prints the base URL): python tests/fake_openai_server.py --latency 0.1
 """
@@ -34,6 +35,11 @@ _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found"
             500: "Internal Server Error", 503: "Service Unavailable"}
 
 
+# A ChatML chat template (Jinja, as a llama.cpp server reports at GET /props), our own text.
+CHATML = ("{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+          "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+
+
 def reply_text(content: str, seed: int | None, index: int) -> str:
     """The deterministic answer: reply_text("hi", 3, 1) -> "Re: hi (s=3, i=1)"."""
     return f"Re: {content} (s={seed}, i={index})"
@@ -43,7 +49,7 @@ class FakeOpenAIServer:
     def __init__(self, *, latency: float = 0.0, fault_rate: float = 0.0, fault_kinds=FAULTS, seed: int = 0,
                  ignore_n: bool = False, retry_after: str = "0.05", stall_seconds: float = 30.0,
                  model: str = "fake-model", api_key: str | None = None, host: str = "127.0.0.1",
-                 port: int = 0, reply=None, chat_only: bool = False, chat_template: str | None = None) -> None:
+                 port: int = 0, reply=None, chat_only: bool = False, chat_template: str | None = CHATML) -> None:
         unknown = set(fault_kinds) - set(FAULTS)
         if unknown:
             raise ValueError(f"unknown fault kinds: {sorted(unknown)}")

@@ -159,7 +159,7 @@ def test_chat_only_server_is_refused_with_one_line(tmp_path, capsys):
 
 
 def test_server_without_a_template_needs_one_named(tmp_path, capsys):
-    with FakeOpenAIServer(reply=magpie_reply) as srv:
+    with FakeOpenAIServer(reply=magpie_reply, chat_template=None) as srv:
         assert magpie(srv, tmp_path) == 2
         assert srv.posts == 0
     err = capsys.readouterr().err.strip()

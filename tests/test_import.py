@@ -131,3 +131,17 @@ def test_every_command_works_on_an_import(tmp_path, capsys):
     assert main(["report", "s/v0002", "--out", str(tmp_path / "r.html"), "--runs", str(runs)]) == 0
     assert open_version("s/v0002", runs).manifest()["parent"] == "s/v0001"
     assert (tmp_path / "r.html").stat().st_size > 1000
+
+
+def test_a_datasetdict_folder_reads_every_split(tmp_path, capsys):
+    import datasets
+
+    rows = lambda words: [{"messages": [{"role": "user", "content": f"Say {w}."},  # noqa: E731
+                                        {"role": "assistant", "content": w}]} for w in words]
+    datasets.DatasetDict({"train": datasets.Dataset.from_list(rows(["one", "two"])),
+                          "test": datasets.Dataset.from_list(rows(["three"]))}).save_to_disk(str(tmp_path / "dd"))
+    assert main(["import", str(tmp_path / "dd"), "--name", "dd", "--out", str(tmp_path / "runs")]) == 0
+    assert "format messages (detected: every sampled row has messages in a datasets folder)" in capsys.readouterr().out
+    recs = open_version("dd", tmp_path / "runs").records()
+    assert sorted(r.output for r in recs) == ["one", "three", "two"]
+    assert {r.meta["source"].split("/")[0] for r in recs} == {"train", "test"}

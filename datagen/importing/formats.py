@@ -2,7 +2,7 @@
 public Self-Instruct seed format), and their conversion of one row into Record fields.
 
     fields_of("alpaca", {"instruction": "Add 2 and 3.", "input": "", "output": "5"})
-    -> {"instruction": "Add 2 and 3.", "input": "", "output": "5", "rejected": None, "messages": None}
+    -> {"instruction": "Add 2 and 3.", "input": "", "output": "5", "rejected": None, "messages": None, "meta": {}}
 
 A chat format carries instruction and input as one user turn (the export joins them with a blank
 line), so after import that turn is the instruction and the input is empty; alpaca keeps them apart.

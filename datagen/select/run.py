@@ -74,6 +74,8 @@ def select(cfg: SelectConfig, backend=None, progress: Progress | None = None) ->
     output_dir = Path(cfg.output_dir) if cfg.output_dir else parent.path.parent.parent
     pm = parent.manifest()
     records = parent.records()
+    if not records:
+        raise DatagenError(f"{parent.ref} has no records to select from")
     run_id = sha256_text(canonical_json({"select": C.to_dict(cfg)}))[:12]
     purpose = "the teacher scorer" if cfg.scorer == "teacher" else None
     with open_session(cfg, output_dir, run_id, backend, progress, purpose=purpose) as session:

@@ -52,8 +52,9 @@ def _mtld_pass(tokens: list[str]) -> float:
 
 
 def mtld(text: str | None) -> float:
-    """Mean length of word runs that keep a type-token ratio above 0.72, forward and backward:
-    mtld("the cat sat on the mat") -> 6.0 (no run falls to 0.72); repetitive text scores low."""
+    """Mean length of word runs that keep a type-token ratio above 0.72, forward and backward (a
+    last, unfinished run counts as the fraction of the way it got):
+    mtld("the cat sat on the mat") -> 10.08; repetitive text scores low."""
     tokens = words(text)
     if not tokens:
         return 0.0

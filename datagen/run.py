@@ -79,7 +79,7 @@ def run_id_of(cfg: RunConfig, method_cfg=None) -> str:
 
 # Method options that count in the run id only when set: runs made before they existed (without
 # them) keep their run ids, so their records stay byte for byte the same.
-UNSET_NOT_IN_RUN_ID = ("personas",)
+UNSET_NOT_IN_RUN_ID = ("personas", "n", "scorer", "verifier", "reward_model", "keep", "judge_max_tokens")
 
 
 def check_not_empty(kept: list, teacher_section: dict, undone: dict, allow_empty: bool, teacher) -> None:

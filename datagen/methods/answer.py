@@ -25,28 +25,40 @@ KEEP = ("best", "pairs", "all")
 
 @dataclass
 class Config:
+    # The best-of-n options are empty by default, and empty options do not count in the run id
+    # (datagen.run.UNSET_NOT_IN_RUN_ID): an answer run without them keeps the records it made before.
     template: str = field(default="answer/answer", metadata={"help": "prompt template for the answer"})
     limit: int | None = field(default=None, metadata={"min": 1, "help": "answer only the first N instructions"})
-    n: int = field(default=1, metadata={"min": 1, "max": 64, "help": "candidates sampled per instruction "
-                                                                     "(best-of-n; the requests' sampling.n)"})
-    scorer: str = field(default="none", metadata={
-        "help": "scores the candidates: none | verifier | reward_model | judge (the teacher grades each)"})
+    n: int | None = field(default=None, metadata={"min": 1, "max": 64, "help": "candidates sampled per "
+                                                  "instruction (best-of-n; the requests' sampling.n); empty = 1"})
+    scorer: str = field(default="", metadata={
+        "help": "scores the candidates: verifier | reward_model | judge (the teacher grades each); empty = none"})
     verifier: str = field(default="", metadata={
         "help": "scorer verifier: bundled (json_parses, python_runs, matches_reference, shorter) or module:function"})
     reward_model: str = field(default="", metadata={
         "help": "scorer reward_model: a `datagen train reward` run or a sequence-classification model folder"})
-    keep: str = field(default="best", metadata={
-        "help": "best (rejection sampling) | pairs (best vs worst as chosen/rejected) | all (every candidate)"})
-    judge_max_tokens: int = field(default=16, metadata={"min": 1, "help": "scorer judge: max tokens of a grade"})
+    keep: str = field(default="", metadata={
+        "help": "best (rejection sampling) | pairs (best vs worst as chosen/rejected) | all (every candidate); "
+                "empty = best"})
+    judge_max_tokens: int | None = field(default=None, metadata={
+        "min": 1, "help": "scorer judge: max tokens of a grade; empty = 16"})
+
+    @property
+    def num(self) -> int:
+        return self.n or 1
+
+    @property
+    def keeping(self) -> str:
+        return self.keep or "best"
 
 
 def check_config(cfg: Config) -> None:
-    if cfg.keep not in KEEP:
+    if cfg.keeping not in KEEP:
         raise DatagenError(f"method_cfg.keep must be one of {', '.join(KEEP)}, got {cfg.keep!r}")
-    if cfg.scorer == "none" and cfg.keep != "all" and cfg.n > 1:
+    if cfg.scorer in ("", "none") and cfg.keeping != "all" and cfg.num > 1:
         raise DatagenError("method_cfg.n > 1 needs a scorer (method_cfg.scorer verifier | reward_model | judge) "
                            "or method_cfg.keep all")
-    if cfg.keep == "pairs" and cfg.n < 2:
+    if cfg.keeping == "pairs" and cfg.num < 2:
         raise DatagenError("method_cfg.keep pairs needs method_cfg.n >= 2 (best and worst of n)")
 
 
@@ -61,12 +73,13 @@ def parse(text: str) -> str | None:
     return text or None
 
 
-def candidates(rec: Record, comp: Completion, lineage, ctx) -> list[Record]:
-    """One record per non-empty choice; an empty one is rejected (`empty_output`)."""
+def candidates(rec: Record, comp: Completion, n: int, lineage, ctx) -> list[Record]:
+    """One record per non-empty choice of the first n (a server may send more); an empty one is rejected
+    (`empty_output`)."""
     out = []
-    for k, choice in enumerate(comp.choices):
+    for k, choice in enumerate(comp.choices[:n]):
         answer = parse(choice.text)
-        meta = {"finish_reason": choice.finish_reason, **({"sample": k} if len(comp.choices) > 1 else {})}
+        meta = {"finish_reason": choice.finish_reason, **({"sample": k} if n > 1 else {})}
         cand = Record.make(rec.instruction, rec.input, answer or "", lineage=lineage, meta=meta)
         if answer is None:
             ctx.reject(cand, "empty_output", "parse")
@@ -78,14 +91,14 @@ def candidates(rec: Record, comp: Completion, lineage, ctx) -> list[Record]:
 def run(seeds: list[Record], teacher, cfg: Config, ctx) -> list[Record]:
     check_config(cfg)
     scorer = None
-    if cfg.scorer != "none":
+    if cfg.scorer not in ("", "none"):
         from filters.scorers import make_scorer  # before any teacher call: a bad verifier/model fails now
 
         scorer = make_scorer(cfg.scorer, verifier=cfg.verifier, reward_model=cfg.reward_model, ctx=ctx,
-                             judge_max_tokens=cfg.judge_max_tokens)
+                             judge_max_tokens=cfg.judge_max_tokens or 16)
     pool = seeds[: cfg.limit] if cfg.limit else seeds
     template = ctx.templates.load(cfg.template)
-    sampling = ctx.sampling if cfg.n == 1 else ctx.sampling.replace(n=cfg.n)
+    sampling = ctx.sampling if cfg.num == 1 else ctx.sampling.replace(n=cfg.num)
     ctx.progress.set_total(len(pool), desc="answer")
     completions: list[Completion] = teacher.complete(build_prompts(pool, template, sampling))
     groups = []
@@ -94,13 +107,13 @@ def run(seeds: list[Record], teacher, cfg: Config, ctx) -> list[Record]:
         if not comp.ok:
             ctx.reject(rec.replace(lineage=lineage), "teacher_error", "teacher", comp.error or "")
             continue
-        cands = candidates(rec, comp, lineage, ctx)
+        cands = candidates(rec, comp, cfg.num, lineage, ctx)
         if cands:
             groups.append((rec, cands))
     if scorer is None:
         out = [c for _, cands in groups for c in cands]
     else:
-        out = best_of_n(groups, scorer, cfg.keep, ctx)
+        out = best_of_n(groups, scorer, cfg.keeping, ctx)
     ctx.stats["answered"] = len(out)
     return out
 

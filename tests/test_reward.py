@@ -93,3 +93,18 @@ def test_best_of_n_with_a_non_classifier_folder_is_one_line(env, capsys):
     err = capsys.readouterr().err
     assert "is not a sequence classifier (architectures: LlamaForCausalLM)" in err and err.count("\n") == 1
     assert not (Path(env["runs"]) / "qa" / "v0002").exists()
+
+
+def test_best_of_n_filter_scored_by_the_trained_reward_model(env, lora_run):
+    lin = Lineage(method="answer", teacher="fake")
+    cands = [Record.make(q, output=o, lineage=lin) for q, a in QA for o in (a, WORSE[0])]
+    write(Path(env["runs"]), "cands", cands)
+    assert main(["filter", "--from", "cands", "--out", env["runs"], "--filters", "best_of_n", "--best_of_n.scorer",
+                 "reward_model", "--best_of_n.reward_model", str(lora_run)]) == 0
+    from datagen.dataset import open_version
+
+    kept = open_version("cands/v0002", env["runs"]).records()
+    assert sorted(r.instruction for r in kept) == sorted(q for q, _ in QA)
+    for r in kept:
+        assert r.meta["score"] == max(r.meta["candidate_scores"]) and len(r.meta["candidate_scores"]) == 2
+    assert sum(r.output != WORSE[0] for r in kept) >= 4  # the reward model prefers the right answers

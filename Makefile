@@ -4,12 +4,15 @@
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-WHEELS ?= $(HOME)/.cache/datagen/wheels
+WHEELS ?= $(HOME)/.cache/datagen/wheels/llama-$(LLAMA_FLAGS)
 LLAMA_VERSION := 0.3.36
 # llama.cpp's default native build uses AMX instructions that crash on some CPUs (this project's
-# machines among them). This flag set was tested here; the wheel is built once and reused.
+# machines among them), and an AVX-512 build crashes (SIGILL) on the AMD EPYC machines without it.
+# AVX2 + FMA + F16C runs on every x86-64 CPU since 2013-2015 (Haswell, Zen). The wheel is built once
+# per flag set (its folder is named after it) and reused.
+LLAMA_FLAGS := avx2
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
-  -DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON \
+  -DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF -DGGML_AVX512_BF16=OFF \
   -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
@@ -26,8 +29,11 @@ llama: $(BIN)/python
 	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) wheel --no-cache-dir --no-deps \
 	    llama-cpp-python==$(LLAMA_VERSION) -w $(WHEELS); \
 	fi
-	$(BIN)/python -c "import llama_cpp" 2>/dev/null || \
-	  $(PIP) install $(WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl
+	@# the stamp names the flag set, so a venv holding a wheel of another flag set gets this one
+	@[ -f $(VENV)/.llama-$(LLAMA_FLAGS) ] || { \
+	  $(PIP) install $(WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl && \
+	  $(PIP) install --force-reinstall --no-deps $(WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl && \
+	  touch $(VENV)/.llama-$(LLAMA_FLAGS); }
 
 setup: $(VENV)/.setup-done
 $(VENV)/.setup-done: pyproject.toml Makefile

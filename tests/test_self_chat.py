@@ -147,10 +147,10 @@ def test_topics_open_with_a_message_the_teacher_writes(tmp_path):
 @pytest.mark.parametrize("text,end", [
     ("Thanks, that helps! [END]", "end_marker"), ("[end]", "end_marker"), ("  ", "empty"),
     ("Person: Thank you so much for your help!", "closing"), ("ok thanks, bye", "closing"),
-    ("Name a fruit.", "repeat"), ("Thanks! How do I peel it?", None),
+    ("Name a fruit.", "repeat"), ("An apple. ", "repeat"), ("Thanks! How do I peel it?", None),
     ("User: How do I peel it?\nAssistant: Use a knife.", None)])
 def test_parse_user_turn(text, end):
-    turn = parse_user_turn(text, "[END]", ["Name a fruit."])
+    turn = parse_user_turn(text, "[END]", ["Name a fruit.", "An apple."])
     assert turn.end == end
     if end is None:
         assert turn.text.endswith("peel it?") and "Assistant" not in turn.text and not turn.text.startswith("User")

@@ -196,7 +196,7 @@ class Chat:
             if not comp.ok:
                 self.drop(c, "teacher_error", "user_turn", comp.error or "")
                 continue
-            earlier = [m["content"] for m in c.turns if m["role"] == "user"]
+            earlier = [m["content"] for m in c.turns]
             turn = P.parse_user_turn(comp.text, self.cfg.end_marker, earlier, self.cfg.stop_on_closing)
             if turn.end:
                 c.end = turn.end

@@ -9,7 +9,8 @@ The stop rule, in order (the first that applies ends the conversation; the messa
 - "empty": nothing is left after cleaning;
 - "closing": with `closing` on, the whole message is a short thanks or goodbye ("Thanks, bye!"),
   which is how a small user simulator ends a chat when it forgets the marker;
-- "repeat": the message repeats an earlier user message of the same conversation (a looping simulator).
+- "repeat": the message repeats an earlier message of the same conversation, either side (a looping
+  simulator, or one that copies the assistant's answer back).
 A conversation that reaches num_turns ends with "max_turns".
 """
 from __future__ import annotations

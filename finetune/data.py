@@ -113,7 +113,8 @@ def conversation_labels(messages: list[dict], tok) -> dict:
     (rendered with the generation prompt) to the end of the conversation through turn k; a template
     that renders a prefix of the conversation differently is refused.
 
-        conversation_labels([user, assistant, user, assistant], tok) -> {"input_ids": [...], "labels": [-100, ..., 42, ...]}
+        conversation_labels([user, assistant, user, assistant], tok)
+        -> {"input_ids": [...], "labels": [-100, ..., 42, ...]}
     """
     ids = _ids(tok, messages)
     labels = [-100] * len(ids)

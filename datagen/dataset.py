@@ -1,33 +1,45 @@
 """DatasetVersion: an immutable directory `<output_dir>/<name>/vNNNN/` with records.parquet,
 rejected.parquet (each row with `reason`, `stage`, `detail`), manifest.json and a README.md card.
+A version of more than SHARD_ROWS records (datagen.shards) holds `records-00000.parquet`, ... and
+`rejected-00000.parquet`, ... instead, listed in order under the manifest's "shards" and each with
+its sha256 under "files"; readers take both layouts (`iter_batches`, `iter_records`, `records()`),
+and content_sha256 is over the rows in order, whatever the shards.
 
-It is written to a temp dir beside its final place and renamed in one step, so a version is
-never half-visible, and no version is ever edited in place.
+It is written to a temp dir beside its final place and renamed in one step (datagen.folders.publish),
+so a version is never half-visible, and no version is ever edited in place.
 
     write_version("runs", "demo", kept, rejected, manifest) -> DatasetVersion(path=runs/demo/v0001)
+    with VersionWriter("runs", "demo") as w: w.add(batch); w.commit(manifest)   # streamed, sharded
     open_version("runs/demo") -> the latest version of "demo"
+    for batch in version.iter_records(10_000): ...   # one batch in memory
 """
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import hashlib
 import json
 import os
 import re
 import shutil
-import subprocess
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable, Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from datagen.card import render_card
+from datagen.folders import (STALE_TMP_SECONDS, _file_sha, _numbered, clean_stale_tmp, git_commit,  # noqa: F401
+                             publish)
 from datagen.errors import DatagenError
 from datagen.record import Record, canonical_json
+from datagen.shards import BATCH_ROWS, RowHash, ShardWriter, iter_parquet
+from datagen.shards import shard_rows as shard_rows_in_force
+
+__all__ = ["SCHEMA", "REJECTED_SCHEMA", "STALE_TMP_SECONDS", "DatasetVersion", "Rejection", "VersionWriter",
+           "clean_stale_tmp", "content_sha256", "git_commit", "list_versions", "open_version", "publish",
+           "verify_version", "write_version"]
 
 SCHEMA = pa.schema([
     ("id", pa.string()), ("instruction", pa.string()), ("input", pa.string()), ("output", pa.string()),
@@ -91,18 +103,39 @@ class DatasetVersion:
                                          f"manifest {expected[:12]}...)")
         return path
 
-    def _read(self, file: str) -> list[dict]:
-        try:
-            return pq.read_table(self.checked(file)).to_pylist()
-        except (pa.ArrowException, OSError) as exc:
-            raise self.damaged(file, f"cannot be read ({type(exc).__name__})") from None
+    def files(self, kind: str = "records") -> list[str]:
+        """The parquet files of `kind` (records | rejected) in order: the manifest's shards, or the one
+        `<kind>.parquet` of a version written before sharding (or small enough for one file)."""
+        return list(self.manifest().get("shards", {}).get(kind) or [f"{kind}.parquet"])
+
+    def iter_batches(self, kind: str = "records", batch_size: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
+        """pyarrow RecordBatches of `kind` over every shard in order, each file checked against its sha256
+        before it is read; memory holds one batch."""
+        for file in self.files(kind):
+            path = self.checked(file)
+            try:
+                yield from iter_parquet([path], batch_size)
+            except (pa.ArrowException, OSError) as exc:
+                raise self.damaged(file, f"cannot be read ({type(exc).__name__})") from None
+
+    def iter_records(self, batch_size: int = BATCH_ROWS) -> Iterator[list[Record]]:
+        """The kept records in order, a list of at most batch_size at a time."""
+        for batch in self.iter_batches("records", batch_size):
+            yield [Record.from_row(r) for r in batch.to_pylist()]
+
+    def iter_rejected(self, batch_size: int = BATCH_ROWS) -> Iterator[list[Rejection]]:
+        for batch in self.iter_batches("rejected", batch_size):
+            yield [Rejection(Record.from_row(r), r["reason"], r["stage"], r.get("detail") or "")
+                   for r in batch.to_pylist()]
+
+    def num_records(self, kind: str = "records") -> int:
+        return sum(pq.ParquetFile(self.checked(f)).metadata.num_rows for f in self.files(kind))
 
     def records(self) -> list[Record]:
-        return [Record.from_row(r) for r in self._read("records.parquet")]
+        return [r for batch in self.iter_records() for r in batch]
 
     def rejected(self) -> list[Rejection]:
-        rows = self._read("rejected.parquet")
-        return [Rejection(Record.from_row(r), r["reason"], r["stage"], r.get("detail") or "") for r in rows]
+        return [j for batch in self.iter_rejected() for j in batch]
 
 
 _VERIFIED: dict[tuple, str] = {}  # (path, mtime, size) -> sha256: a file is hashed once per change
@@ -123,9 +156,20 @@ def verify_version(version: DatasetVersion) -> dict[str, str]:
     for name in files:
         version.checked(name)
     m = version.manifest()
-    if "content_sha256" in m and content_sha256(version.records(), version.rejected()) != m["content_sha256"]:
+    if "content_sha256" in m and stream_content_sha(version) != m["content_sha256"]:
         raise version.damaged("records", "do not match the manifest's content_sha256")
     return dict(files)
+
+
+def stream_content_sha(version: DatasetVersion) -> str:
+    """content_sha256 of a version read batch by batch (its rows as stored, in order)."""
+    h = RowHash()
+    for batch in version.iter_batches("records"):
+        h.update(batch.to_pylist())
+    h.separator()
+    for batch in version.iter_batches("rejected"):
+        h.update(batch.to_pylist())
+    return h.hexdigest()
 
 
 def _table(records: list[Record]) -> pa.Table:
@@ -166,84 +210,31 @@ def content_sha256(records: list[Record], rejected: list[Rejection]) -> str:
     return h.hexdigest()
 
 
-def _file_sha(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def git_commit() -> str | None:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-                             cwd=Path(__file__).resolve().parent)
-        return out.stdout.strip() or None if out.returncode == 0 else None
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-def _numbered(base: Path, prefix: str = "v") -> list[tuple[int, Path]]:
-    """Every <prefix>NNNN directory under base (vNNNN versions, eNNNN evals), complete or not, in order."""
-    if not base.is_dir():
-        return []
-    pattern = re.compile(rf"{re.escape(prefix)}(\d{{4,}})")
-    return sorted((int(m.group(1)), p) for p in base.iterdir() if (m := pattern.fullmatch(p.name)) and p.is_dir())
-
-
 def list_versions(output_dir: str | Path, name: str) -> list[DatasetVersion]:
     """Complete versions only (those with a manifest), oldest first; temp dirs are never listed."""
     return [DatasetVersion(p) for _, p in _numbered(Path(output_dir) / name) if (p / "manifest.json").is_file()]
 
 
-STALE_TMP_SECONDS = 3600
-
-
-def clean_stale_tmp(base: Path, older_than: float = STALE_TMP_SECONDS) -> list[Path]:
-    """Remove `.tmp-*` dirs left by a writer killed mid-write (kill -9 skips its cleanup). Only
-    old ones: a fresh one may belong to a writer that is still running."""
-    removed = []
-    now = time.time()
-    for p in base.glob(".tmp-*") if base.is_dir() else []:
-        try:
-            if p.is_dir() and now - p.stat().st_mtime > older_than:
-                shutil.rmtree(p, ignore_errors=True)
-                removed.append(p)
-        except OSError:
-            continue
-    return removed
-
-
-def publish(tmp: Path, base: Path, prefix: str, finish) -> Path:
-    """Rename the finished folder `tmp` onto the next free <prefix>NNNN under `base` and return it.
-    `finish(tmp, label)` writes what names the number (the manifest) before each attempt. Rename is
-    atomic, so the folder is either absent or complete (a kill -9 leaves at most a .tmp-* dir), and
-    it fails if another writer took that number first, in which case the next one is tried."""
-    while True:
-        numbered = _numbered(base, prefix)
-        final = base / f"{prefix}{(numbered[-1][0] + 1 if numbered else 1):04d}"
-        finish(tmp, final.name)
-        for f in tmp.iterdir():
-            os.chmod(f, 0o444)  # immutable by convention and by mode
-        try:
-            os.rename(tmp, final)
-            return final
-        except OSError as exc:
-            if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
-                raise
-            for f in tmp.iterdir():
-                os.chmod(f, 0o644)
+def _check_name(name: str) -> None:
+    if not re.fullmatch(r"[A-Za-z0-9._-]+", name or ""):
+        raise DatagenError(f"invalid dataset name {name!r}: use letters, digits, '.', '_' and '-'")
 
 
 def write_version(output_dir: str | Path, name: str, records: list[Record], rejected: list[Rejection],
-                  manifest: dict) -> DatasetVersion:
+                  manifest: dict, shard_rows: int | None = None) -> DatasetVersion:
     """Write a new version atomically and return it. `manifest` is completed here with version,
-    counts, file and content hashes, created_at and the git commit."""
-    if not re.fullmatch(r"[A-Za-z0-9._-]+", name or ""):
-        raise DatagenError(f"invalid dataset name {name!r}: use letters, digits, '.', '_' and '-'")
+    counts, file and content hashes, created_at and the git commit. A kind of more than
+    `shard_rows` rows (datagen.shards.SHARD_ROWS) is written as shards; fewer, as one file."""
+    _check_name(name)
     ids = [r.id for r in records]
     if len(set(ids)) != len(ids):
         raise DatagenError("internal: duplicate record ids among kept records (run exact_dup first)")
+    limit = shard_rows_in_force(shard_rows)
+    if len(records) > limit or len(rejected) > limit:
+        with VersionWriter(output_dir, name, limit) as w:
+            w.add(records)
+            w.reject(rejected)
+            return w.commit(manifest, card_records=records)
     base = Path(output_dir) / name
     base.mkdir(parents=True, exist_ok=True)
     clean_stale_tmp(base)
@@ -255,35 +246,140 @@ def write_version(output_dir: str | Path, name: str, records: list[Record], reje
     try:
         _write_parquet(_table(records), tmp / "records.parquet")
         _write_parquet(_rejected_table(rejected), tmp / "rejected.parquet")
-        reasons: dict[str, int] = {}
-        stages: dict[str, int] = {}
-        for rej in rejected:
-            reasons[rej.reason] = reasons.get(rej.reason, 0) + 1
-            stages[rej.stage] = stages.get(rej.stage, 0) + 1
-        full = dict(manifest)
-        full["counts"] = dict(full.get("counts") or {})
-        full["counts"].update(kept=len(records), rejected=len(rejected),
-                              dropped=dict(sorted(reasons.items())), dropped_by_stage=dict(sorted(stages.items())))
-        full["content_sha256"] = sha
-        full["files"] = {f: _file_sha(tmp / f) for f in ("records.parquet", "rejected.parquet")}
-        full["created_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-        full["git_commit"] = git_commit()
-        full["name"] = name
-        os.chmod(tmp, 0o755)  # mkdtemp makes it owner-only; a dataset is for everyone to read
-
-        def finish(folder: Path, label: str) -> None:
-            full["version"] = label
-            for f in ("manifest.json", "README.md"):
-                (folder / f).unlink(missing_ok=True)
-            (folder / "manifest.json").write_text(json.dumps(full, indent=2, ensure_ascii=False, default=str) + "\n",
-                                                  encoding="utf-8")
-            (folder / "README.md").write_text(render_card(full, records), encoding="utf-8")
-
-        final = publish(tmp, base, "v", finish)
+        return _publish_version(tmp, base, manifest, sha, {}, len(records), rejected_counts(rejected), records)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return DatasetVersion(final)
+
+
+def rejected_counts(rejected: Iterable[Rejection], reasons: dict | None = None,
+                    stages: dict | None = None) -> tuple[dict, dict]:
+    reasons, stages = reasons if reasons is not None else {}, stages if stages is not None else {}
+    for rej in rejected:
+        reasons[rej.reason] = reasons.get(rej.reason, 0) + 1
+        stages[rej.stage] = stages.get(rej.stage, 0) + 1
+    return reasons, stages
+
+
+def _publish_version(tmp: Path, base: Path, manifest: dict, sha: str, shards: dict, kept: int,
+                     counts: tuple[dict, dict], card_records: list[Record]) -> DatasetVersion:
+    """Complete the manifest of the finished files in `tmp` and publish it as the next version."""
+    reasons, stages = counts
+    full = dict(manifest)
+    full["counts"] = dict(full.get("counts") or {})
+    full["counts"].update(kept=kept, rejected=sum(reasons.values()),
+                          dropped=dict(sorted(reasons.items())), dropped_by_stage=dict(sorted(stages.items())))
+    full["content_sha256"] = sha
+    names = [f for kind in ("records", "rejected") for f in shards.get(kind, [f"{kind}.parquet"])]
+    full["files"] = {f: _file_sha(tmp / f) for f in names}
+    if shards:
+        full["shards"] = shards
+    full["created_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    full["git_commit"] = git_commit()
+    full["name"] = base.name
+    os.chmod(tmp, 0o755)  # mkdtemp makes it owner-only; a dataset is for everyone to read
+
+    def finish(folder: Path, label: str) -> None:
+        full["version"] = label
+        for f in ("manifest.json", "README.md"):
+            (folder / f).unlink(missing_ok=True)
+        (folder / "manifest.json").write_text(json.dumps(full, indent=2, ensure_ascii=False, default=str) + "\n",
+                                              encoding="utf-8")
+        card = render_card(full, card_records)
+        if kept > len(card_records):
+            card = card.replace("## Shape\n\n", f"## Shape\n\nOf the first {len(card_records)} records: ", 1)
+        (folder / "README.md").write_text(card, encoding="utf-8")
+
+    return DatasetVersion(publish(tmp, base, "v", finish))
+
+
+CARD_SAMPLE = 2000  # records a streamed version's card is computed from
+
+
+class VersionWriter:
+    """A version written as it streams in: kept records and rejections go to shards batch by batch
+    (datagen.shards), the content hash is built row by row, and commit() publishes the folder
+    atomically like write_version. Memory holds one batch, whatever the size. Kept ids are not
+    checked for duplicates here: the caller streams records already unique (a filtered parent).
+
+        with VersionWriter("runs", "demo") as w:
+            w.add(batch); w.reject(rejections); version = w.commit({"method": "filter"})
+    """
+
+    def __init__(self, output_dir: str | Path, name: str, shard_rows: int | None = None) -> None:
+        _check_name(name)
+        self.output_dir, self.name = Path(output_dir), name
+        self.base = self.output_dir / name
+        self.base.mkdir(parents=True, exist_ok=True)
+        clean_stale_tmp(self.base)
+        self.tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.base))
+        limit = shard_rows_in_force(shard_rows)
+        self.writers = {"records": ShardWriter(self.tmp, "records", SCHEMA, limit),
+                        "rejected": ShardWriter(self.tmp, "rejected", REJECTED_SCHEMA, limit)}
+        self.lanes: dict[int, ShardWriter] = {}  # rejections per lane, joined lane after lane at commit
+        self.hash = RowHash()
+        self.counts: tuple[dict, dict] = ({}, {})
+        self.sample: list[Record] = []
+
+    def __enter__(self) -> "VersionWriter":
+        return self
+
+    def __exit__(self, *_) -> None:
+        if self.tmp.exists():
+            self.abort()
+
+    def add(self, records: Iterable[Record]) -> None:
+        rows = []
+        for r in records:
+            rows.append(r.to_row())
+            if len(self.sample) < CARD_SAMPLE:
+                self.sample.append(r)
+        self.hash.update(rows)
+        self.writers["records"].write(rows)
+
+    def reject(self, rejections: Iterable[Rejection], lane: int = 0) -> None:
+        """Rejections in order within a lane; the version's rejected rows are lane 0's, then lane 1's...
+        (a streamed filter run gives each filter its lane, so the order is the filters' order)."""
+        rejections = list(rejections)
+        rejected_counts(rejections, *self.counts)
+        if lane not in self.lanes:
+            self.lanes[lane] = ShardWriter(self.tmp, f".lane{lane}", REJECTED_SCHEMA, 1 << 62)
+        self.lanes[lane].write({**j.record.to_row(), "reason": j.reason, "stage": j.stage, "detail": j.detail}
+                               for j in rejections)
+
+    def _join_lanes(self) -> None:
+        for lane in sorted(self.lanes):
+            files = [self.tmp / f for f in self.lanes[lane].close()]
+            for batch in iter_parquet(files):
+                self.writers["rejected"].write(batch.to_pylist())
+            for f in files:
+                f.unlink()
+
+    def commit(self, manifest: dict, card_records: list[Record] | None = None) -> DatasetVersion:
+        """Finish the shards and publish the next version (or find the latest equal to it: unchanged)."""
+        self._join_lanes()
+        shards = {kind: w.close() for kind, w in self.writers.items()}
+        self.hash.separator()
+        self.hash.update(row for batch in iter_parquet(self.tmp / f for f in shards["rejected"])
+                         for row in batch.to_pylist())
+        sha = self.hash.hexdigest()
+        latest = list_versions(self.output_dir, self.name)[-1:]
+        if latest and latest[0].manifest().get("content_sha256") == sha:
+            self.abort()
+            return DatasetVersion(latest[0].path, unchanged=True)
+        sharded = any(len(v) > 1 for v in shards.values())
+        try:
+            return _publish_version(self.tmp, self.base, manifest, sha, shards if sharded else {},
+                                    self.writers["records"].rows, self.counts,
+                                    self.sample if card_records is None else card_records)
+        except BaseException:
+            self.abort()
+            raise
+
+    def abort(self) -> None:
+        for w in [*self.writers.values(), *self.lanes.values()]:
+            w.abort()
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def _checked_version(v: DatasetVersion) -> DatasetVersion:

@@ -3,11 +3,17 @@ that needs a teacher bound to the session context) and applying them in order wi
 
     build_filters(["exact_dup", {"name": "quality", "min_words": 3}]) -> [("exact_dup", ExactDup()), ...]
     apply_filters(built, records) -> (kept, rejections, funnel)
+    stream_filters(built, version.iter_records(), on_kept=writer.add, on_rejected=writer.reject) -> funnel
+
+stream_filters holds one batch plus the filters' own state (dedup indexes): per-record filters are a
+pure map over batches, exact and MinHash dedup (keep=first) keep their index between batches. A
+filter that must see every record at once (smallest_id, novelty, semantic, a Ray-distributed one)
+gets the survivors gathered in a list, it and the filters after it then run as apply_filters does.
 """
 from __future__ import annotations
 
 import dataclasses
-from typing import Sequence
+from typing import Callable, Iterable, Sequence
 
 from datagen import config as C
 from datagen.cache import BUDGET_ERROR
@@ -77,31 +83,79 @@ def apply_filters(filters: Sequence[tuple[str, object]], records: list[Record],
 
         apply_filters([("length", Length())], records) -> (kept, [Rejection(r, "too_short", "filter:length")], funnel)
     """
-    from filters.base import split_verdict
-
     kept = list(records)
     rejected: list[Rejection] = []
     funnel = []
     for name, fn in filters:
-        verdicts = fn(kept)
-        if len(verdicts) != len(kept):
-            raise RuntimeError(f"filter {name} returned {len(verdicts)} verdicts for {len(kept)} records")
-        survivors, dropped, undone = [], {}, 0
-        notes = fn.annotations() if hasattr(fn, "annotations") else {}
-        for rec, v in zip(kept, verdicts):
-            if rec.id in notes:
-                rec = dataclasses.replace(rec, meta={**rec.meta, **notes[rec.id]})  # same id
-            sv = split_verdict(v)
-            if sv is None:
-                survivors.append(rec)
-            elif BUDGET_ERROR in (sv[0], sv[1].split(":")[0]):  # not judged: the budget ran out first
-                undone += 1
-            else:
-                rejected.append(Rejection(rec, sv[0], f"filter:{name}", sv[1]))
-                dropped[sv[0]] = dropped.get(sv[0], 0) + 1
-        funnel.append({"filter": name, "in": len(kept), "kept": len(survivors), "dropped": dropped,
-                       **({"undone": undone} if undone else {})})
+        entry = {"filter": name, "in": 0, "kept": 0, "dropped": {}}
+        kept = _judge(name, fn, fn, kept, entry, rejected.append)
+        funnel.append(_tidy(entry))
         if progress is not None:
-            progress.update(rejected=len(kept) - len(survivors))
-        kept = survivors
+            progress.update(rejected=entry["in"] - entry["kept"])
     return kept, rejected, funnel
+
+
+def _tidy(entry: dict) -> dict:
+    return {k: v for k, v in entry.items() if k != "undone" or v}
+
+
+def _judge(name: str, fn, call, batch: list[Record], entry: dict, reject) -> list[Record]:
+    """One filter over one batch: the survivors; counts go to the funnel `entry`, drops to reject()."""
+    from filters.base import split_verdict
+
+    verdicts = call(batch)
+    if len(verdicts) != len(batch):
+        raise RuntimeError(f"filter {name} returned {len(verdicts)} verdicts for {len(batch)} records")
+    survivors = []
+    notes = fn.annotations() if hasattr(fn, "annotations") else {}
+    for rec, v in zip(batch, verdicts):
+        if rec.id in notes:
+            rec = dataclasses.replace(rec, meta={**rec.meta, **notes[rec.id]})  # same id
+        sv = split_verdict(v)
+        if sv is None:
+            survivors.append(rec)
+        elif BUDGET_ERROR in (sv[0], sv[1].split(":")[0]):  # not judged: the budget ran out first
+            entry["undone"] = entry.get("undone", 0) + 1
+        else:
+            reject(Rejection(rec, sv[0], f"filter:{name}", sv[1]))
+            entry["dropped"][sv[0]] = entry["dropped"].get(sv[0], 0) + 1
+    entry["in"] += len(batch)
+    entry["kept"] += len(survivors)
+    return survivors
+
+
+def stream_filters(filters: Sequence[tuple[str, object]], batches: Iterable[list[Record]],
+                   on_kept: Callable[[list[Record]], None], on_rejected: Callable[[int, list[Rejection]], None],
+                   progress=None) -> list[dict]:
+    """apply_filters over a stream of batches: the same kept records, rejections and funnel, handed
+    to on_kept(records) / on_rejected(lane, rejections) batch by batch. The lane is the filter's
+    place in the list: rejections read lane after lane are in apply_filters' order (VersionWriter
+    lanes). Returns the funnel."""
+    steps = []
+    for name, fn in filters:
+        step = fn.stream() if hasattr(fn, "stream") else None
+        if step is None:
+            break
+        steps.append((name, fn, step))
+    rest = list(filters[len(steps):])
+    entries = [{"filter": name, "in": 0, "kept": 0, "dropped": {}} for name, _, _ in steps]
+    gathered: list[Record] = []
+    for batch in batches:
+        for lane, ((name, fn, step), entry) in enumerate(zip(steps, entries)):
+            dropped: list[Rejection] = []
+            before = len(batch)
+            batch = _judge(name, fn, step, batch, entry, dropped.append)
+            on_rejected(lane, dropped)
+            if progress is not None:
+                progress.update(rejected=before - len(batch))
+        if rest:
+            gathered += batch
+        elif batch:
+            on_kept(batch)
+    funnel = [_tidy(e) for e in entries]
+    if rest:
+        kept, rejected, tail = apply_filters(rest, gathered, progress)
+        on_rejected(len(steps), rejected)
+        on_kept(kept)
+        funnel += tail
+    return funnel

@@ -1,6 +1,8 @@
 """Re-filtering: run filters over an existing version and write the next version of the same name.
 The new manifest names its parent and holds the full filter config and the per-filter funnel. Its
 rejected.parquet holds only this filtering's rejections (the parent's stay in the parent).
+The parent is read batch by batch and the new version written as it goes (stream_filters into a
+VersionWriter), so memory holds one batch plus the dedup indexes, never the whole parent.
 
     refilter(FilterConfig(from_version="demo/v0001", filters=["quality"])) -> DatasetVersion(demo/v0002)
 """
@@ -11,12 +13,14 @@ from pathlib import Path
 
 from datagen import config as C
 from datagen.backends import TeacherConfig, public_config
-from datagen.dataset import DatasetVersion, open_version, write_version
-from datagen.filtering import apply_filters, needs_teacher, resolve_specs
+from datagen.dataset import DatasetVersion, VersionWriter, open_version
+from datagen.filtering import needs_teacher, resolve_specs, stream_filters
 from datagen.progress import Progress
 from datagen.run import check_not_empty
 from datagen.record import canonical_json, sha256_text
 from datagen.session import SamplingConfig, check_executor, open_session
+
+BATCH = 10_000  # parent records read and filtered at once
 
 
 @dataclass
@@ -48,23 +52,25 @@ def refilter(cfg: FilterConfig, specs: list | None = None, backend=None, progres
     parent = open_version(cfg.from_version, cfg.output_dir or "runs")
     output_dir = Path(cfg.output_dir) if cfg.output_dir else parent.path.parent.parent
     pm = parent.manifest()
-    records = parent.records()
     run_id = sha256_text(canonical_json({"filter": C.to_dict(cfg)}))[:12]
-    with open_session(cfg, output_dir, run_id, backend, progress,
-                      purpose="the judge filter" if needs_teacher(specs) else None) as session:
-        kept, rejected, funnel = apply_filters(session.filters(specs), records, session.progress)
-    undone = {f"filter:{f['filter']}": f["undone"] for f in funnel if f.get("undone")}
-    check_not_empty(kept, session.teacher_manifest(), undone, cfg.allow_empty,
-                    session.teacher)
-    manifest = {
-        "method": "filter",
-        "parent": parent.ref,
-        "parent_content_sha256": pm.get("content_sha256"),
-        "config": {**public_config(C.to_dict(cfg)), "filters": specs},
-        "counts": {"input": len(records), "parent_rejected": pm.get("counts", {}).get("rejected", 0),
-                   "rejected_scope": "this filtering only; the parent's rejections stay in " + parent.ref},
-        "funnel": funnel,
-        **session.teacher_manifest(),
-        "undone": undone,
-    }
-    return write_version(output_dir, cfg.name or parent.name, kept, rejected, manifest)
+    with VersionWriter(output_dir, cfg.name or parent.name) as out:
+        with open_session(cfg, output_dir, run_id, backend, progress,
+                          purpose="the judge filter" if needs_teacher(specs) else None) as session:
+            funnel = stream_filters(session.filters(specs), parent.iter_records(BATCH), out.add,
+                                    lambda lane, rejections: out.reject(rejections, lane), session.progress)
+        kept = funnel[-1]["kept"] if funnel else 0
+        undone = {f"filter:{f['filter']}": f["undone"] for f in funnel if f.get("undone")}
+        check_not_empty(kept, session.teacher_manifest(), undone, cfg.allow_empty, session.teacher)
+        manifest = {
+            "method": "filter",
+            "parent": parent.ref,
+            "parent_content_sha256": pm.get("content_sha256"),
+            "config": {**public_config(C.to_dict(cfg)), "filters": specs},
+            "counts": {"input": funnel[0]["in"] if funnel else 0,
+                       "parent_rejected": pm.get("counts", {}).get("rejected", 0),
+                       "rejected_scope": "this filtering only; the parent's rejections stay in " + parent.ref},
+            "funnel": funnel,
+            **session.teacher_manifest(),
+            "undone": undone,
+        }
+        return out.commit(manifest)

@@ -12,7 +12,11 @@ What a filter needs is declared on its class, never sniffed:
   `reduce(records, values)` gives the verdicts in one ordered pass (driver side); the call is
   `reduce(records, map(records))` (exact and MinHash dedup).
 - `annotations()`: meta merged into the records after a call (the LLM judge's scores); meta is not
-  part of a record's id.
+  part of a record's id;
+- `stream()`: a callable over successive batches whose verdicts equal one call over all of them
+  joined, or None when the filter must see every record at once. Per-record filters stream as they
+  are; exact and MinHash dedup keep their index between batches (`datagen filter` then holds one
+  batch plus the indexes, never the whole parent).
 
     ExactDup()([Record("Hi"), Record(" hi ")]) -> [None, ("exact_duplicate", "<id of first>")]
 """
@@ -54,6 +58,10 @@ class Filter:
 
     def reduce(self, records: list[Record], values: list) -> list[Verdict]:
         raise NotImplementedError
+
+    def stream(self):
+        """batches -> verdicts with state kept between calls, or None (see the module docstring)."""
+        return self.__call__ if self.per_record else None
 
     def annotations(self) -> dict[str, dict]:
         """{record_id: {meta key: value}} from the last call."""

@@ -3,6 +3,7 @@
 BandIndex keeps every (band key, ordinal) pair in a few sorted numpy arrays (12 bytes a pair, merged
 size-tiered like an LSM tree) and answers a whole batch with np.searchsorted. DatasketchIndex
 wraps datasketch.MinHashLSH (a Python dict of sets per band, ~10x the memory) for comparison.
+Rows is the append-only block array the kept signatures live in.
 
     idx = BandIndex(); idx.add(keys[:2], np.array([0, 1], np.uint32)); idx.query(keys) -> (q, ords)
 """
@@ -86,3 +87,34 @@ class DatasketchIndex:
 
     def nbytes(self) -> int:
         return -1  # not measurable cheaply: see benchmarks/dedup.py (RSS)
+
+
+class Rows:
+    """An append-only array kept as fixed-size blocks, so growing it never copies what is stored."""
+
+    def __init__(self, shape: tuple, dtype, block: int = 8192) -> None:
+        self.shape, self.dtype, self.block = shape, dtype, block
+        self.blocks: list[np.ndarray] = []
+        self.size = 0
+
+    def append(self, rows: np.ndarray) -> None:
+        done = 0
+        while done < len(rows):
+            if self.size % self.block == 0:
+                self.blocks.append(np.empty((self.block, *self.shape), self.dtype))
+            at = self.size % self.block
+            n = min(self.block - at, len(rows) - done)
+            self.blocks[-1][at:at + n] = rows[done:done + n]
+            done, self.size = done + n, self.size + n
+
+    def take(self, idx: np.ndarray) -> np.ndarray:
+        out = np.empty((len(idx), *self.shape), self.dtype)
+        which, at = np.divmod(idx, self.block)
+        for b in np.unique(which):
+            sel = which == b
+            out[sel] = self.blocks[b][at[sel]]
+        return out
+
+    @property
+    def nbytes(self) -> int:
+        return sum(b.nbytes for b in self.blocks)

@@ -24,8 +24,9 @@ import numpy as np
 
 from datagen.record import Record
 from filters.base import Filter
-from filters.lsh_index import BandIndex, DatasketchIndex
-from filters.shingles import BAND_MUL, fmix32, fmix64, shingle_hashes, words  # noqa: F401
+from filters.clusters import check_keep, near_duplicate_clusters
+from filters.lsh_index import BandIndex, DatasketchIndex, Rows
+from filters.shingles import BAND_MUL, fmix32, fmix64, shingle_hashes, words  # noqa: F401 - words: re-exported
 
 
 @lru_cache(maxsize=8)
@@ -90,37 +91,6 @@ def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
     from datasketch.lsh import _optimal_param
 
     return _optimal_param(max(0.05, threshold - 0.15), num_perm, 0.3, 0.7)
-
-
-class Rows:
-    """An append-only array kept as fixed-size blocks, so growing it never copies what is stored."""
-
-    def __init__(self, shape: tuple, dtype, block: int = 8192) -> None:
-        self.shape, self.dtype, self.block = shape, dtype, block
-        self.blocks: list[np.ndarray] = []
-        self.size = 0
-
-    def append(self, rows: np.ndarray) -> None:
-        done = 0
-        while done < len(rows):
-            if self.size % self.block == 0:
-                self.blocks.append(np.empty((self.block, *self.shape), self.dtype))
-            at = self.size % self.block
-            n = min(self.block - at, len(rows) - done)
-            self.blocks[-1][at:at + n] = rows[done:done + n]
-            done, self.size = done + n, self.size + n
-
-    def take(self, idx: np.ndarray) -> np.ndarray:
-        out = np.empty((len(idx), *self.shape), self.dtype)
-        which, at = np.divmod(idx, self.block)
-        for b in np.unique(which):
-            sel = which == b
-            out[sel] = self.blocks[b][at[sel]]
-        return out
-
-    @property
-    def nbytes(self) -> int:
-        return sum(b.nbytes for b in self.blocks)
 
 
 class NearDupIndex:
@@ -263,11 +233,15 @@ class MinHash(Filter):
     seed: int = field(default=1, metadata={"help": "hash seed"})
     batch_size: int = field(default=4096, metadata={"help": "records hashed at once", "min": 1})
     backend: str = field(default="compact", metadata={"help": "compact | datasketch (index implementation)"})
+    keep: str = field(default="first", metadata={"help": "first (a record duplicating an earlier kept one goes) | "
+                                                         "smallest_id (each duplicate cluster keeps its smallest "
+                                                         "id: order-free)"})
 
     def __post_init__(self) -> None:
         for f in self.fields:
             if f not in ("instruction", "input", "output", "rejected"):
                 raise ValueError(f"unknown field {f!r}")
+        check_keep(self.keep)
         self._index()  # validate the options now
 
     def _index(self) -> NearDupIndex:
@@ -282,19 +256,54 @@ class MinHash(Filter):
 
     def reduce(self, records: list[Record], mapped: list) -> list:
         """One ordered pass over precomputed signatures: the local filter's exact decisions."""
-        idx, out = self._index(), []
+        if not records:
+            return []
+        sig = np.stack([m[0] for m in mapped]).astype(np.uint32)
+        has = np.array([bool(m[1]) for m in mapped])
+        if self.keep == "smallest_id":
+            return self._clusters(records, sig, has)
+        step, out = self.stream(), []
         for lo in range(0, len(records), self.batch_size):
-            part = mapped[lo:lo + self.batch_size]
-            sig = np.stack([m[0] for m in part]).astype(np.uint32)
-            has = np.array([bool(m[1]) for m in part])
-            for pos in idx.add_signatures(sig, has):
-                out.append(None if pos < 0 else ("near_duplicate", records[pos].id))
+            out += step(records[lo:lo + self.batch_size], sig[lo:lo + self.batch_size], has[lo:lo + self.batch_size])
         return out
 
+    def _clusters(self, records: list[Record], sig: np.ndarray, has: np.ndarray) -> list:
+        idx = self._index()
+        s16 = (sig & np.uint32(0xFFFF)).astype(np.uint16)
+        keys = band_keys(sig, idx.bands, idx.rows)
+        winners = near_duplicate_clusters([r.id for r in records], keys, has,
+                                          lambda u, v: (s16[u] == s16[v]).mean(axis=1), self.threshold)
+        return [None if w is None else ("near_duplicate", w) for w in winners]
+
+    def stream(self):
+        """keep=first batch by batch: the index of kept records (and their ids) lives between calls;
+        step(records[, sig, has]) -> verdicts. None under smallest_id (it needs every record)."""
+        if self.keep != "first":
+            return None
+        idx, kept_ids = self._index(), {}
+
+        def step(records: list[Record], sig=None, has=None) -> list:
+            if sig is None and len(records) > self.batch_size:
+                return [v for lo in range(0, len(records), self.batch_size)
+                        for v in step(records[lo:lo + self.batch_size])]
+            out, start = [], idx.seen
+            if sig is None:
+                sig, has = signatures([text_of(r, tuple(self.fields)) for r in records], self.num_perm,
+                                      self.shingle_size, self.seed)
+            for i, pos in enumerate(idx.add_signatures(sig, has).tolist()):
+                if pos >= 0:
+                    out.append(("near_duplicate", kept_ids[pos]))
+                    continue
+                if has[i]:
+                    kept_ids[start + i] = records[i].id
+                out.append(None)
+            return out
+        return step
+
     def __call__(self, records: list[Record]) -> list:
-        idx, out = self._index(), []
+        if self.keep == "smallest_id":
+            return self.reduce(records, self.map(records))
+        step, out = self.stream(), []
         for lo in range(0, len(records), self.batch_size):
-            batch = records[lo:lo + self.batch_size]
-            for pos in idx.add([text_of(r, tuple(self.fields)) for r in batch]):
-                out.append(None if pos < 0 else ("near_duplicate", records[pos].id))
+            out += step(records[lo:lo + self.batch_size])
         return out

@@ -1,0 +1,124 @@
+"""Parquet shards of a dataset version: `records-00000.parquet`, `records-00001.parquet`, ... of at
+most SHARD_ROWS rows each (and the same for `rejected`). A kind that fits in one shard is written as
+one file named as before sharding existed (`records.parquet`), so small versions look exactly as
+they always did, and a reader takes either layout.
+
+    w = ShardWriter(tmp, "records", SCHEMA, shard_rows=2); w.write(rows); w.close() -> ["records-00000.parquet", ...]
+    iter_parquet([tmp / "records.parquet"], batch_size=1000) -> RecordBatch, RecordBatch, ...
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from datagen.errors import DatagenError
+from datagen.record import canonical_json
+
+SHARD_ROWS = 100_000  # rows per shard; override with DATAGEN_SHARD_ROWS or write_version(shard_rows=...)
+BATCH_ROWS = 10_000  # rows buffered before a row group is written, and rows a reader yields at once
+
+
+def shard_rows(override: int | None = None) -> int:
+    """The shard bound in force: the argument, else $DATAGEN_SHARD_ROWS, else SHARD_ROWS."""
+    value = override if override is not None else os.environ.get("DATAGEN_SHARD_ROWS", SHARD_ROWS)
+    try:
+        n = int(value)
+    except ValueError:
+        raise DatagenError(f"DATAGEN_SHARD_ROWS must be a whole number of rows, got {value!r}") from None
+    if n < 1:
+        raise DatagenError(f"shard rows must be >= 1, got {n}")
+    return n
+
+
+def shard_name(kind: str, index: int) -> str:
+    return f"{kind}-{index:05d}.parquet"
+
+
+class ShardWriter:
+    """Rows in, shards out: a new shard is opened every `limit` rows. close() returns the file names
+    in order; a single shard is renamed `<kind>.parquet`, and no rows at all give an empty
+    `<kind>.parquet` with the schema and no row group (`datasets` refuses a 0-row row group)."""
+
+    def __init__(self, folder: Path, kind: str, schema: pa.Schema, limit: int | None = None,
+                 batch_rows: int = BATCH_ROWS) -> None:
+        self.folder, self.kind, self.schema = Path(folder), kind, schema
+        self.limit, self.batch_rows = shard_rows(limit), min(batch_rows, shard_rows(limit))
+        self.names: list[str] = []
+        self.buffer: list[dict] = []
+        self.in_shard = 0
+        self.rows = 0
+        self._writer: pq.ParquetWriter | None = None
+
+    def write(self, rows: Iterable[dict]) -> None:
+        for row in rows:
+            self.buffer.append(row)
+            if self.in_shard + len(self.buffer) >= self.limit or len(self.buffer) >= self.batch_rows:
+                self._flush()
+
+    def _flush(self) -> None:
+        if not self.buffer:
+            return
+        if self._writer is None:
+            self.names.append(shard_name(self.kind, len(self.names)))
+            self._writer = pq.ParquetWriter(self.folder / self.names[-1], self.schema)
+        self._writer.write_table(pa.Table.from_pylist(self.buffer, schema=self.schema))
+        self.in_shard += len(self.buffer)
+        self.rows += len(self.buffer)
+        self.buffer = []
+        if self.in_shard >= self.limit:
+            self._writer.close()
+            self._writer, self.in_shard = None, 0
+
+    def close(self) -> list[str]:
+        self._flush()
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        single = f"{self.kind}.parquet"
+        if not self.names:
+            pq.ParquetWriter(self.folder / single, self.schema).close()
+            self.names = [single]
+        elif len(self.names) == 1:
+            os.rename(self.folder / self.names[0], self.folder / single)
+            self.names = [single]
+        return list(self.names)
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            try:
+                self._writer.close()
+            except Exception:  # noqa: BLE001 - the folder is removed anyway
+                pass
+            self._writer = None
+
+
+def iter_parquet(paths: Iterable[Path], batch_size: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
+    """Record batches of each file in turn, `batch_size` rows at most, never a whole file at once."""
+    for path in paths:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_size):
+            if batch.num_rows:
+                yield batch
+
+
+class RowHash:
+    """content_sha256 built row by row: the kept rows, then `--rejected--`, then the rejected rows
+    (datagen.dataset.content_sha256). Depends on the rows and their order only, never on shards."""
+
+    def __init__(self) -> None:
+        self.h = hashlib.sha256()
+
+    def update(self, rows: Iterable[dict]) -> None:
+        for row in rows:
+            self.h.update(canonical_json(row).encode())
+            self.h.update(b"\n")
+
+    def separator(self) -> None:
+        self.h.update(b"--rejected--\n")
+
+    def hexdigest(self) -> str:
+        return self.h.hexdigest()

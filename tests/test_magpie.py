@@ -194,3 +194,10 @@ def _ctx():
 
     return RunContext(rng=random.Random(0), sampling=Sampling(max_tokens=8, temperature=0.7, seed=0),
                       templates=TemplateLoader(), run_id="r", teacher_name="fake")
+
+
+def test_a_backslash_n_typed_on_the_command_line_is_a_newline():
+    from datagen.methods import METHODS
+
+    cfg = METHODS["magpie"].Config(pre_query="<|im_start|>user\\n", end_of_turn="<|im_end|>")
+    assert cfg.pre_query == CHATML_USER

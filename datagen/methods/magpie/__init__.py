@@ -1,5 +1,7 @@
-"""Magpie (Xu et al. 2024, "Magpie: Alignment Data Synthesis from Scratch by Prompting Aligned LLMs
-with Nothing"): an aligned teacher is sent only the pre-query part of its own chat template (ChatML's
+"""Magpie (Xu et al. 2024): the teacher writes user queries from its chat template's pre-query, then answers them.
+
+"Magpie: Alignment Data Synthesis from Scratch by Prompting Aligned LLMs with Nothing": an aligned
+teacher is sent only the pre-query part of its own chat template (ChatML's
 `<|im_start|>user\\n`) as a raw completion; what it writes until its end-of-turn token is a user
 query, which the teacher then answers through the chat endpoint. No seed tasks are used. With
 `num_turns` > 1 the conversation so far, rendered in the template, is followed by the next user
@@ -31,7 +33,8 @@ class Config:
         "help": f"a chat format ({', '.join(T.FORMATS)}), a Jinja chat template file, or empty = the teacher's "
                 "own (GGUF metadata, a llama.cpp server's /props, a tokenizer)"})
     pre_query: str = field(default="", metadata={
-        "help": "the first turn's pre-query text itself (wins over the template), e.g. \"<|im_start|>user\\n\""})
+        "help": "the first turn's pre-query text itself (wins over the template), e.g. '<|im_start|>user\\n' "
+                "(a backslash-n in it is a newline)"})
     end_of_turn: str = field(default="", metadata={"help": "where a query ends (empty = read from the template)"})
     system_prompt: str = field(default="", metadata={
         "help": "a system message placed before every query (empty = the template's own default, if any)"})
@@ -47,6 +50,9 @@ class Config:
         "help": "the system message of a persona's conversation (variable: persona)"})
 
     def __post_init__(self) -> None:
+        # "\n" typed on a command line arrives as backslash + n; a chat template never means that.
+        self.pre_query = self.pre_query.replace("\\n", "\n")
+        self.end_of_turn = self.end_of_turn.replace("\\n", "\n")
         if self.personas:  # a bad persona file fails with the config, before a teacher is loaded
             load_personas(self.personas)
 

@@ -89,6 +89,17 @@ def test_stop_rule_and_num_turns_bound(server, tmp_path):
     assert stats["mean_turns"] == round((1 + 2 + 5) / 3, 3)
 
 
+def test_an_answer_said_before_ends_the_chat_at_the_turn_before(tmp_path):
+    def looping(content, seed, index, model=None):
+        return f"Person: more about {content.count(chr(10) + 'Assistant: ')}" if ASK in content else "Same answer."
+    with FakeOpenAIServer(reply=looping) as srv:
+        assert main(argv(srv, tmp_path, "--method_cfg.num_turns", "4")) == 0
+        assert srv.posts == 3 * 3  # per chat: answer 1, user 2, answer 2 (a repeat): nothing more
+    for r in open_version("self_chat", tmp_path / "runs").records():
+        assert (r.meta["turns"], r.meta["end"]) == (1, "assistant_repeat")
+        assert [m["role"] for m in r.messages] == ["user", "assistant"] and r.meta["user_finish_reasons"] == []
+
+
 def test_min_turns_rejects_a_chat_the_user_ended_early(server, tmp_path):
     assert main(argv(server, tmp_path, "--method_cfg.num_turns", "3", "--method_cfg.min_turns", "2")) == 0
     v = open_version("self_chat", tmp_path / "runs")

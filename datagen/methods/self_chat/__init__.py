@@ -213,6 +213,10 @@ class Chat:
                 self.drop(c, "teacher_error", "assistant_turn", comp.error or "")
             elif text is None:
                 self.drop(c, "empty_output", "assistant_turn", f"turn {k}")
+            elif P.repeats(text, [m["content"] for m in c.turns if m["role"] == "assistant"]):
+                c.turns.pop()  # an answer said before answers nothing new: the chat ends at the turn before
+                c.user_finish_reasons.pop()
+                c.end = "assistant_repeat"
             else:
                 c.turns.append({"role": "assistant", "content": text})
                 c.finish_reasons.append(comp.finish_reason)

@@ -11,7 +11,9 @@ The stop rule, in order (the first that applies ends the conversation; the messa
   which is how a small user simulator ends a chat when it forgets the marker;
 - "repeat": the message repeats an earlier message of the same conversation, either side (a looping
   simulator, or one that copies the assistant's answer back).
-A conversation that reaches num_turns ends with "max_turns".
+An assistant answer that repeats one of its earlier answers ends the conversation before that turn
+("assistant_repeat"; a small teacher loops this way). A conversation that reaches num_turns ends with
+"max_turns".
 """
 from __future__ import annotations
 
@@ -58,9 +60,14 @@ def parse_user_turn(text: str, end_marker: str, earlier: list[str], closing: boo
         return UserTurn("", "empty")
     if closing and len(body.split()) <= 12 and _CLOSING.match(body):
         return UserTurn("", "closing")
-    if normalize(body).lower() in {normalize(e).lower() for e in earlier}:
+    if repeats(body, earlier):
         return UserTurn("", "repeat")
     return UserTurn(body)
+
+
+def repeats(text: str, earlier: list[str]) -> bool:
+    """repeats("An apple. ", ["an apple."]) -> True: the same text up to case and whitespace."""
+    return normalize(text).lower() in {normalize(e).lower() for e in earlier}
 
 
 def parse_assistant(text: str) -> str | None:

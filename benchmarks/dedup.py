@@ -99,6 +99,13 @@ def build_corpus(n: int, seed: int):
     return texts, pairs
 
 
+def index_options(args) -> dict:
+    opts = dict(threshold=args.threshold, num_perm=args.num_perm, verify=args.verify)
+    if args.bands:
+        opts.update(bands=args.bands, rows=args.rows)
+    return opts
+
+
 def dedup(texts, batch, **opts) -> tuple[np.ndarray, NearDupIndex]:
     idx = NearDupIndex(**opts)
     return np.concatenate([idx.add(texts[i:i + batch]) for i in range(0, len(texts), batch)]), idx
@@ -108,7 +115,7 @@ def quality(args) -> dict:
     t0 = time.perf_counter()
     texts, pairs = build_corpus(args.n, args.seed)
     build_s = time.perf_counter() - t0
-    opts = dict(threshold=args.threshold, num_perm=args.num_perm)
+    opts = index_options(args)
     c0, w0 = time.process_time(), time.perf_counter()
     got, idx = dedup(texts, args.batch, **opts)
     cpu, wall = time.process_time() - c0, time.perf_counter() - w0
@@ -117,6 +124,8 @@ def quality(args) -> dict:
     correct = sum(jaccard(shingles(texts[i].split()), shingles(texts[got[i]].split())) >= thr for i in dropped)
     true = [(a, b) for a, b, _, j in pairs if j >= thr]
     found = sum(got[b] == a for a, b in true)
+    near = [(a, b) for a, b, _, j in pairs if thr <= j < thr + 0.05]  # just above the threshold
+    found_near = sum(got[b] == a for a, b in near)
     levels = []
     for lvl in LEVELS:
         sel = [(a, b, j) for a, b, lv, j in pairs if lv == lvl]
@@ -131,7 +140,9 @@ def quality(args) -> dict:
     out = {"mode": "quality", "records": len(texts), "planted_pairs": len(pairs), "true_pairs": len(true),
            "threshold": thr, "num_perm": args.num_perm, "bands": idx.bands, "rows": idx.rows,
            "dropped": int(dropped.size), "precision": round(correct / max(1, dropped.size), 4),
-           "recall": round(found / max(1, len(true)), 4), "levels": levels,
+           "recall": round(found / max(1, len(true)), 4),
+           "pairs_just_above": len(near), "recall_just_above": round(found_near / max(1, len(near)), 4),
+           "verify": args.verify, "levels": levels,
            "cpu_s": round(cpu, 1), "wall_s": round(wall, 1), "records_per_cpu_s": round(len(texts) / cpu),
            "index_mb": round(idx.nbytes() / 2**20, 1), "index_held_mb": round(held / 2**20, 1),
            "tracemalloc_peak_mb": round(peak / 2**20, 1),
@@ -172,7 +183,7 @@ def stream(n: int, seed: int):
 
 
 def memory(args) -> dict:
-    exact, near = ExactIndex(), NearDupIndex(threshold=args.threshold, num_perm=args.num_perm)
+    exact, near = ExactIndex(), NearDupIndex(**index_options(args))
     verdict = np.zeros(args.n, np.int8)       # 0 kept, 1 exact duplicate, 2 near duplicate
     planted = np.zeros(args.n, np.int8)
     c0, w0 = time.process_time(), time.perf_counter()
@@ -187,14 +198,20 @@ def memory(args) -> dict:
         verdict[pos + np.flatnonzero(ex >= 0)] = 1
         verdict[pos + rest[nd >= 0]] = 2
         pos += len(chunk)
+        if pos // 1_000_000 != (pos - len(chunk)) // 1_000_000:  # a line per million, to stderr
+            print(json.dumps({"records": pos, "cpu_s": round(time.process_time() - c0, 1),
+                              "wall_s": round(time.perf_counter() - w0, 1),
+                              "near_index_mb": round(near.nbytes() / 2**20, 1),
+                              "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}),
+                  file=sys.stderr, flush=True)
     cpu, wall = time.process_time() - c0, time.perf_counter() - w0
     return {"mode": "memory", "records": args.n, "threshold": args.threshold, "num_perm": args.num_perm,
-            "bands": near.bands, "rows": near.rows,
+            "bands": near.bands, "rows": near.rows, "verify": args.verify,
             "exact_dropped": int((verdict == 1).sum()), "near_dropped": int((verdict == 2).sum()),
             "planted_exact_caught": round(float((verdict[planted == 1] == 1).mean()), 4),
             "planted_near_caught": round(float((verdict[planted == 2] > 0).mean()), 4),
             "cpu_s": round(cpu, 1), "wall_s": round(wall, 1), "records_per_cpu_s": round(args.n / cpu),
-            "near_index_mb": round(near.nbytes() / 2**20, 1), "exact_entries": len(exact.first),
+            "near_index_mb": round(near.nbytes() / 2**20, 1), "exact_entries": exact.size, "exact_index_mb": round(exact.nbytes() / 2**20, 1),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
 
 
@@ -205,9 +222,15 @@ def main(argv=None) -> int:
     p.add_argument("--threshold", type=float, default=0.75)
     p.add_argument("--num-perm", type=int, default=256)
     p.add_argument("--batch", type=int, default=4096)
+    p.add_argument("--verify", choices=["exact", "estimate"], default="exact",
+                   help="candidates decided on the exact shingle-set Jaccard or on the signatures")
+    p.add_argument("--bands", type=int, default=None, help="LSH bands (with --rows; default chosen from threshold)")
+    p.add_argument("--rows", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--compare", type=int, default=20000, help="quality: records for the datasketch comparison (0 = off)")
     args = p.parse_args(argv)
+    if (args.bands is None) != (args.rows is None):
+        p.error("give both --bands and --rows, or neither")
     args.n = args.n or (100_000 if args.mode == "quality" else 1_000_000)
     out = quality(args) if args.mode == "quality" else memory(args)
     print(json.dumps(out, indent=2))

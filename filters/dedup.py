@@ -1,6 +1,6 @@
 """Duplicate removal. ExactDup: same normalized text (case and whitespace folded) as an earlier
 record; the rejection's detail is the id of the record kept. Conversations compare all their turns. ExactIndex is the streaming form
-(16-byte digests only, ~120 bytes a distinct text), used by benchmarks/dedup.py.
+(64-bit digests in sorted numpy segments, 12 bytes a distinct text), used by benchmarks/dedup.py.
 
     ExactDup()([Record("Hi"), Record(" hi ")]) -> [None, ("exact_duplicate", "<id of first>")]
 """
@@ -33,24 +33,56 @@ def exact_key(r: Record, fields: tuple[str, ...] = ("instruction", "input", "out
 
 class ExactIndex:
     """Streaming exact dedup: add(texts) -> one int per text, -1 for the first occurrence, else the
-    global position (over all texts ever added) of the first occurrence.
+    global position (over all texts ever added) of the first occurrence. Keys are 64-bit blake2b
+    digests of the normalized text (a chance collision among 10^8 texts: ~3 in 10^4) in sorted
+    numpy segments with their first positions: 12 bytes a distinct text.
 
         ExactIndex().add(["a", "A ", "b"]) -> array([-1, 0, -1])
     """
 
+    MAX_MERGE = 1 << 25
+
     def __init__(self) -> None:
-        self.first: dict[bytes, int] = {}
+        self.segments: list[tuple[np.ndarray, np.ndarray]] = []  # (sorted uint64 keys, uint32 positions)
         self.seen = 0
 
     def add(self, texts: list[str]) -> np.ndarray:
+        keys = np.fromiter((int.from_bytes(hashlib.blake2b(exact_text([t]).encode("utf-8"), digest_size=8).digest(),
+                                           "little") for t in texts), np.uint64, len(texts))
         out = np.full(len(texts), -1, np.int64)
-        for i, t in enumerate(texts):
-            key = hashlib.blake2b(exact_text([t]).encode("utf-8"), digest_size=16).digest()
-            pos = self.first.setdefault(key, self.seen + i)
-            if pos != self.seen + i:
-                out[i] = pos
+        uniq, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        found = np.full(len(uniq), -1, np.int64)
+        for skeys, spos in self.segments:
+            at = np.minimum(np.searchsorted(skeys, uniq), len(skeys) - 1)
+            hit = (skeys[at] == uniq) & (found < 0)
+            found[hit] = spos[at[hit]]
+        earlier = found[inverse]
+        own = self.seen + first[inverse]
+        out[earlier >= 0] = earlier[earlier >= 0]
+        later = (earlier < 0) & (own != self.seen + np.arange(len(texts)))
+        out[later] = own[later]
+        new = found < 0
+        self._insert(uniq[new], (self.seen + first[new]).astype(np.uint32))
         self.seen += len(texts)
         return out
+
+    def _insert(self, keys: np.ndarray, pos: np.ndarray) -> None:
+        if keys.size == 0:
+            return
+        self.segments.append((keys, pos))  # np.unique gave them sorted
+        while (len(self.segments) > 1 and self.segments[-2][0].size <= 2 * self.segments[-1][0].size
+               and self.segments[-2][0].size + self.segments[-1][0].size <= self.MAX_MERGE):
+            (k2, p2), (k1, p1) = self.segments.pop(), self.segments.pop()
+            k, p = np.concatenate((k1, k2)), np.concatenate((p1, p2))
+            order = np.argsort(k, kind="stable")
+            self.segments.append((k[order], p[order]))
+
+    @property
+    def size(self) -> int:
+        return sum(k.size for k, _ in self.segments)
+
+    def nbytes(self) -> int:
+        return sum(k.nbytes + p.nbytes for k, p in self.segments)
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """LSH band indexes for filters.minhash: band key -> ordinals of the kept texts in that bucket.
 
-BandIndex keeps every (band key, ordinal) pair in a few sorted numpy arrays (12 bytes a pair, merged
-size-tiered like an LSM tree) and answers a whole batch with np.searchsorted. DatasketchIndex
+BandIndex keeps every (band key, ordinal) pair packed in a few sorted uint64 arrays (8 bytes a pair,
+merged size-tiered like an LSM tree) and answers a whole batch with np.searchsorted. DatasketchIndex
 wraps datasketch.MinHashLSH (a Python dict of sets per band, ~10x the memory) for comparison.
 Rows is the append-only block array the kept signatures live in.
 
@@ -11,43 +11,88 @@ from __future__ import annotations
 
 import numpy as np
 
+from filters.shingles import BAND_MUL, fmix64
+
+
+def band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """(n, num_perm) signatures -> (n, bands) uint64 keys; equal key = equal band (w.h.p.)."""
+    n = sig.shape[0]
+    parts = sig[:, : bands * rows].reshape(n, bands, rows).astype(np.uint64)
+    acc = np.zeros((n, bands), np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(rows):
+            acc = (acc ^ parts[:, :, j]) * BAND_MUL
+        acc += np.arange(1, bands + 1, dtype=np.uint64) * np.uint64(0xD6E8FEB86659FD93)
+        return fmix64(acc)
+
+
+
+def _batch_pairs(keys: np.ndarray, has: np.ndarray, window: int = 16) -> list[tuple[int, int]]:
+    """(i, j), i < j, sharing a band key within one batch. Each text is paired with at most
+    `window` earlier members of a bucket, so a batch of many copies stays linear."""
+    n, b = keys.shape
+    rows = np.repeat(np.arange(n), b).reshape(n, b)[has].ravel()
+    flat = keys[has].ravel()
+    order = np.argsort(flat, kind="stable")
+    flat, rows = flat[order], rows[order]
+    same = flat[1:] == flat[:-1]
+    if not same.any():
+        return []
+    starts = np.flatnonzero(np.concatenate(([True], ~same)))
+    sizes = np.diff(np.concatenate((starts, [flat.size])))
+    pairs = set()
+    for s, size in zip(starts[sizes > 1], sizes[sizes > 1]):
+        members = sorted(set(rows[s:s + size].tolist()))
+        for y in range(1, len(members)):
+            for x in range(max(0, y - window), y):
+                pairs.add((members[x], members[y]))
+    return sorted(pairs)
+
 
 class BandIndex:
+    """Each (band key, ordinal) pair packed in one uint64: the key's top 32 bits, then the ordinal
+    (8 bytes a pair). A 32-bit key collides by chance with ~n/2^32 of n kept texts per band: such a
+    candidate costs one verification and never changes a decision. Segments are merged size-tiered
+    up to MAX_MERGE pairs, so a merge never copies more than that at once."""
+
+    MAX_MERGE = 1 << 25
+
     def __init__(self) -> None:
-        self.segments: list[tuple[np.ndarray, np.ndarray]] = []  # (sorted keys uint64, ordinals uint32)
+        self.segments: list[np.ndarray] = []  # sorted packed uint64
 
     def add(self, keys: np.ndarray, ords: np.ndarray, sig=None) -> None:
         """keys (m, bands) uint64 for m texts with ordinals ords (m,)."""
-        flat = keys.ravel()
-        vals = np.repeat(ords.astype(np.uint32), keys.shape[1])
-        order = np.argsort(flat, kind="stable")
-        self.segments.append((flat[order], vals[order]))
-        # size-tiered merging: O(log n) segments, each merge touches data a bounded number of times
-        while len(self.segments) > 1 and self.segments[-2][0].size <= 2 * self.segments[-1][0].size:
-            (k2, v2), (k1, v1) = self.segments.pop(), self.segments.pop()
-            k, v = np.concatenate((k1, k2)), np.concatenate((v1, v2))
-            order = np.argsort(k, kind="stable")
-            self.segments.append((k[order], v[order]))
+        top = (keys >> np.uint64(32)) << np.uint64(32)
+        packed = (top | ords.astype(np.uint64)[:, None]).ravel()
+        packed.sort()
+        self.segments.append(packed)
+        while (len(self.segments) > 1 and self.segments[-2].size <= 2 * self.segments[-1].size
+               and self.segments[-2].size + self.segments[-1].size <= self.MAX_MERGE):
+            b, a = self.segments.pop(), self.segments.pop()
+            merged = np.concatenate((a, b))
+            del a, b
+            merged.sort()
+            self.segments.append(merged)
 
     def query(self, keys: np.ndarray, has: np.ndarray, sig=None) -> tuple[np.ndarray, np.ndarray]:
-        """Unique (text row, kept ordinal) pairs sharing at least one band key."""
+        """Unique (text row, kept ordinal) pairs sharing at least one band key (top 32 bits)."""
         n, b = keys.shape
         rows = np.repeat(np.arange(n), b)
-        flat = keys.ravel()
+        low = ((keys >> np.uint64(32)) << np.uint64(32)).ravel()
         mask = np.repeat(has, b)
-        rows, flat = rows[mask], flat[mask]
+        rows, low = rows[mask], low[mask]
+        high = low | np.uint64(0xFFFFFFFF)
         found_q, found_v = [], []
-        for skeys, svals in self.segments:
-            lo = np.searchsorted(skeys, flat, "left")
-            hi = np.searchsorted(skeys, flat, "right")
-            cnt = hi - lo
+        for seg in self.segments:
+            lo = np.searchsorted(seg, low, "left")
+            cnt = np.searchsorted(seg, high, "right") - lo
             hit = cnt > 0
             if not hit.any():
                 continue
             lo, cnt = lo[hit], cnt[hit]
             total = int(cnt.sum())
             offs = np.arange(total) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-            found_v.append(svals[np.repeat(lo, cnt) + offs].astype(np.int64))
+            found_v.append((seg[np.repeat(lo, cnt) + offs] & np.uint64(0xFFFFFFFF)).astype(np.int64))
             found_q.append(np.repeat(rows[hit], cnt))
         if not found_q:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
@@ -55,7 +100,7 @@ class BandIndex:
         return pair >> 32, pair & 0xFFFFFFFF
 
     def nbytes(self) -> int:
-        return sum(k.nbytes + v.nbytes for k, v in self.segments)
+        return sum(s.nbytes for s in self.segments)
 
 
 class DatasketchIndex:

@@ -11,8 +11,9 @@ Pipeline per batch, all numpy (no Python call per shingle):
    folded to 32 bits, whose fold inflated estimates on large sets (datasketch issue #212), and
    wrap-around uint32 arithmetic needs no modulo;
 3. LSH banding (b bands of r rows) -> candidates among the kept records; each candidate is then
-   verified on the estimated Jaccard (signature agreement) >= threshold, so banding may be set
-   for recall and the verification keeps precision.
+   verified on the exact Jaccard of the two shingle sets >= threshold (filters/shingle_sets.py;
+   verify="estimate" uses the signature agreement instead), so banding is set for recall (>= 0.99
+   at the threshold) and the verification gives the precision.
 """
 from __future__ import annotations
 
@@ -25,8 +26,9 @@ import numpy as np
 from datagen.record import Record
 from filters.base import Filter
 from filters.clusters import check_keep, near_duplicate_clusters
-from filters.lsh_index import BandIndex, DatasketchIndex, Rows
-from filters.shingles import BAND_MUL, fmix32, fmix64, shingle_hashes, words  # noqa: F401 - words: re-exported
+from filters.lsh_index import BandIndex, DatasketchIndex, Rows, _batch_pairs, band_keys
+from filters.shingle_sets import ShingleStore, pair_jaccard, shingle_sets
+from filters.shingles import fmix32, shingle_hashes, words  # noqa: F401 - words: re-exported
 
 
 @lru_cache(maxsize=8)
@@ -44,10 +46,15 @@ def signatures(texts: list[str], num_perm: int = 256, k: int = 5, seed: int = 1,
 
         signatures(["a b c d e"], 4) -> (array([[h0, h1, h2, h3]], dtype=uint32), array([True]))
     """
+    return signatures_of(*shingle_hashes(texts, k), len(texts), num_perm, seed, chunk)
+
+
+def signatures_of(hashes: np.ndarray, owner: np.ndarray, n: int, num_perm: int = 256, seed: int = 1,
+                  chunk: int = 1 << 15) -> tuple[np.ndarray, np.ndarray]:
+    """signatures() of shingle hashes already computed (filters.shingles.shingle_hashes)."""
     a, b = permutations(num_perm, seed)
-    hashes, owner = shingle_hashes(texts, k)
-    sig = np.full((len(texts), num_perm), np.uint32(0xFFFFFFFF), np.uint32)
-    has = np.zeros(len(texts), bool)
+    sig = np.full((n, num_perm), np.uint32(0xFFFFFFFF), np.uint32)
+    has = np.zeros(n, bool)
     has[owner] = True
     if hashes.size == 0:
         return sig, has
@@ -71,18 +78,6 @@ def signatures(texts: list[str], num_perm: int = 256, k: int = 5, seed: int = 1,
     return sig, has
 
 
-def band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
-    """(n, num_perm) signatures -> (n, bands) uint64 keys; equal key = equal band (w.h.p.)."""
-    n = sig.shape[0]
-    parts = sig[:, : bands * rows].reshape(n, bands, rows).astype(np.uint64)
-    acc = np.zeros((n, bands), np.uint64)
-    with np.errstate(over="ignore"):
-        for j in range(rows):
-            acc = (acc ^ parts[:, :, j]) * BAND_MUL
-        acc += np.arange(1, bands + 1, dtype=np.uint64) * np.uint64(0xD6E8FEB86659FD93)
-        return fmix64(acc)
-
-
 @lru_cache(maxsize=32)
 def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
     """Bands and rows for candidate generation. Candidates are verified afterwards, so banding
@@ -96,19 +91,24 @@ def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
 class NearDupIndex:
     """Streaming near-duplicate detector. add(texts) -> one int per text: -1 keep (indexed),
     else the global position (0-based, over all texts ever added) of the kept text it duplicates.
+    verify="exact" (default) decides each candidate on the exact Jaccard of the shingle sets
+    (filters/shingle_sets.py, the kept sets held at 4 bytes a shingle); "estimate" on the share of
+    equal 16-bit signature values (b-bit minwise hashing, Li & Koenig 2010; 2 bytes a permutation).
 
         idx = NearDupIndex(); idx.add(["x y z w v u", "x y z w v u t"]) -> array([-1, 0])
     """
 
     def __init__(self, threshold: float = 0.75, num_perm: int = 256, shingle_size: int = 5,
                  bands: int | None = None, rows: int | None = None, seed: int = 1,
-                 backend: str = "compact") -> None:
+                 backend: str = "compact", verify: str = "exact") -> None:
         if not 0.0 < threshold <= 1.0:
             raise ValueError(f"threshold must be in (0, 1], got {threshold}")
         if shingle_size < 1 or num_perm < 2:
             raise ValueError("shingle_size must be >= 1 and num_perm >= 2")
         if (bands is None) != (rows is None):
             raise ValueError("give both bands and rows, or neither")
+        if verify not in ("exact", "estimate"):
+            raise ValueError(f"verify must be exact or estimate, got {verify!r}")
         self.bands, self.rows = (bands, rows) if bands else lsh_params(threshold, num_perm)
         if self.bands * self.rows > num_perm:
             raise ValueError(f"bands * rows = {self.bands * self.rows} exceeds num_perm {num_perm}")
@@ -119,40 +119,52 @@ class NearDupIndex:
             self.index = DatasketchIndex(num_perm, self.bands, self.rows, seed)
         else:
             raise ValueError(f"backend must be compact or datasketch, got {backend!r}")
-        # 16-bit signatures of kept texts for verification: b-bit minwise hashing (Li & Koenig 2010);
-        # a chance 16-bit match adds (1 - J) / 65536 to the estimate, negligible here.
-        self.sig16 = Rows((num_perm,), np.uint16)
+        self.verify = verify
+        self.store = ShingleStore() if verify == "exact" else None
+        self.sig16 = Rows((num_perm,), np.uint16) if verify == "estimate" else None
         self.where = Rows((), np.int64)  # kept ordinal -> global position
         self.kept = 0
         self.seen = 0
 
-    def _similar(self, q16: np.ndarray, kept_ords: np.ndarray) -> np.ndarray:
-        return (q16 == self.sig16.take(kept_ords)).mean(axis=1) if kept_ords.size else np.zeros(0)
-
     def add(self, texts: list[str]) -> np.ndarray:
-        return self.add_signatures(*signatures(texts, self.num_perm, self.k, self.seed))
+        hashes, owner = shingle_hashes(texts, self.k)
+        sig, has = signatures_of(hashes, owner, len(texts), self.num_perm, self.seed)
+        sets = shingle_sets(hashes, owner, len(texts)) if self.verify == "exact" else None
+        return self.add_signatures(sig, has, sets)
 
-    def add_signatures(self, sig: np.ndarray, has: np.ndarray) -> np.ndarray:
-        """add() for signatures computed elsewhere (on Ray workers, say): same decisions."""
+    def _similarity(self, sig, sets):
+        """sim(rows, kept_ords) against the index and within(i, j) inside the batch."""
+        if self.verify == "exact":
+            if sets is None:
+                raise ValueError("verify=exact needs the shingle sets with the signatures")
+            return (lambda q, c: pair_jaccard(sets, q, self.store.sets(c), np.arange(len(c))),
+                    lambda i, j: pair_jaccard(sets, i, sets, j))
+        s16 = (sig & np.uint32(0xFFFF)).astype(np.uint16)
+        return (lambda q, c: (s16[q] == self.sig16.take(c)).mean(axis=1) if len(c) else np.zeros(0),
+                lambda i, j: (s16[i] == s16[j]).mean(axis=1) if len(i) else np.zeros(0))
+
+    def add_signatures(self, sig: np.ndarray, has: np.ndarray, sets=None) -> np.ndarray:
+        """add() for signatures (and shingle sets) computed elsewhere (on Ray workers, say): same decisions."""
         n = len(sig)
         keys = band_keys(sig, self.bands, self.rows)
-        s16 = (sig & np.uint32(0xFFFF)).astype(np.uint16)
+        kept_sim, batch_sim = self._similarity(sig, sets)
         out = np.full(n, -1, np.int64)
         best = np.full(n, -1, np.int64)  # global position of the best kept match so far
         best_sim = np.zeros(n)
         # against the kept index: per text, the most similar verified neighbour (earliest on ties)
         q, cand = self.index.query(keys, has, sig)
         if q.size:
-            sims = self._similar(s16[q], cand)
+            sims = kept_sim(q, cand)
             ok = sims >= self.threshold
             q, cand, sims = q[ok], cand[ok], sims[ok]
             order = np.lexsort((cand, -sims, q))
             first = order[np.concatenate(([True], q[order][1:] != q[order][:-1]))] if q.size else order
             best[q[first]], best_sim[q[first]] = self.where.take(cand[first]), sims[first]
         # within the batch: pairs sharing a band key, verified, resolved in order
+        pairs = np.array(_batch_pairs(keys, has), np.int64).reshape(-1, 2)
+        sims = batch_sim(pairs[:, 0], pairs[:, 1])
         later: dict[int, list[tuple[int, float]]] = {}
-        for i, j in _batch_pairs(keys, has):
-            sim = float((s16[i] == s16[j]).mean())
+        for (i, j), sim in zip(pairs.tolist(), sims.tolist()):
             if sim >= self.threshold:
                 later.setdefault(j, []).append((i, sim))
         new = []
@@ -165,43 +177,25 @@ class NearDupIndex:
                 out[j] = best[j]
             elif has[j]:
                 new.append(j)
-        self._insert(np.asarray(new, np.int64), keys, s16, sig)
+        self._insert(np.asarray(new, np.int64), keys, sig, sets)
         self.seen += n
         return out
 
-    def _insert(self, rows: np.ndarray, keys, s16, sig) -> None:
+    def _insert(self, rows: np.ndarray, keys, sig, sets) -> None:
         if rows.size == 0:
             return
         ords = np.arange(self.kept, self.kept + rows.size)
-        self.sig16.append(s16[rows])
+        if self.store is not None:
+            self.store.add(sets, rows)
+        else:
+            self.sig16.append((sig[rows] & np.uint32(0xFFFF)).astype(np.uint16))
         self.where.append(self.seen + rows)
         self.index.add(keys[rows], ords.astype(np.uint32), sig[rows])
         self.kept += rows.size
 
     def nbytes(self) -> int:
-        return self.sig16.nbytes + self.where.nbytes + self.index.nbytes()
-
-
-def _batch_pairs(keys: np.ndarray, has: np.ndarray, window: int = 16) -> list[tuple[int, int]]:
-    """(i, j), i < j, sharing a band key within one batch. Each text is paired with at most
-    `window` earlier members of a bucket, so a batch of many copies stays linear."""
-    n, b = keys.shape
-    rows = np.repeat(np.arange(n), b).reshape(n, b)[has].ravel()
-    flat = keys[has].ravel()
-    order = np.argsort(flat, kind="stable")
-    flat, rows = flat[order], rows[order]
-    same = flat[1:] == flat[:-1]
-    if not same.any():
-        return []
-    starts = np.flatnonzero(np.concatenate(([True], ~same)))
-    sizes = np.diff(np.concatenate((starts, [flat.size])))
-    pairs = set()
-    for s, size in zip(starts[sizes > 1], sizes[sizes > 1]):
-        members = sorted(set(rows[s:s + size].tolist()))
-        for y in range(1, len(members)):
-            for x in range(max(0, y - window), y):
-                pairs.add((members[x], members[y]))
-    return sorted(pairs)
+        held = self.store.nbytes() if self.store is not None else self.sig16.nbytes
+        return held + self.where.nbytes + self.index.nbytes()
 
 
 def text_of(r: Record, fields: tuple[str, ...]) -> str:
@@ -213,8 +207,9 @@ def text_of(r: Record, fields: tuple[str, ...]) -> str:
 
 @dataclass
 class MinHash(Filter):
-    """Drop a record whose word 5-gram set has estimated Jaccard >= threshold with an earlier kept
-    record; detail = that record's id. Defaults: 5-word shingles as in Lee et al. 2022
+    """Drop a record whose word 5-gram set has Jaccard >= threshold with an earlier kept record
+    (MinHash LSH proposes candidates, each verified on the exact Jaccard of the shingle sets);
+    detail = that record's id. Defaults: 5-word shingles as in Lee et al. 2022
     ("Deduplicating Training Data Makes Language Models Better", NearDup) and FineWeb's MinHash
     stage (Penedo et al. 2024), whose 14x8-band setting targets pairs >= 0.75 similar; Lee et al.
     and Gopher (Rae et al. 2021) use 0.8. 0.75 sits between, in the 0.7-0.8 range in use.
@@ -222,7 +217,7 @@ class MinHash(Filter):
     two_stage: ClassVar[bool] = True
     fields: list[str] = field(default_factory=lambda: ["instruction", "input", "output"],
                               metadata={"help": "fields hashed together"})
-    threshold: float = field(default=0.75, metadata={"help": "estimated Jaccard at which a record is a near "
+    threshold: float = field(default=0.75, metadata={"help": "Jaccard at which a record is a near "
                                                              "duplicate", "min": 0.0, "max": 1.0})
     shingle_size: int = field(default=5, metadata={"help": "words per shingle", "min": 1})
     num_perm: int = field(default=256, metadata={"help": "MinHash permutations", "min": 1})
@@ -236,6 +231,8 @@ class MinHash(Filter):
     keep: str = field(default="first", metadata={"help": "first (a record duplicating an earlier kept one goes) | "
                                                          "smallest_id (each duplicate cluster keeps its smallest "
                                                          "id: order-free)"})
+    verify: str = field(default="exact", metadata={"help": "exact (candidates decided on the exact Jaccard of "
+                                                           "their shingle sets) | estimate (on the signatures)"})
 
     def __post_init__(self) -> None:
         for f in self.fields:
@@ -246,51 +243,68 @@ class MinHash(Filter):
 
     def _index(self) -> NearDupIndex:
         return NearDupIndex(self.threshold, self.num_perm, self.shingle_size, self.bands, self.rows, self.seed,
-                            self.backend)
+                            self.backend, self.verify)
+
+    def _hashed(self, records: list[Record]) -> tuple:
+        """(signatures, has-shingles, shingle sets or None) of a batch."""
+        hashes, owner = shingle_hashes([text_of(r, tuple(self.fields)) for r in records], self.shingle_size)
+        sig, has = signatures_of(hashes, owner, len(records), self.num_perm, self.seed)
+        return sig, has, (shingle_sets(hashes, owner, len(records)) if self.verify == "exact" else None)
 
     def map(self, records: list[Record]) -> list:
-        """Per record, independent of the others: (signature, has-shingles)."""
-        sig, has = signatures([text_of(r, tuple(self.fields)) for r in records], self.num_perm, self.shingle_size,
-                              self.seed)
-        return list(zip(sig, has))
+        """Per record, independent of the others: (signature, has-shingles, shingle set or None)."""
+        sig, has, sets = self._hashed(records)
+        if sets is None:
+            return [(s, h, None) for s, h in zip(sig, has)]
+        flat, starts, lens = sets
+        return [(s, h, flat[b:b + n]) for s, h, b, n in zip(sig, has, starts.tolist(), lens.tolist())]
+
+    @staticmethod
+    def _stack(mapped: list) -> tuple:
+        sig = np.stack([m[0] for m in mapped]).astype(np.uint32)
+        has = np.array([bool(m[1]) for m in mapped])
+        if mapped[0][2] is None:
+            return sig, has, None
+        lens = np.array([len(m[2]) for m in mapped], np.int64)
+        flat = np.concatenate([m[2] for m in mapped]).astype(np.uint32)
+        return sig, has, (flat, np.cumsum(lens) - lens, lens)
 
     def reduce(self, records: list[Record], mapped: list) -> list:
         """One ordered pass over precomputed signatures: the local filter's exact decisions."""
         if not records:
             return []
-        sig = np.stack([m[0] for m in mapped]).astype(np.uint32)
-        has = np.array([bool(m[1]) for m in mapped])
         if self.keep == "smallest_id":
-            return self._clusters(records, sig, has)
+            return self._clusters(records, *self._stack(mapped))
         step, out = self.stream(), []
         for lo in range(0, len(records), self.batch_size):
-            out += step(records[lo:lo + self.batch_size], sig[lo:lo + self.batch_size], has[lo:lo + self.batch_size])
+            out += step(records[lo:lo + self.batch_size], self._stack(mapped[lo:lo + self.batch_size]))
         return out
 
-    def _clusters(self, records: list[Record], sig: np.ndarray, has: np.ndarray) -> list:
+    def _clusters(self, records: list[Record], sig: np.ndarray, has: np.ndarray, sets) -> list:
         idx = self._index()
-        s16 = (sig & np.uint32(0xFFFF)).astype(np.uint16)
         keys = band_keys(sig, idx.bands, idx.rows)
-        winners = near_duplicate_clusters([r.id for r in records], keys, has,
-                                          lambda u, v: (s16[u] == s16[v]).mean(axis=1), self.threshold)
+        if sets is None:
+            s16 = (sig & np.uint32(0xFFFF)).astype(np.uint16)
+            similar = lambda u, v: (s16[u] == s16[v]).mean(axis=1)  # noqa: E731
+        else:
+            similar = lambda u, v: pair_jaccard(sets, u, sets, v)  # noqa: E731
+        winners = near_duplicate_clusters([r.id for r in records], keys, has, similar, self.threshold)
         return [None if w is None else ("near_duplicate", w) for w in winners]
 
     def stream(self):
         """keep=first batch by batch: the index of kept records (and their ids) lives between calls;
-        step(records[, sig, has]) -> verdicts. None under smallest_id (it needs every record)."""
+        step(records[, hashed]) -> verdicts. None under smallest_id (it needs every record)."""
         if self.keep != "first":
             return None
         idx, kept_ids = self._index(), {}
 
-        def step(records: list[Record], sig=None, has=None) -> list:
-            if sig is None and len(records) > self.batch_size:
+        def step(records: list[Record], hashed=None) -> list:
+            if hashed is None and len(records) > self.batch_size:
                 return [v for lo in range(0, len(records), self.batch_size)
                         for v in step(records[lo:lo + self.batch_size])]
             out, start = [], idx.seen
-            if sig is None:
-                sig, has = signatures([text_of(r, tuple(self.fields)) for r in records], self.num_perm,
-                                      self.shingle_size, self.seed)
-            for i, pos in enumerate(idx.add_signatures(sig, has).tolist()):
+            sig, has, sets = hashed if hashed is not None else self._hashed(records)
+            for i, pos in enumerate(idx.add_signatures(sig, has, sets).tolist()):
                 if pos >= 0:
                     out.append(("near_duplicate", kept_ids[pos]))
                     continue
@@ -302,7 +316,7 @@ class MinHash(Filter):
 
     def __call__(self, records: list[Record]) -> list:
         if self.keep == "smallest_id":
-            return self.reduce(records, self.map(records))
+            return self._clusters(records, *self._hashed(records)) if records else []
         step, out = self.stream(), []
         for lo in range(0, len(records), self.batch_size):
             out += step(records[lo:lo + self.batch_size])

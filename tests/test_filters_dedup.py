@@ -42,4 +42,4 @@ def test_streaming_index_reports_first_positions_across_batches():
     idx = ExactIndex()
     assert idx.add(["a", "A ", "b"]).tolist() == [-1, 0, -1]
     assert idx.add(["b", "c", " a"]).tolist() == [2, -1, 0]
-    assert len(idx.first) == 3 and idx.seen == 6
+    assert idx.size == 3 and idx.seen == 6

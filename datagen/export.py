@@ -40,13 +40,14 @@ def row_for(r: Record, fmt: str) -> dict:
     raise DatagenError(f"unknown export format {fmt!r}; choose one of: {', '.join(FORMATS)}")
 
 
-def check_format(records: list[Record], fmt: str) -> None:
-    """Refuse to write rows the trainer would choke on, naming the first bad record."""
+def check_format(records: list[Record], fmt: str, start: int = 0) -> None:
+    """Refuse to write rows the trainer would choke on, naming the first bad record (numbered from
+    `start`, the place of the batch in the version)."""
     if fmt not in FORMATS:
         raise DatagenError(f"unknown export format {fmt!r}; choose one of: {', '.join(FORMATS)}")
-    if not records:
+    if not records and not start:
         raise DatagenError("the version has no records to export")
-    for i, r in enumerate(records):
+    for i, r in enumerate(records, start):
         if fmt == "dpo" and not r.is_pair:
             raise DatagenError(f"record {i} ({r.id[:12]}) is not a preference pair (needs output and rejected); "
                                "export it with --format messages or prompt-completion")
@@ -58,9 +59,11 @@ def check_format(records: list[Record], fmt: str) -> None:
 
 
 def export(version: DatasetVersion, fmt: str, out: str | Path) -> int:
+    out = Path(out)
+    if fmt != "hf" and not (fmt == "alpaca" and out.suffix == ".json"):
+        return _export_lines(version, fmt, out)
     records = version.records()
     check_format(records, fmt)
-    out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "hf":
         import datasets
@@ -87,3 +90,25 @@ def export(version: DatasetVersion, fmt: str, out: str | Path) -> int:
     os.replace(tmp, out)
     return len(rows)
 
+
+def _export_lines(version: DatasetVersion, fmt: str, out: Path) -> int:
+    """JSONL formats, streamed batch by batch (sharded or one-file versions alike); a bad record
+    stops the export and nothing is left at `out`."""
+    check_format([], fmt, start=1)  # the format name
+    if version.num_records() == 0:
+        raise DatagenError("the version has no records to export")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    n = 0
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            for batch in version.iter_records():
+                check_format(batch, fmt, start=n)
+                for r in batch:
+                    f.write(json.dumps(row_for(r, fmt), ensure_ascii=False) + "\n")
+                n += len(batch)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, out)
+    return n

@@ -153,24 +153,55 @@ def _row(r: Record, reason: str = "", stage: str = "", detail: str = "") -> dict
             "step": r.lineage.step, "reason": reason, "stage": stage, "detail": detail[:80]}
 
 
+def _reservoir(pool: list, k: int, seen: int, item, rng: random.Random) -> None:
+    """Keep a uniform sample of k of the items seen so far (Algorithm R): all of them while <= k."""
+    if len(pool) < k:
+        pool.append(item)
+    elif (j := rng.randrange(seen + 1)) < k:
+        pool[j] = item
+
+
+def scan_version(version: DatasetVersion, rng: random.Random) -> dict:
+    """One streamed pass over a version (sharded or one file, batch by batch): the lengths, the mix,
+    the turns, and seeded samples for the analysis and the browser; memory holds the samples only."""
+    out = {"iw": [], "ow": [], "method": Counter(), "operation": Counter(), "step": Counter(),
+           "sample": [], "browse_kept": [], "browse_rej": [], "records": 0, "rejected": 0}
+    turns = []
+    for batch in version.iter_records():
+        for r in batch:
+            out["iw"].append(words(r.instruction))
+            out["ow"].append(words(r.output))
+            out["method"][r.lineage.method] += 1
+            out["operation"][r.lineage.operation or "-"] += 1
+            out["step"][r.lineage.step] += 1
+            if r.messages:
+                turns.append(r.num_turns)
+            _reservoir(out["sample"], ANALYSIS_SAMPLE, out["records"], r, rng)
+            _reservoir(out["browse_kept"], BROWSE_SAMPLE, out["records"], r, rng)
+            out["records"] += 1
+    for batch in version.iter_rejected():
+        for j in batch:
+            _reservoir(out["browse_rej"], BROWSE_SAMPLE, out["rejected"], j, rng)
+            out["rejected"] += 1
+    out["conversations"] = {"n": len(turns), "mean_turns": round(statistics.mean(turns), 2) if turns else 0.0,
+                            "max_turns": max(turns, default=0), "turns": sorted(Counter(turns).items())}
+    return out
+
+
 def analyse(version: DatasetVersion, prices: dict | None = None, seed: int = 0,
             diff: dict | None = None, students: dict | None = None) -> dict:
     """students: {"head": [...], "rows": [[...]]}, the comparison rows of students trained on it."""
     rng = random.Random(seed)
     manifest = version.manifest()
-    records = version.records()
-    rejected = version.rejected()
-    sample = records if len(records) <= ANALYSIS_SAMPLE else rng.sample(records, ANALYSIS_SAMPLE)
+    scan = scan_version(version, rng)
+    sample, browse_kept, browse_rej = scan["sample"], scan["browse_kept"], scan["browse_rej"]
     instr = [r.instruction for r in sample]
     pairs, parser = verb_noun(instr)
     seed_manifest, _ = origin_manifest(version, "seeds")
     seed_texts = load_seed_instructions(seed_manifest)
     teacher_manifest, teacher_ref = origin_manifest(version, "teacher_stats")
     novelty = novelty_scores(instr, seed_texts) if seed_texts else []
-    browse_kept = records if len(records) <= BROWSE_SAMPLE else rng.sample(records, BROWSE_SAMPLE)
-    browse_rej = rejected if len(rejected) <= BROWSE_SAMPLE else rng.sample(rejected, BROWSE_SAMPLE)
-    iw = [words(r.instruction) for r in records]
-    ow = [words(r.output) for r in records]
+    iw, ow = scan["iw"], scan["ow"]
     return {
         "title": f"{version.name} {version.version}",
         "manifest": manifest,
@@ -178,16 +209,15 @@ def analyse(version: DatasetVersion, prices: dict | None = None, seed: int = 0,
         "lengths": {"instruction": iw, "output": ow,
                     "median_instruction": statistics.median(iw) if iw else 0,
                     "median_output": statistics.median(ow) if ow else 0},
-        "conversations": conversation_stats(records),
+        "conversations": scan["conversations"],
         "verb_noun": verb_noun_table(pairs), "parser": parser,
         "novelty": novelty, "n_seeds": len(seed_texts),
-        "mix": {"method": Counter(r.lineage.method for r in records).most_common(),
-                "operation": Counter(r.lineage.operation or "-" for r in records).most_common(),
-                "step": sorted(Counter(r.lineage.step for r in records).items())},
+        "mix": {"method": scan["method"].most_common(), "operation": scan["operation"].most_common(),
+                "step": sorted(scan["step"].items())},
         "teacher": teacher_usage(teacher_manifest, prices),
         "teacher_name": teacher_manifest.get("teacher", {}).get("name", "no teacher calls"),
         "teacher_ref": teacher_ref if teacher_ref != version.ref else "",
-        "sample_sizes": {"analysis": len(sample), "records": len(records), "rejected": len(rejected)},
+        "sample_sizes": {"analysis": len(sample), "records": scan["records"], "rejected": scan["rejected"]},
         "browse": [_row(r) for r in browse_kept]
         + [_row(j.record, j.reason, j.stage, j.detail) for j in browse_rej],
         "diff": diff,

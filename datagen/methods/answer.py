@@ -150,11 +150,15 @@ def best_of_n(groups: list[tuple[Record, list[Record]]], scorer, keep: str, ctx)
     return out
 
 
+def side(r: Record) -> dict:
+    """One side of a best-of-n pair in its meta: side(rec) -> {"id": "3f1c...", "score": -4.0, "sample": 2}"""
+    return {"id": r.id, "score": r.meta["score"], "sample": r.meta.get("sample")}
+
+
 def make_pair(prompt: Record, chosen: Record, rejected: Record, n_scored: int, note: dict, ctx):
     """Best against worst as Record(output=chosen, rejected=rejected), or None with the reason recorded."""
     lineage = dataclasses.replace(chosen.lineage, parents=(prompt.id, chosen.id, rejected.id),
                                   operation="pairs:best_of_n")
-    side = lambda r: {"id": r.id, "score": r.meta["score"], "sample": r.meta.get("sample")}  # noqa: E731
     pair = Record.make(prompt.instruction, prompt.input, chosen.output, rejected=rejected.output, lineage=lineage,
                        meta={**note, "pair_source": "best_of_n", "chosen": side(chosen), "rejected": side(rejected)})
     if n_scored < 2:

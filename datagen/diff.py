@@ -7,19 +7,28 @@ instruction (and input) stayed while the content changed.
 from __future__ import annotations
 
 from datagen.dataset import DatasetVersion
-from datagen.record import Record, normalize
+from datagen.record import normalize
 
 
-def _prompt_key(r: Record) -> str:
-    return normalize(r.instruction).lower() + "\x1f" + normalize(r.input).lower()
+def _keyed(v: DatasetVersion):
+    """(id, prompt key) of every record in order, streamed from the id/instruction/input columns."""
+    for batch in v.iter_batches():
+        for rid, instr, inp in zip(*(batch.column(c).to_pylist() for c in ("id", "instruction", "input"))):
+            yield rid, normalize(instr).lower() + "\x1f" + normalize(inp).lower()
 
 
 def diff_versions(a: DatasetVersion, b: DatasetVersion) -> dict:
-    ra, rb = a.records(), b.records()
-    ids_a, ids_b = {r.id for r in ra}, {r.id for r in rb}
-    removed = [r.id for r in ra if r.id not in ids_b]
-    added = [r.id for r in rb if r.id not in ids_a]
-    by_prompt = {_prompt_key(r): r.id for r in ra if r.id not in ids_b}
-    changed = [[by_prompt[_prompt_key(r)], r.id] for r in rb
-               if r.id not in ids_a and _prompt_key(r) in by_prompt]
+    """Streams both versions (sharded or one file): memory holds their ids, not their records."""
+    ids_a, ids_b = {rid for rid, _ in _keyed(a)}, {rid for rid, _ in _keyed(b)}
+    removed, by_prompt = [], {}
+    for rid, key in _keyed(a):
+        if rid not in ids_b:
+            removed.append(rid)
+            by_prompt[key] = rid
+    added, changed = [], []
+    for rid, key in _keyed(b):
+        if rid not in ids_a:
+            added.append(rid)
+            if key in by_prompt:
+                changed.append([by_prompt[key], rid])
     return {"base": a.ref, "target": b.ref, "added": added, "removed": removed, "changed": changed}

@@ -8,7 +8,8 @@ and Ray runs share one cache (the teacher name is the backend's own).
 
 Filters: per-record filters run as Ray Data `map_batches`; exact and MinHash dedup run in two stages
 (keys or signatures per block on the workers, then one ordered pass over the duplicate buckets on the
-driver), which gives exactly the local filter's decisions. Order-dependent filters (novelty, semantic,
+driver), which gives exactly the local filter's decisions; under keep=smallest_id they shuffle by
+(band) key across workers and resolve clusters by connected components (datagen/ray_dedup.py). Order-dependent filters (novelty, semantic,
 judge) run on the driver.
 
     RayTeacher(TeacherConfig(backend="openai", ...), workers=4).complete(requests) -> [Completion, ...]
@@ -148,9 +149,14 @@ def _unwrap(b: bytes):
 def distribute(fn, ray, block_size: int = 2048):
     """A filter with the same verdicts as `fn`, with its work spread over Ray, as its class declares
     (filters/base.py):
-    - two_stage (dedup): map per block on the workers, reduce on the driver;
+    - two_stage (dedup): map per block on the workers, reduce on the driver; under keep=smallest_id
+      a shuffle by key and connected components instead (datagen/ray_dedup.py), no ordered pass;
     - per_record: run whole per block;
     - anything else (order-dependent: novelty, semantic, judge) runs on the driver as it is."""
+    if fn.two_stage and getattr(fn, "keep", "first") == "smallest_id":  # no ordered pass: datagen.ray_dedup
+        from datagen.ray_dedup import cluster_dedup
+
+        return _Distributed(fn, lambda records: cluster_dedup(fn, ray, records, block_size))
     if fn.two_stage:
         return _Distributed(fn, lambda records: fn.reduce(records, _map_rows(ray, records, fn.map, block_size)))
     if fn.per_record:

@@ -145,3 +145,18 @@ def test_a_datasetdict_folder_reads_every_split(tmp_path, capsys):
     recs = open_version("dd", tmp_path / "runs").records()
     assert sorted(r.output for r in recs) == ["one", "three", "two"]
     assert {r.meta["source"].split("/")[0] for r in recs} == {"train", "test"}
+
+
+def test_a_large_import_is_sharded_and_verifies(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATAGEN_SHARD_ROWS", "4")
+    src = tmp_path / "many.jsonl"
+    src.write_text("".join(json.dumps({"instruction": f"Count to {i}.", "output": str(i)}) + "\n" for i in range(10))
+                   + "{broken\n")
+    assert main(["import", str(src), "--name", "many", "--out", str(tmp_path / "runs")]) == 0
+    v = open_version("many", tmp_path / "runs")
+    assert v.manifest()["shards"]["records"] == ["records-00000.parquet", "records-00001.parquet",
+                                                 "records-00002.parquet"]
+    assert [r.output for r in v.records()] == [str(i) for i in range(10)]
+    assert [r.detail for r in v.rejected()] == ["many.jsonl line 11: invalid JSON: Expecting property name "
+                                                "enclosed in double quotes (column 2)"]
+    verify_version(v)

@@ -41,6 +41,7 @@ GOOD = {"instruction": "Name a colour.", "output": "Teal."}
     ("mixed_rows", "is ambiguous: its rows look like alpaca, sharegpt"),
     ("unknown_columns", "cannot tell the format"),
     ("all_bad", "no row of"),
+    ("no_row_fits", "could be imported as alpaca (2 malformed"),
     ("wrong_suffix", "cannot import data.txt"),
     ("hf_not_a_folder", "--format hf reads a folder saved by datasets"),
     ("no_name", "--name NAME is required"),
@@ -72,6 +73,8 @@ def test_bad_input_is_one_line_exit_2_and_no_version(tmp_path, capsys, case, say
         write_jsonl(src, [{"question": "q", "answer": "a"}])
     elif case == "all_bad":
         src.write_text("{nope\n[1, 2]\n")
+    elif case == "no_row_fits":
+        write_jsonl(src, [{"instruction": ["a list"]}, {"instruction": ""}])
     elif case == "wrong_suffix":
         src = tmp_path / "data.txt"
         src.write_text(json.dumps(GOOD))

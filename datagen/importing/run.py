@@ -12,16 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from datagen import config as C
-from datagen.dataset import DatasetVersion, Rejection
+from datagen.dataset import DatasetVersion, Rejection, VersionWriter
 from datagen.errors import DatagenError
 from datagen.importing.detect import SAMPLE, apply_map, check_map, detect, parse_map
 from datagen.importing.formats import FORMATS, RowError, fields_of
 from datagen.importing.sources import Row, is_hf_folder, iter_source, source_files, source_sha256
-from datagen.importing.writer import StreamingVersion
 from datagen.record import Lineage, Record, canonical_json, sha256_text
 
 IMPORT_FORMATS = ("auto", *FORMATS, "hf")
 SAMPLE_ROWS_MAX = 10 * SAMPLE  # rows read (good or bad) while looking for SAMPLE good ones
+BATCH = 1000  # records handed to the writer at once
 
 
 @dataclass
@@ -34,7 +34,6 @@ class ImportConfig:
     map: str = field(default="", metadata={"help": "other column names: TARGET=COLUMN,..., e.g. "
                                                    "instruction=question,output=answer"})
     output_dir: str = field(default="runs", metadata={"help": "where versions live"})
-    batch_size: int = field(default=10_000, metadata={"help": "rows per Parquet batch written", "min": 1})
 
 
 def _sample(rows) -> tuple[list[Row], bool]:
@@ -86,47 +85,74 @@ def import_source(cfg: ImportConfig) -> tuple[DatasetVersion, dict]:
     sha = source_sha256(files, source)
     run_id = sha256_text(canonical_json({"source": sha, "format": fmt, "map": mapping}))[:12]
     lineage = Lineage(method="import", run_id=run_id, operation=fmt)
-    counts = {"rows": 0, "malformed": 0, "exact_duplicate": 0}
-    malformed: list[str] = []
-    with StreamingVersion(cfg.output_dir, cfg.name, cfg.batch_size) as out:
-        seen: set[bytes] = set()  # 16 bytes of each kept id: the one part of memory that grows with the rows
-        for row in itertools.chain(sample, rows):
-            counts["rows"] += 1
-            rej = _one(row, fmt, mapping, lineage, seen, out)
-            if rej is not None:
-                counts[rej.reason] += 1
-                out.reject(rej)
-                if rej.reason == "malformed" and len(malformed) < 20:
-                    malformed.append(rej.detail)
-        if not out.kept:
-            raise DatagenError(f"no row of {source} could be imported as {fmt} ({counts['malformed']} malformed; "
-                               f"first: {malformed[0] if malformed else '-'}); nothing written")
-        manifest = {
-            "method": "import",
-            "run_id": run_id,
-            "parent": None,
-            "source": {"path": str(source), "sha256": sha, "files": len(files), "format": fmt, "chosen": how,
-                       "map": mapping},
-            "config": C.to_dict(cfg),
-            "counts": {"generated": counts["rows"], "input": counts["rows"]},
-        }
-        version = out.commit(manifest)
+    try:
+        with VersionWriter(cfg.output_dir, cfg.name) as out:
+            counts, malformed = _stream(itertools.chain(sample, rows), fmt, mapping, lineage, out)
+            if counts["rows"] == counts["malformed"] + counts["exact_duplicate"]:
+                raise DatagenError(f"no row of {source} could be imported as {fmt} ({counts['malformed']} malformed; "
+                                   f"first: {malformed[0] if malformed else '-'}); nothing written")
+            manifest = {
+                "method": "import",
+                "run_id": run_id,
+                "parent": None,
+                "source": {"path": str(source), "sha256": sha, "files": len(files), "format": fmt, "chosen": how,
+                           "map": mapping},
+                "config": C.to_dict(cfg),
+                "counts": {"generated": counts["rows"], "input": counts["rows"]},
+            }
+            version = out.commit(manifest)
+    except BaseException:
+        _remove_if_empty(Path(cfg.output_dir) / cfg.name)
+        raise
     return version, {"format": fmt, "how": how, "counts": counts, "malformed": malformed}
 
 
-def _one(row: Row, fmt: str, mapping: dict, lineage: Lineage, seen: set, out: StreamingVersion) -> Rejection | None:
-    """Add one row to `out`, or return its rejection."""
+def _remove_if_empty(folder: Path) -> None:
+    """A failed first import of a name leaves no empty folder behind."""
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
+
+
+def _stream(rows, fmt: str, mapping: dict, lineage: Lineage, out: VersionWriter) -> tuple[dict, list[str]]:
+    """Every row into `out` as a record or a rejection, in batches; the counts and the first malformed."""
+    counts = {"rows": 0, "malformed": 0, "exact_duplicate": 0}
+    malformed: list[str] = []
+    seen: set[bytes] = set()  # 16 bytes of each kept id: the one part of memory that grows with the rows
+    kept: list[Record] = []
+    rejected: list[Rejection] = []
+    for row in rows:
+        counts["rows"] += 1
+        rec, rej = _one(row, fmt, mapping, lineage, seen)
+        if rej is not None:
+            counts[rej.reason] += 1
+            rejected.append(rej)
+            if rej.reason == "malformed" and len(malformed) < 20:
+                malformed.append(rej.detail)
+        else:
+            kept.append(rec)
+        if len(kept) >= BATCH or len(rejected) >= BATCH:
+            out.add(kept)
+            out.reject(rejected)
+            kept, rejected = [], []
+    out.add(kept)
+    out.reject(rejected)
+    return counts, malformed
+
+
+def _one(row: Row, fmt: str, mapping: dict, lineage: Lineage, seen: set) -> tuple[Record | None, Rejection | None]:
+    """One row -> (its record, None) or (None, its rejection)."""
     if row.data is None:
-        return _malformed(row, row.error, lineage)
+        return None, _malformed(row, row.error, lineage)
     try:
         f = fields_of(fmt, apply_map(row.data, mapping))
     except RowError as exc:
-        return _malformed(row, str(exc), lineage)
+        return None, _malformed(row, str(exc), lineage)
     meta = {**f.pop("meta"), "source": row.where}
     rec = Record.make(f.pop("instruction"), f.pop("input"), f.pop("output"), lineage=lineage, meta=meta, **f)
     key = bytes.fromhex(rec.id)[:16]
     if key in seen:
-        return Rejection(rec, "exact_duplicate", "import", rec.id)
+        return None, Rejection(rec, "exact_duplicate", "import", rec.id)
     seen.add(key)
-    out.add(rec)
-    return None
+    return rec, None

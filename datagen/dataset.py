@@ -16,7 +16,6 @@ so a version is never half-visible, and no version is ever edited in place.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import re
@@ -33,22 +32,14 @@ from datagen.card import render_card
 from datagen.folders import (STALE_TMP_SECONDS, _file_sha, _numbered, clean_stale_tmp, git_commit,  # noqa: F401
                              publish)
 from datagen.errors import DatagenError
-from datagen.record import Record, canonical_json
-from datagen.shards import BATCH_ROWS, RowHash, ShardWriter, iter_parquet
+from datagen.record import Record
+from datagen.shards import (BATCH_ROWS, REJECTED_SCHEMA, SCHEMA, RowHash, ShardWriter, _rejected_table, _table,  # noqa: F401
+                            _write_parquet, content_sha256, iter_parquet)
 from datagen.shards import shard_rows as shard_rows_in_force
 
 __all__ = ["SCHEMA", "REJECTED_SCHEMA", "STALE_TMP_SECONDS", "DatasetVersion", "Rejection", "VersionWriter",
            "clean_stale_tmp", "content_sha256", "git_commit", "list_versions", "open_version", "publish",
            "verify_version", "write_version"]
-
-SCHEMA = pa.schema([
-    ("id", pa.string()), ("instruction", pa.string()), ("input", pa.string()), ("output", pa.string()),
-    ("rejected", pa.string()), ("messages", pa.string()), ("method", pa.string()), ("step", pa.int64()),
-    ("lineage", pa.string()), ("meta", pa.string()),
-])
-REJECTED_SCHEMA = SCHEMA.append(pa.field("reason", pa.string())).append(
-    pa.field("stage", pa.string())).append(pa.field("detail", pa.string()))
-
 
 @dataclass(frozen=True)
 class Rejection:
@@ -172,44 +163,6 @@ def stream_content_sha(version: DatasetVersion) -> str:
     return h.hexdigest()
 
 
-def _table(records: list[Record]) -> pa.Table:
-    rows = [r.to_row() for r in records]
-    return pa.Table.from_pylist(rows, schema=SCHEMA) if rows else SCHEMA.empty_table()
-
-
-def _rejected_table(rejections: list[Rejection]) -> pa.Table:
-    rows = []
-    for rej in rejections:
-        row = rej.record.to_row()
-        row.update(reason=rej.reason, stage=rej.stage, detail=rej.detail)
-        rows.append(row)
-    return pa.Table.from_pylist(rows, schema=REJECTED_SCHEMA) if rows else REJECTED_SCHEMA.empty_table()
-
-
-def _write_parquet(table: pa.Table, path: Path) -> None:
-    """An empty table is written with no row group at all: pq.write_table would write one of 0 rows,
-    which `datasets` cannot read ("BatchSize must be greater than 0")."""
-    if table.num_rows:
-        pq.write_table(table, path)
-    else:
-        pq.ParquetWriter(path, table.schema).close()
-
-
-def content_sha256(records: list[Record], rejected: list[Rejection]) -> str:
-    """Hash of the data itself (not of file bytes or timestamps): equal for two runs that made
-    the same records with the same lineage and the same rejections."""
-    h = hashlib.sha256()
-    for r in records:
-        h.update(canonical_json({k: v for k, v in r.to_row().items()}).encode())
-        h.update(b"\n")
-    h.update(b"--rejected--\n")
-    for rej in rejected:
-        h.update(canonical_json({**rej.record.to_row(), "reason": rej.reason, "stage": rej.stage,
-                                 "detail": rej.detail}).encode())
-        h.update(b"\n")
-    return h.hexdigest()
-
-
 def list_versions(output_dir: str | Path, name: str) -> list[DatasetVersion]:
     """Complete versions only (those with a manifest), oldest first; temp dirs are never listed."""
     return [DatasetVersion(p) for _, p in _numbered(Path(output_dir) / name) if (p / "manifest.json").is_file()]
@@ -230,11 +183,6 @@ def write_version(output_dir: str | Path, name: str, records: list[Record], reje
     if len(set(ids)) != len(ids):
         raise DatagenError("internal: duplicate record ids among kept records (run exact_dup first)")
     limit = shard_rows_in_force(shard_rows)
-    if len(records) > limit or len(rejected) > limit:
-        with VersionWriter(output_dir, name, limit) as w:
-            w.add(records)
-            w.reject(rejected)
-            return w.commit(manifest, card_records=records)
     base = Path(output_dir) / name
     base.mkdir(parents=True, exist_ok=True)
     clean_stale_tmp(base)
@@ -244,12 +192,28 @@ def write_version(output_dir: str | Path, name: str, records: list[Record], reje
         return DatasetVersion(latest[0].path, unchanged=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=base))
     try:
-        _write_parquet(_table(records), tmp / "records.parquet")
-        _write_parquet(_rejected_table(rejected), tmp / "rejected.parquet")
-        return _publish_version(tmp, base, manifest, sha, {}, len(records), rejected_counts(rejected), records)
+        shards = {}
+        if len(records) > limit or len(rejected) > limit:
+            shards = {"records": _write_shards(tmp, "records", SCHEMA, limit, (r.to_row() for r in records)),
+                      "rejected": _write_shards(tmp, "rejected", REJECTED_SCHEMA, limit, _rejected_rows(rejected))}
+        else:  # one file each, written exactly as before sharding existed
+            _write_parquet(_table(records), tmp / "records.parquet")
+            _write_parquet(_rejected_table(rejected), tmp / "rejected.parquet")
+        return _publish_version(tmp, base, manifest, sha, shards, len(records), rejected_counts(rejected), records)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _write_shards(folder: Path, kind: str, schema: pa.Schema, limit: int, rows: Iterable[dict]) -> list[str]:
+    writer = ShardWriter(folder, kind, schema, limit)
+    writer.write(rows)
+    return writer.close()
+
+
+def _rejected_rows(rejected: Iterable[Rejection]) -> Iterator[dict]:
+    for j in rejected:
+        yield {**j.record.to_row(), "reason": j.reason, "stage": j.stage, "detail": j.detail}
 
 
 def rejected_counts(rejected: Iterable[Rejection], reasons: dict | None = None,
@@ -344,8 +308,7 @@ class VersionWriter:
         rejected_counts(rejections, *self.counts)
         if lane not in self.lanes:
             self.lanes[lane] = ShardWriter(self.tmp, f".lane{lane}", REJECTED_SCHEMA, 1 << 62)
-        self.lanes[lane].write({**j.record.to_row(), "reason": j.reason, "stage": j.stage, "detail": j.detail}
-                               for j in rejections)
+        self.lanes[lane].write(_rejected_rows(rejections))
 
     def _join_lanes(self) -> None:
         for lane in sorted(self.lanes):
@@ -380,6 +343,10 @@ class VersionWriter:
         for w in [*self.writers.values(), *self.lanes.values()]:
             w.abort()
         shutil.rmtree(self.tmp, ignore_errors=True)
+        try:
+            self.base.rmdir()  # only if this writer made it and nothing else is in it
+        except OSError:
+            pass
 
 
 def _checked_version(v: DatasetVersion) -> DatasetVersion:

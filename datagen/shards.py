@@ -1,5 +1,5 @@
-"""Parquet shards of a dataset version: `records-00000.parquet`, `records-00001.parquet`, ... of at
-most SHARD_ROWS rows each (and the same for `rejected`). A kind that fits in one shard is written as
+"""The parquet files of a dataset version (schemas, tables, content hash) and their shards:
+`records-00000.parquet`, `records-00001.parquet`, ... of at most SHARD_ROWS rows each (and the same for `rejected`). A kind that fits in one shard is written as
 one file named as before sharding existed (`records.parquet`), so small versions look exactly as
 they always did, and a reader takes either layout.
 
@@ -21,6 +21,14 @@ from datagen.record import canonical_json
 
 SHARD_ROWS = 100_000  # rows per shard; override with DATAGEN_SHARD_ROWS or write_version(shard_rows=...)
 BATCH_ROWS = 10_000  # rows buffered before a row group is written, and rows a reader yields at once
+
+SCHEMA = pa.schema([
+    ("id", pa.string()), ("instruction", pa.string()), ("input", pa.string()), ("output", pa.string()),
+    ("rejected", pa.string()), ("messages", pa.string()), ("method", pa.string()), ("step", pa.int64()),
+    ("lineage", pa.string()), ("meta", pa.string()),
+])
+REJECTED_SCHEMA = SCHEMA.append(pa.field("reason", pa.string())).append(
+    pa.field("stage", pa.string())).append(pa.field("detail", pa.string()))
 
 
 def shard_rows(override: int | None = None) -> int:
@@ -122,3 +130,41 @@ class RowHash:
 
     def hexdigest(self) -> str:
         return self.h.hexdigest()
+
+
+def _table(records: list) -> pa.Table:
+    rows = [r.to_row() for r in records]
+    return pa.Table.from_pylist(rows, schema=SCHEMA) if rows else SCHEMA.empty_table()
+
+
+def _rejected_table(rejections: list) -> pa.Table:
+    rows = []
+    for rej in rejections:
+        row = rej.record.to_row()
+        row.update(reason=rej.reason, stage=rej.stage, detail=rej.detail)
+        rows.append(row)
+    return pa.Table.from_pylist(rows, schema=REJECTED_SCHEMA) if rows else REJECTED_SCHEMA.empty_table()
+
+
+def _write_parquet(table: pa.Table, path: Path) -> None:
+    """An empty table is written with no row group at all: pq.write_table would write one of 0 rows,
+    which `datasets` cannot read ("BatchSize must be greater than 0")."""
+    if table.num_rows:
+        pq.write_table(table, path)
+    else:
+        pq.ParquetWriter(path, table.schema).close()
+
+
+def content_sha256(records: list, rejected: list) -> str:
+    """Hash of the data itself (not of file bytes or timestamps): equal for two runs that made
+    the same records with the same lineage and the same rejections."""
+    h = hashlib.sha256()
+    for r in records:
+        h.update(canonical_json({k: v for k, v in r.to_row().items()}).encode())
+        h.update(b"\n")
+    h.update(b"--rejected--\n")
+    for rej in rejected:
+        h.update(canonical_json({**rej.record.to_row(), "reason": rej.reason, "stage": rej.stage,
+                                 "detail": rej.detail}).encode())
+        h.update(b"\n")
+    return h.hexdigest()

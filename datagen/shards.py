@@ -1,7 +1,8 @@
 """The parquet files of a dataset version (schemas, tables, content hash) and their shards:
-`records-00000.parquet`, `records-00001.parquet`, ... of at most SHARD_ROWS rows each (and the same for `rejected`). A kind that fits in one shard is written as
-one file named as before sharding existed (`records.parquet`), so small versions look exactly as
-they always did, and a reader takes either layout.
+`records-00000.parquet`, `records-00001.parquet`, ... of at most SHARD_ROWS rows each (and the same
+for `rejected`). A kind that fits in one shard is written as one file named as before sharding
+existed (`records.parquet`), so small versions look exactly as they always did, and a reader takes
+either layout.
 
     w = ShardWriter(tmp, "records", SCHEMA, shard_rows=2); w.write(rows); w.close() -> ["records-00000.parquet", ...]
     iter_parquet([tmp / "records.parquet"], batch_size=1000) -> RecordBatch, RecordBatch, ...

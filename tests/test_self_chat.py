@@ -146,15 +146,15 @@ def test_budget_leaves_turns_undone_not_rejected_and_the_rerun_continues_from_th
     assert server.posts - before == full.manifest()["teacher_stats"]["requests"] == (2 + 5 + 4) - 5
 
 
-def test_topics_open_with_a_message_the_teacher_writes(tmp_path):
+def test_topics_open_with_a_message_the_teacher_writes(tmp_path, monkeypatch):
     def topic_reply(content, seed, index, model=None):
         if "about this topic" in content:
             return f'"How do I start with {content.split("topic: ")[1].split(".")[0]} (take {seed})?"'
         return "[END]" if ASK in content else "Start small."
-    topics = tmp_path / "topics.yaml"
-    topics.write_text("topics: [knitting, chess]\n")
+    (tmp_path / "topics.yaml").write_text("topics: [knitting, chess]\n")
+    monkeypatch.chdir(tmp_path)  # a path relative to where the command runs
     with FakeOpenAIServer(reply=topic_reply) as srv:
-        assert main(argv(srv, tmp_path, "--method_cfg.source", "topics", "--method_cfg.topics", str(topics),
+        assert main(argv(srv, tmp_path, "--method_cfg.source", "topics", "--method_cfg.topics", "topics.yaml",
                          "--method_cfg.num_conversations", "3")) == 0
     recs = open_version("self_chat", tmp_path / "runs").records()
     assert len(recs) == 3 and {r.meta["topic"] for r in recs} == {"knitting", "chess"}

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import yaml
 
 from datagen.errors import DatagenError
+from datagen.methods.self_align.principles import read_data_file
 from datagen.methods.self_chat import parse as P
 from datagen.methods.self_chat.prompts import build_assistant_request, build_opening_request, build_user_request
 from datagen.personas import load_personas, make_sampler
@@ -103,7 +104,7 @@ class Conversation:
 
 
 def load_topics(cfg: Config, templates) -> list[str]:
-    text, _ = templates.read_file(cfg.topics)
+    text, _, _ = read_data_file(templates, cfg.topics, "topics")  # a path, or a name under prompts/
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -36,15 +36,15 @@ class ImportConfig:
     output_dir: str = field(default="runs", metadata={"help": "where versions live"})
 
 
-def _sample(rows) -> tuple[list[Row], bool]:
-    """The first rows, up to SAMPLE readable ones; and whether the source ended within them."""
+def _sample(rows) -> list[Row]:
+    """The first rows, up to SAMPLE readable ones (or SAMPLE_ROWS_MAX rows in all)."""
     out, good = [], 0
     for row in rows:
         out.append(row)
         good += row.data is not None
         if good >= SAMPLE or len(out) >= SAMPLE_ROWS_MAX:
-            return out, False
-    return out, True
+            break
+    return out
 
 
 def _malformed(row: Row, why: str, lineage: Lineage) -> Rejection:
@@ -73,7 +73,7 @@ def import_source(cfg: ImportConfig) -> tuple[DatasetVersion, dict]:
     source = Path(cfg.source).expanduser()
     files = source_files(source)
     rows = iter_source(files, source)
-    sample, ended = _sample(rows)
+    sample = _sample(rows)
     if not sample:
         raise DatagenError(f"{source} is empty: no rows to import")
     good = [r.data for r in sample if r.data is not None]

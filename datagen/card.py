@@ -53,10 +53,14 @@ def render_card(m: dict, records: list[Record]) -> str:
             "Mix: " + ", ".join(f"{k} {n}" for k, n in mix.most_common(8)) + ".",
             "",
         ]
+        turns = [r.num_turns for r in records]
+        if max(turns) > 1:
+            lines[-1:] = [f"Conversations: mean {sum(turns) / len(turns):.2f} assistant turns, max {max(turns)}.", ""]
     lines += ["## Sample", ""]
     for r in records[:5]:
         instr = r.instruction.replace("\n", " ")[:160]
         out = (r.output or "").replace("\n", " ")[:160]
-        lines.append(f"- **{instr}** → {out}")
+        more = r.num_turns - 1
+        lines.append(f"- **{instr}** → {out}" + (f" (+{more} more turns)" if more > 0 else ""))
     lines += ["", f"Content sha256: `{m.get('content_sha256', '')}`", ""]
     return "\n".join(lines)

@@ -24,8 +24,8 @@ log = logging.getLogger("datagen")
 @dataclass
 class RunConfig:
     name: str = field(default="", metadata={"help": "dataset name (empty = the method): versions go to <output_dir>/<name>/vNNNN"})
-    method: str = field(default="self_instruct", metadata={"help": "a method of `datagen methods`: self_instruct | "
-                                                                   "answer | evol_instruct | self_align"})
+    method: str = field(default="self_instruct", metadata={"help": "a method of `datagen methods`: "
+                                                                   + " | ".join(METHODS)})
     method_cfg: dict = field(default_factory=dict, metadata={
         "help": "the method's options (`datagen generate --method M --help` lists them)"})
     teacher: TeacherConfig = field(default_factory=TeacherConfig)

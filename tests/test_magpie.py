@@ -201,3 +201,16 @@ def test_a_backslash_n_typed_on_the_command_line_is_a_newline():
 
     cfg = METHODS["magpie"].Config(pre_query="<|im_start|>user\\n", end_of_turn="<|im_end|>")
     assert cfg.pre_query == CHATML_USER
+
+
+def test_a_budget_stop_is_undone_work_and_the_rerun_continues_from_the_cache(tmp_path):
+    with FakeOpenAIServer(reply=magpie_reply) as srv:
+        args = ("--method_cfg.chat_template", "chatml", "--method_cfg.num_turns", "2")
+        assert magpie(srv, tmp_path, *args, "--max-requests", "12") == 0  # 5 queries, 4 answers, 3 of turn 2
+        v = open_version("magpie", tmp_path)
+        m = v.manifest()
+        assert m["stopped"] == "budget" and sum(m["undone"].values()) > 0
+        assert not any(x.reason == "budget_exhausted" for x in v.rejected())
+        assert magpie(srv, tmp_path, *args) == 0
+        again = open_version("magpie", tmp_path).manifest()
+    assert again["teacher_stats"]["cache_hits"] == 12 and again["method_stats"]["mean_turns"] == 2.0

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
+from datagen.cache import BUDGET_ERROR
 from datagen.errors import DatagenError
 from datagen.methods.magpie import chat_template as T
 from datagen.methods.magpie.parse import derive_seed, parse_query, query_reason, split_reason
@@ -76,8 +77,12 @@ class Turns:
 
     def fail(self, conv: Conversation, turn: int, reason: str, stage: str, text: str, detail: str = "",
              meta: dict | None = None) -> None:
-        """Turn 1: the conversation is rejected. Later: it ends, its earlier turns kept."""
-        self.rejected[reason] = self.rejected.get(reason, 0) + 1
+        """Turn 1: the conversation is rejected. Later: it ends, its earlier turns kept (a budget stop
+        there is counted as undone work, as ctx.reject counts it at turn 1, not as a failure)."""
+        if reason == BUDGET_ERROR and turn > 1:
+            self.ctx.undone[stage] = self.ctx.undone.get(stage, 0) + 1
+        elif reason != BUDGET_ERROR:
+            self.rejected[reason] = self.rejected.get(reason, 0) + 1
         if turn > 1:
             conv.end = reason
             del conv.turns[2 * (turn - 1):]

@@ -131,3 +131,15 @@ def test_bad_csv_rows_and_conversations(tmp_path, capsys):
     details = sorted(r.detail for r in v.rejected())
     assert details[0].startswith("chat.csv line 3: 'conversations' turn 1 has role 'alien'")
     assert details[1] == "chat.csv line 4: 4 fields where the header has 2"
+
+
+def test_csv_rows_that_are_not_utf8_are_malformed(tmp_path, capsys):
+    src = tmp_path / "latin.csv"
+    src.write_bytes(b"instruction,output\nSay hi.,hi\nSay caf\xe9.,caf\xe9\nSay bye.,bye\n")
+    code, out, _ = run_import(tmp_path, capsys, src, "--name", "x")
+    assert code == 0
+    v = open_version("x", tmp_path / "runs")
+    assert [r.output for r in v.records()] == ["hi", "bye"]
+    (rej,) = v.rejected()
+    assert rej.detail == "latin.csv line 3: not UTF-8" and "malformed: latin.csv line 3: not UTF-8" in out
+    rej.record.to_row()  # storable: the raw text kept in the rejection is valid UTF-8

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from datagen.errors import DatagenError
 SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet", ".csv", ".arrow")
 BATCH = 1024   # rows per Parquet / Arrow batch
 RAW_CAP = 1000  # characters of an unreadable row kept in its rejection
+_UNDECODED = re.compile("[\udc80-\udcff]")  # bytes that were not UTF-8, under errors="surrogateescape"
 
 
 @dataclass(frozen=True)
@@ -133,10 +135,11 @@ def _json(path: Path, label: str) -> Iterator[Row]:
 
 def _csv(path: Path, label: str) -> Iterator[Row]:
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-    with open(path, newline="", encoding="utf-8", errors="replace") as f:
-        reader = csv.DictReader(f)
-        width = len(reader.fieldnames or [])
+    # surrogateescape keeps undecodable bytes as lone surrogates, so each such row is named, not mangled
+    with open(path, newline="", encoding="utf-8", errors="surrogateescape") as f:
         try:
+            reader = csv.DictReader(f)
+            width = len(reader.fieldnames or [])
             for row in reader:
                 where = f"{label} line {reader.line_num}"
                 if None in row or None in row.values():
@@ -145,9 +148,13 @@ def _csv(path: Path, label: str) -> Iterator[Row]:
                     yield Row(where, None, f"{cells} fields where the header has {width}",
                               ",".join(str(v) for v in row.values())[:RAW_CAP])
                     continue
+                if any(_UNDECODED.search(k or "") or _UNDECODED.search(v) for k, v in row.items()):
+                    yield Row(where, None, "not UTF-8", ",".join(row.values()).encode("utf-8", "replace")
+                              .decode("utf-8")[:RAW_CAP])
+                    continue
                 yield Row(where, dict(row))
         except csv.Error as exc:
-            yield Row(f"{label} line {reader.line_num}", None, f"unreadable CSV: {exc}")
+            yield Row(f"{label} line {reader.line_num + 1}", None, f"unreadable CSV: {exc}")
 
 
 def _columnar(path: Path, label: str, suffix: str) -> Iterator[Row]:

@@ -142,3 +142,12 @@ def test_teacher_scorer_multiplies_complexity_and_quality(tmp_path, capsys):
     assert len(unscored) == 3 and all("no score" in r.record.meta["select_error"] for r in unscored)
     m = v.manifest()
     assert m["teacher_stats"]["requests"] == 18 and set(m["templates"]) == {"select/complexity", "select/quality"}
+
+
+def test_too_few_distinct_records_fill_the_budget_and_say_so(runs, capsys):
+    assert select(runs, "--budget", 12, "--seed", 0) == 0
+    assert "2 of the chosen are within the threshold of another" in capsys.readouterr().out
+    v = open_version("pool/v0002", runs)
+    tk = [tuple(r.meta["tk"]) for r in v.records()]
+    assert tk == [(t, 0) for t in range(10)] + [(0, 1), (0, 2)]  # one per topic, then the best skipped ones
+    assert v.manifest()["selection"]["filled_similar"] == 2

@@ -84,16 +84,14 @@ def select(cfg: SelectConfig, backend=None, progress: Progress | None = None) ->
     records = [dataclasses.replace(r, meta={**r.meta, **m, "select_scorer": cfg.scorer})
                for r, (_, m) in zip(records, scored)]
     order = order_by_score(scores, cfg.seed)  # unscored records last
-    emb = embed(records, cfg.fields, cfg.model) if cfg.threshold < 1.0 and len(records) > 1 else None
+    diverse = cfg.threshold < 1.0 and cfg.budget < len(records)  # a budget that takes all needs no embedding
+    emb = embed(records, cfg.fields, cfg.model) if diverse else None
     chosen, skipped = choose(emb, order, cfg.budget, cfg.threshold)
     filled = [i for i in order if i in skipped][:cfg.budget - len(chosen)]
     chosen += filled  # too many alike to meet the budget: the best of the skipped ones, counted
-    chosen_at = {i: k for k, i in enumerate(chosen)}
-    kept = [records[i] for i in chosen]
+    chosen_at = set(chosen)
     rejected = [Rejection(records[i], "not_selected", "select", _detail(i, skipped, records, scores))
                 for i in order if i not in chosen_at]
-    why = [rej.detail.split(" ")[0] for rej in rejected]
-    teacher_section = session.teacher_manifest()
     manifest = {
         "method": "select",
         "parent": parent.ref,
@@ -101,12 +99,17 @@ def select(cfg: SelectConfig, backend=None, progress: Progress | None = None) ->
         "config": public_config(C.to_dict(cfg)),
         "counts": {"input": len(records), "parent_rejected": pm.get("counts", {}).get("rejected", 0),
                    "rejected_scope": "this selection only; the parent's rejections stay in " + parent.ref},
-        "selection": {"scorer": cfg.scorer, "budget": cfg.budget, "threshold": cfg.threshold,
-                      "chosen": len(kept), "scored": sum(s is not None for s in scores),
-                      "filled_similar": len(filled), "similar": why.count("similar"),
-                      "over_budget": why.count("over_budget"), "unscored": why.count("unscored"),
-                      "score_range_chosen": [min((scores[i] for i in chosen if scores[i] is not None), default=None),
-                                             max((scores[i] for i in chosen if scores[i] is not None), default=None)]},
-        **teacher_section,
+        "selection": _summary(cfg, scores, chosen, filled, rejected),
+        **session.teacher_manifest(),
     }
-    return write_version(output_dir, cfg.name or parent.name, kept, rejected, manifest)
+    return write_version(output_dir, cfg.name or parent.name, [records[i] for i in chosen], rejected, manifest)
+
+
+def _summary(cfg: SelectConfig, scores: list, chosen: list[int], filled: list[int], rejected: list[Rejection]) -> dict:
+    why = [rej.detail.split(" ")[0] for rej in rejected]
+    picked = [scores[i] for i in chosen if scores[i] is not None]
+    return {"scorer": cfg.scorer, "budget": cfg.budget, "threshold": cfg.threshold, "chosen": len(chosen),
+            "scored": sum(s is not None for s in scores), "filled_similar": len(filled),
+            "similar": why.count("similar"), "over_budget": why.count("over_budget"),
+            "unscored": why.count("unscored"),
+            "score_range_chosen": [min(picked, default=None), max(picked, default=None)]}

@@ -85,34 +85,22 @@ def import_source(cfg: ImportConfig) -> tuple[DatasetVersion, dict]:
     sha = source_sha256(files, source)
     run_id = sha256_text(canonical_json({"source": sha, "format": fmt, "map": mapping}))[:12]
     lineage = Lineage(method="import", run_id=run_id, operation=fmt)
-    try:
-        with VersionWriter(cfg.output_dir, cfg.name) as out:
-            counts, malformed = _stream(itertools.chain(sample, rows), fmt, mapping, lineage, out)
-            if counts["rows"] == counts["malformed"] + counts["exact_duplicate"]:
-                raise DatagenError(f"no row of {source} could be imported as {fmt} ({counts['malformed']} malformed; "
-                                   f"first: {malformed[0] if malformed else '-'}); nothing written")
-            manifest = {
-                "method": "import",
-                "run_id": run_id,
-                "parent": None,
-                "source": {"path": str(source), "sha256": sha, "files": len(files), "format": fmt, "chosen": how,
-                           "map": mapping},
-                "config": C.to_dict(cfg),
-                "counts": {"generated": counts["rows"], "input": counts["rows"]},
-            }
-            version = out.commit(manifest)
-    except BaseException:
-        _remove_if_empty(Path(cfg.output_dir) / cfg.name)
-        raise
+    with VersionWriter(cfg.output_dir, cfg.name) as out:
+        counts, malformed = _stream(itertools.chain(sample, rows), fmt, mapping, lineage, out)
+        if counts["rows"] == counts["malformed"] + counts["exact_duplicate"]:
+            raise DatagenError(f"no row of {source} could be imported as {fmt} ({counts['malformed']} malformed; "
+                               f"first: {malformed[0] if malformed else '-'}); nothing written")
+        manifest = {
+            "method": "import",
+            "run_id": run_id,
+            "parent": None,
+            "source": {"path": str(source), "sha256": sha, "files": len(files), "format": fmt, "chosen": how,
+                       "map": mapping},
+            "config": C.to_dict(cfg),
+            "counts": {"generated": counts["rows"], "input": counts["rows"]},
+        }
+        version = out.commit(manifest)
     return version, {"format": fmt, "how": how, "counts": counts, "malformed": malformed}
-
-
-def _remove_if_empty(folder: Path) -> None:
-    """A failed first import of a name leaves no empty folder behind."""
-    try:
-        folder.rmdir()
-    except OSError:
-        pass
 
 
 def _stream(rows, fmt: str, mapping: dict, lineage: Lineage, out: VersionWriter) -> tuple[dict, list[str]]:

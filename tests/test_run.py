@@ -49,7 +49,7 @@ def test_answer_run_writes_a_full_manifest(tmp_path):
     tpl = TemplateLoader().load("answer/answer")
     assert m["config"]["sampling"] == {"max_tokens": 32, "temperature": 0.7, "top_p": 0.95}
     assert m["config"]["output_dir"] == str(tmp_path / "runs") and m["config"]["seed"] == 5
-    assert m["method_cfg"] == {"template": "answer/answer", "limit": None}
+    assert {k: m["method_cfg"][k] for k in ("template", "limit")} == {"template": "answer/answer", "limit": None}
     assert m["parent"] is None
     assert m["seeds"] == {"path": cfg.seeds, "sha256": sha256_text(open(cfg.seeds).read()), "count": 5}
     assert m["templates"] == {"answer/answer": tpl.sha}

@@ -5,8 +5,20 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from datagen.errors import DatagenError
+
+
+def read_text(path: Path, label: str, missing_hint: str = "") -> str:
+    """A file's text; a missing or unreadable file is one DatagenError naming it:
+    read_text(Path("s.jsonl"), "seed file") -> DatagenError("seed file not found: s.jsonl")."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DatagenError(f"{label} not found: {path}{missing_hint}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DatagenError(f"{label} {path}: cannot read: {exc}") from None
 
 
 def json_objects(text: str, label: str, hint: str = "") -> list[tuple[int, dict]]:

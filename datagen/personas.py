@@ -18,7 +18,7 @@ from pathlib import Path
 
 from datagen.assets import asset_dir
 from datagen.errors import DatagenError
-from datagen.jsonl import json_objects
+from datagen.jsonl import json_objects, read_text
 from datagen.record import sha256_text
 
 BUNDLED = ("default", "bundled")
@@ -39,12 +39,7 @@ def personas_path(name: str) -> Path:
 def load_personas(name: str) -> list[Persona]:
     """The personas of a file, in file order; a malformed file is one error naming file and line."""
     path = personas_path(name)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DatagenError(f"persona file not found: {path} (use --personas default for the bundled one)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DatagenError(f"persona file {path}: cannot read: {exc}") from None
+    text = read_text(path, "persona file", " (use --personas default for the bundled one)")
     label, out, seen = f"persona file {path}", [], set()
     for lineno, obj in json_objects(text, label, ' like {"id": "p1", "persona": "a nurse in Lima"}'):
         pid, persona = obj.get("id"), obj.get("persona")

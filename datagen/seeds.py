@@ -13,7 +13,7 @@ from pathlib import Path
 
 from datagen.assets import asset_dir
 from datagen.errors import DatagenError
-from datagen.jsonl import json_objects
+from datagen.jsonl import json_objects, read_text
 from datagen.record import Lineage, Record, sha256_text
 
 DEFAULT_SEEDS = "tasks.jsonl"
@@ -24,12 +24,7 @@ def default_seeds_path() -> Path:
 
 
 def _rows(path: Path) -> list[tuple[int, dict]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DatagenError(f"seed file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DatagenError(f"seed file {path}: cannot read: {exc}") from None
+    text = read_text(path, "seed file")
     stripped = text.lstrip()
     if not stripped:
         raise DatagenError(f"seed file {path} is empty")

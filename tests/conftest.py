@@ -10,3 +10,13 @@ def fake_openai():
 
     with FakeOpenAIServer(stall_seconds=5.0) as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def ray_local():
+    """A local Ray of 2 CPUs for one test module (skipped without the ray extra)."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
+             _node_ip_address="127.0.0.1")
+    yield ray
+    ray.shutdown()

@@ -4,21 +4,10 @@ from __future__ import annotations
 
 import random
 
-import pytest
-
 from datagen.ray_exec import distribute
 from filters.dedup import ExactDup
 from filters.minhash import MinHash
 from test_cluster_rule import corpus
-
-
-@pytest.fixture(scope="module")
-def ray_local():
-    ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
-             _node_ip_address="127.0.0.1")
-    yield ray
-    ray.shutdown()
 
 
 def test_ray_smallest_id_equals_local(ray_local):

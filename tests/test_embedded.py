@@ -4,7 +4,6 @@ import hashlib
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from datagen.backends import TeacherConfig  # noqa: E402
 from datagen.dataset import list_versions, open_version  # noqa: E402
 from datagen.errors import DatagenError  # noqa: E402
 from datagen.teacher import Request, Sampling  # noqa: E402
+from cache_rows import cache_rows
 
 try:
     from datagen.backends.embedded import EmbeddedTeacher, smollm2_path
@@ -157,14 +157,6 @@ KILL_TASKS = ["Write a short story about a lighthouse.", "Describe a rainy day i
               "Describe a busy market.", "Explain how a bicycle works.", "Write a story about a lost cat."]
 
 
-def cache_rows(path: Path) -> int:
-    if not path.exists():
-        return 0
-    try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1) as db:
-            return db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
-    except sqlite3.OperationalError:  # table not created yet
-        return 0
 
 
 def gen_args(seeds, out, cache):

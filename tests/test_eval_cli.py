@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import pytest
 
 from datagen.cli import main
 from fake_openai_server import FakeOpenAIServer
+from cache_rows import cache_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 MARK = {"stud": "STUDENT", "stud2": "SECOND", "base-m": "BASE"}
@@ -115,11 +115,11 @@ def test_kill_9_mid_eval_then_resume_asks_only_for_what_is_missing(tmp_path):
         env = {**os.environ, "DATAGEN_PROGRESS": "0"}
         proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.time() + 60
-        while time.time() < deadline and rows_in(cache) < 5:
+        while time.time() < deadline and cache_rows(cache) < 5:
             time.sleep(0.05)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-        cached, before = rows_in(cache), srv.posts
+        cached, before = cache_rows(cache), srv.posts
         assert cached >= 5 and not (tmp_path / "evals" / "ifeval").exists()
         res = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
         assert res.returncode == 0, res.stderr
@@ -129,14 +129,6 @@ def test_kill_9_mid_eval_then_resume_asks_only_for_what_is_missing(tmp_path):
     assert s["pairs"][0]["win_rate"] == 1.0
 
 
-def rows_in(cache: Path) -> int:
-    if not cache.exists():
-        return 0
-    try:
-        with sqlite3.connect(cache) as db:
-            return db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
-    except sqlite3.Error:
-        return 0
 
 
 def one_error(capsys, argv) -> str:

@@ -9,22 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from datagen.cli import load_run_config
 from datagen.run import run
 from fake_openai_server import FakeOpenAIServer
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def ray_local():
-    ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
-             _node_ip_address="127.0.0.1")
-    yield ray
-    ray.shutdown()
 
 
 def task_text(i: int, changed: bool = False) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from datagen.cli import main
 from datagen.dataset import open_version
 from datagen.methods.self_chat.parse import parse_user_turn
 from fake_openai_server import FakeOpenAIServer
+from cache_rows import cache_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 ASK = "Write the person's next message"
@@ -177,14 +177,6 @@ def test_parse_user_turn(text, end):
         assert turn.text.endswith("peel it?") and "Assistant" not in turn.text and not turn.text.startswith("User")
 
 
-def rows_in(cache: Path) -> int:
-    if not cache.exists():
-        return 0
-    try:
-        with sqlite3.connect(cache) as db:
-            return db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
-    except sqlite3.Error:
-        return 0
 
 
 def test_kill_9_mid_conversation_then_resume_repeats_no_teacher_call(tmp_path):
@@ -195,11 +187,11 @@ def test_kill_9_mid_conversation_then_resume_repeats_no_teacher_call(tmp_path):
         env = {**os.environ, "DATAGEN_PROGRESS": "0"}
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.time() + 60
-        while time.time() < deadline and rows_in(cache) < 5:  # turn 1 answered, turn 2 under way
+        while time.time() < deadline and cache_rows(cache) < 5:  # turn 1 answered, turn 2 under way
             time.sleep(0.02)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-        cached, before = rows_in(cache), srv.posts
+        cached, before = cache_rows(cache), srv.posts
         assert 5 <= cached < 11 and not (tmp_path / "runs" / "self_chat").exists()
         res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
         assert res.returncode == 0, res.stderr

@@ -3,7 +3,6 @@ teacher only for what the killed run had not finished and ends with the same rec
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ import pytest
 
 pytest.importorskip("llama_cpp")
 from datagen.dataset import open_version  # noqa: E402
+from cache_rows import cache_rows
 
 # Tiny on purpose: 1 prompt a round and at most 2 new tasks from it, so 3 tasks need >= 2 rounds.
 ARGS = ["--method_cfg.num_instructions", "3", "--method_cfg.prompts_per_round", "1",
@@ -19,14 +19,6 @@ ARGS = ["--method_cfg.num_instructions", "3", "--method_cfg.prompts_per_round", 
         "--method_cfg.gen_max_tokens", "48", "--method_cfg.instance_max_tokens", "32", "--seed", "7"]
 
 
-def cache_rows(path) -> int:
-    if not path.exists():
-        return 0
-    try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1) as db:
-            return db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
 
 
 def generate(tmp_path, out, cache, popen=False):

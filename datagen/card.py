@@ -9,6 +9,15 @@ from collections import Counter
 from datagen.record import Record
 
 
+def origin(m: dict) -> str:
+    """Where a version's records came from: its parent, the imported source, or the seed file."""
+    if m.get("parent"):
+        return f"parent `{m['parent']}`"
+    if isinstance(m.get("source"), dict) and m["source"].get("path"):
+        return f"imported `{m['source']['path']}`"
+    return f"seeds `{m.get('seeds', {}).get('path', '?')}`"
+
+
 def render_card(m: dict, records: list[Record]) -> str:
     counts = m.get("counts", {})
     teacher = m.get("teacher", {})
@@ -16,9 +25,7 @@ def render_card(m: dict, records: list[Record]) -> str:
     lines = [
         f"# {m.get('name', '?')} {m.get('version', '?')}",
         "",
-        f"Made by datagen with method `{m.get('method', '?')}` from "
-        + (f"parent `{m['parent']}`" if m.get("parent") else f"seeds `{m.get('seeds', {}).get('path', '?')}`")
-        + f" on {m.get('created_at', '?')}.",
+        f"Made by datagen with method `{m.get('method', '?')}` from {origin(m)} on {m.get('created_at', '?')}.",
         "",
         "## Funnel",
         "",

@@ -122,6 +122,8 @@ def test_parquet_csv_and_a_folder_of_them(tmp_path):
 def test_every_command_works_on_an_import(tmp_path, capsys):
     runs = tmp_path / "runs"
     assert main(["import", "seeds/tasks.jsonl", "--name", "s", "--out", str(runs)]) == 0
+    card = (open_version("s/v0001", runs).path / "README.md").read_text()
+    assert "from imported `" in card and "tasks.jsonl" in card.splitlines()[2]
     assert main(["filter", "--from", "s", "--filters", "exact_dup,quality", "--quality.min_words", "3",
                  "--out", str(runs)]) == 0
     assert main(["diff", "s/v0001", "s/v0002", "--out", str(runs), "--summary"]) == 0

@@ -1,14 +1,20 @@
 """How one HTTP exchange with an OpenAI-compatible server failed, and whether to try again.
 
-    status_failure(RateLimitError(... 429, Retry-After: 2)) -> Failure("rate_limited", ..., retryable=True, retry_after=2.0)
+    status_failure(429, {"retry-after": "2"}, b'{"error": {"message": "slow down"}}')
+        -> Failure("rate_limited", "HTTP 429: slow down", retryable=True, retry_after=2.0)
+    transport_failure(ConnectionRefusedError(111, "..."), 60) -> Failure("connection", "connection refused", True)
     parse_body(b'{"choices": [{"text": "hi"}]}', chat=False) -> ([Choice("hi", "stop")], {...})
 """
 from __future__ import annotations
 
 import email.utils
+import errno
 import json
+import socket
+import ssl
 import time
 
+from datagen.backends.http11 import ConnectTimeout, ProtocolError, ServerClosed
 from datagen.teacher import Choice
 
 RETRY_STATUS = {408, 429, 500, 502, 503, 504}
@@ -48,28 +54,53 @@ def retry_after_seconds(headers) -> float | None:
 
 
 def transport_failure(exc: BaseException, timeout: float) -> Failure:
-    """Timeout or dropped connection? Judged by the root cause: the aiohttp transport reports a
-    dropped connection as a connect timeout, and asyncio's own deadline as TimeoutError."""
-    chain, seen = [exc], set()
-    while (chain[-1].__cause__ or chain[-1].__context__) is not None and id(chain[-1]) not in seen:
-        seen.add(id(chain[-1]))
-        chain.append(chain[-1].__cause__ or chain[-1].__context__)
-    root = chain[-1]
-    if isinstance(exc, TimeoutError) or isinstance(root, TimeoutError) or "Timeout" in type(root).__name__:
+    """A timeout or a connection that failed, in plain words: "connection refused", "the server
+    closed the connection before answering", "TLS certificate not accepted: ..."."""
+    if isinstance(exc, ConnectTimeout):
+        return Failure("timeout", str(exc), True)
+    if isinstance(exc, TimeoutError):
         return Failure("timeout", f"no reply within {timeout:g} s", True)
-    # Name the socket's own error ("connection refused") rather than whatever the client's cleanup
-    # raised on the way out (aiohttp can leave "RuntimeError: no running event loop" at the root).
-    cause = next((e for e in chain if isinstance(e, OSError) and not isinstance(e, TimeoutError)), root)
-    return Failure("connection", f"{type(cause).__name__}: {cause}"[:300], True)
+    return Failure("connection", describe(exc)[:300], True)
 
 
-def status_failure(exc) -> Failure:
-    code = exc.status_code
+def describe(exc: BaseException) -> str:
+    text = str(exc)
+    if isinstance(exc, ConnectionRefusedError) and exc.errno is None and text:
+        return text  # our own words (a proxy that refused the tunnel)
+    if isinstance(exc, ConnectionRefusedError) or f"[Errno {errno.ECONNREFUSED}]" in text:
+        return "connection refused"  # asyncio joins one error per address ("Multiple exceptions: ...")
+    if isinstance(exc, socket.gaierror):
+        return f"cannot resolve the host name ({exc.strerror})"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"TLS certificate not accepted: {exc.verify_message}"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS error: {exc.reason or text}"
+    if isinstance(exc, ConnectionResetError):
+        return "the server reset the connection"
+    if isinstance(exc, (ServerClosed, ProtocolError)):
+        return text
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror[:1].lower() + exc.strerror[1:]
+    return f"{type(exc).__name__}: {text}"
+
+
+def status_failure(code: int, headers, body: bytes) -> Failure:
+    """A non-2xx answer: HTTP 429 with Retry-After: 2 -> Failure("rate_limited", "HTTP 429: ...", True, 2.0)."""
     kind = {429: "rate_limited", 400: "bad_request", 401: "auth", 403: "auth", 404: "not_found",
             408: "timeout", 413: "bad_request", 422: "bad_request"}.get(code, "server_error" if code >= 500 else f"http_{code}")
-    hint = retry_after_seconds(exc.response.headers) if code in (429, 503) else None
-    message = str(exc.message).removeprefix(f"Error code: {code} - ")
-    return Failure(kind, f"HTTP {code}: {message}"[:300], code in RETRY_STATUS, hint)
+    hint = retry_after_seconds(headers) if code in (429, 503) else None
+    return Failure(kind, f"HTTP {code}: {error_text(body)}"[:300], code in RETRY_STATUS, hint)
+
+
+def error_text(body: bytes) -> str:
+    """The server's own words: OpenAI-style {"error": {"message": ...}}, {"error": "..."}, or the text."""
+    try:
+        data = json.loads(body)
+        err = data.get("error", data) if isinstance(data, dict) else data
+        message = err.get("message", err) if isinstance(err, dict) else err
+    except ValueError:
+        message = body.decode("utf-8", "replace")
+    return " ".join(str(message).split())[:200] or "(empty body)"
 
 
 def parse_body(body: bytes, chat: bool) -> tuple[list[Choice], dict]:

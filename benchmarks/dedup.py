@@ -18,6 +18,7 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")  # one core
 
 import argparse  # noqa: E402
+import functools  # noqa: E402
 import json  # noqa: E402
 import random  # noqa: E402
 import resource  # noqa: E402
@@ -164,12 +165,13 @@ def quality(args) -> dict:
     return out
 
 
-def stream(n: int, seed: int):
+def stream(n: int, seed: int, vocab=None, pool=()):
     """Short records (8-40 words, like instructions); 5% exact copies with other case and spacing,
-    5% near copies (one word appended) of a recent record."""
+    5% near copies (one word appended) of a recent record. vocab: (words, cum) shared by several
+    streams (default: made from the seed); pool: texts the recent ones start with."""
     rng = random.Random(seed)
-    vocab, cum = vocabulary(rng, 20000)
-    recent: deque = deque(maxlen=2000)
+    vocab, cum = vocab or vocabulary(rng, 20000)
+    recent: deque = deque(pool, maxlen=2000)
     for i in range(n):
         u = rng.random()
         if recent and u < 0.05:
@@ -180,6 +182,26 @@ def stream(n: int, seed: int):
             t = " ".join(rng.choices(vocab, cum_weights=cum, k=rng.randint(8, 40)))
             recent.append(t)
             yield t, 0
+
+
+@functools.lru_cache(maxsize=2)
+def shared(seed: int):
+    vocab = vocabulary(random.Random(seed), 20000)
+    return vocab, [t for t, _ in stream(2000, seed + 1, vocab)]
+
+
+class GenBlock:
+    """Block b of the benchmark's records, made where it is called (a worker)."""
+
+    def __init__(self, block: int, size: int, seed: int) -> None:
+        self.block, self.size, self.seed = block, size, seed
+
+    def __call__(self):
+        from datagen.record import Record
+
+        vocab, pool = shared(self.seed)
+        texts = stream(self.size, self.seed * 1_000_003 + 7919 * (self.block + 1), vocab, pool)
+        return [Record.make(t) for t, _ in texts]
 
 
 def memory(args) -> dict:

@@ -64,7 +64,7 @@ def _split(values, part: np.ndarray, parts: int) -> list:
     return [tuple(v[order[cuts[p]:cuts[p + 1]]] for v in values) for p in range(parts)]
 
 
-def _hash_block(fn, source, block: int, dropped, per_band: int):
+def _hash_block(fn, source, block: int, dropped, per_band: int, shuffle: int):
     from filters.lsh_index import band_keys
 
     recs = source()
@@ -75,6 +75,8 @@ def _hash_block(fn, source, block: int, dropped, per_band: int):
     ids = np.array([r.id.encode() for r in recs], "S64")
     if any(len(r.id.encode()) > 64 for r in recs):
         raise ValueError("ray dedup needs record ids of at most 64 bytes")
+    if not recs:
+        return [(ids, rows, None)] + [np.zeros((0, 3), np.int64)] * shuffle
     if hasattr(fn, "num_perm"):  # MinHash: band keys and shingle sets (or signature bits)
         sig, has, sets = fn._hashed(recs)
         idx = fn._index()
@@ -202,7 +204,7 @@ def dedup_blocks(fn, ray, sources: list, dropped: list | None = None, partitions
     per_band = max(1, partitions // bands)
     shuffle = bands * per_band
     hashed = [ray.remote(num_returns=shuffle + 1)(_hash_block).remote(
-        fn, src, b, None if dropped is None else dropped[b], per_band) for b, src in enumerate(sources)]
+        fn, src, b, None if dropped is None else dropped[b], per_band, shuffle) for b, src in enumerate(sources)]
     infos = [h[0] for h in hashed]
     pair_task = ray.remote(num_returns=blocks)(_pair_partition)
     pairs = [pair_task.remote(blocks, *[h[1 + p] for h in hashed]) for p in range(shuffle)]

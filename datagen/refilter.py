@@ -45,6 +45,25 @@ class FilterConfig:
     allow_empty: bool = field(default=False, metadata={"help": "write a version even when nothing is kept"})
 
 
+def run_filters(cfg: FilterConfig, session, specs: list, parent: DatasetVersion, out: VersionWriter) -> list[dict]:
+    """Stream the parent through the filters into `out`; the funnel. On Ray, leading keep=smallest_id
+    dedup filters run on the workers over the parent's shards (datagen/ray_shards.py)."""
+    fns = session.filters(specs)
+    lead = 0
+    if cfg.executor == "ray":
+        from datagen.ray_exec import init_ray
+        from datagen.ray_shards import cluster_prefix, shard_dedup
+
+        lead = cluster_prefix(fns)
+    if not lead:
+        return stream_filters(fns, parent.iter_records(BATCH), out.add,
+                              lambda lane, rejections: out.reject(rejections, lane), session.progress)
+    batches, head = shard_dedup(init_ray(cfg.ray_address), parent, fns[:lead], out.reject, session.progress)
+    tail = stream_filters(fns[lead:], batches, out.add,
+                          lambda lane, rejections: out.reject(rejections, lane + lead), session.progress)
+    return head + tail
+
+
 def refilter(cfg: FilterConfig, specs: list | None = None, backend=None, progress: Progress | None = None) -> DatasetVersion:
     """Filter cfg.from_version with `specs` (default cfg.filters) and write the next version."""
     specs = resolve_specs(specs if specs is not None else cfg.filters)
@@ -56,8 +75,7 @@ def refilter(cfg: FilterConfig, specs: list | None = None, backend=None, progres
     with VersionWriter(output_dir, cfg.name or parent.name) as out:
         with open_session(cfg, output_dir, run_id, backend, progress,
                           purpose="the judge filter" if needs_teacher(specs) else None) as session:
-            funnel = stream_filters(session.filters(specs), parent.iter_records(BATCH), out.add,
-                                    lambda lane, rejections: out.reject(rejections, lane), session.progress)
+            funnel = run_filters(cfg, session, specs, parent, out)
         kept = funnel[-1]["kept"] if funnel else 0
         undone = {f"filter:{f['filter']}": f["undone"] for f in funnel if f.get("undone")}
         check_not_empty(kept, session.teacher_manifest(), undone, cfg.allow_empty, session.teacher)

@@ -161,6 +161,7 @@ def test_training_logs_carry_no_library_noise(env):
                          env={k: v for k, v in os.environ.items() if k != "DATAGEN_LIBRARY_LOGS"})
     assert res.returncode == 0, res.stderr[-2000:]
     logs = res.stdout + res.stderr
-    for noise in ("FutureWarning", "pin_memory", "Tokenizing train dataset", "Truncating train dataset"):
+    for noise in ("FutureWarning", "pin_memory", "Tokenizing train dataset", "Truncating train dataset",
+                  "Loading weights"):
         assert noise not in logs, noise
     assert "wrote " in res.stdout and "loss" in res.stdout

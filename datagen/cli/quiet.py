@@ -1,5 +1,6 @@
 """Library noise a user cannot act on, off for the commands that load models (train, sample, eval):
-datasets' per-map progress bars ("Tokenizing eval dataset: 100%" once per held-out row), and
+datasets' per-map progress bars ("Tokenizing eval dataset: 100%" once per held-out row), transformers'
+weight loading/writing bars ("Loading weights: 100%", once per model load), and
 deprecation or no-GPU warnings from transformers and torch. The trainer's own step log stays, and
 DATAGEN_LIBRARY_LOGS=1 brings everything back.
 
@@ -24,6 +25,7 @@ def quiet_libraries() -> None:
     for category, message in SILENCED:
         warnings.filterwarnings("ignore", message=message, category=category)
     os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # read by transformers' own tqdm
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     try:
         import datasets

@@ -64,8 +64,10 @@ class Progress:
             parts.append(f"{c['retries']} retries")
         if c["failed"]:
             parts.append(f"{c['failed']} failed")
-        if c["kept"] or c["rejected"]:
+        if c["kept"]:
             parts.append(f"kept {c['kept']} / rejected {c['rejected']}")
+        elif c["rejected"]:  # records are counted as kept once the filters have run, not before
+            parts.append(f"rejected {c['rejected']}")
         if self.total and done > 0:
             stage_rate = done / max(1e-9, now - self.stage_start)
             parts.append(f"ETA {max(0, self.total - done) / stage_rate:.0f}s")

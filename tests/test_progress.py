@@ -19,6 +19,15 @@ def test_progress_line_counts_and_eta():
     assert 2.5 <= eta <= 3.5  # 6 left at ~2 req/s
 
 
+def test_no_kept_count_before_the_filters_have_run():
+    """While a method generates, rejections are known but kept records are not: no "kept 0" then."""
+    p = Progress(enabled=True, desc="gen", stream=io.StringIO())
+    p.update(requests=2, rejected=5)
+    assert "rejected 5" in p.line() and "kept" not in p.line()
+    p.update(kept=7)
+    assert "kept 7 / rejected 5" in p.line()
+
+
 def test_cached_teacher_reports_to_progress(tmp_path):
     stream = io.StringIO()
     p = Progress(enabled=True, stream=stream)

@@ -10,15 +10,15 @@ the sample size is printed on the page.
 """
 from __future__ import annotations
 
-import random
-import statistics
+import json
 from collections import Counter
 from pathlib import Path
 
-from datagen.dataset import DatasetVersion, open_version
+from datagen.dataset import DatasetVersion, Rejection, open_version
 from datagen.errors import DatagenError
 from datagen.record import Record, short_id
 from datagen.report_html import render_page
+from datagen.reservoir import Reservoir
 
 ANALYSIS_SAMPLE = 3000   # records parsed for verb-noun and scored for novelty
 BROWSE_SAMPLE = 1500     # kept and rejected rows each embedded for browsing
@@ -129,14 +129,6 @@ def funnel(manifest: dict) -> dict:
             "filters": manifest.get("funnel", [])}
 
 
-def conversation_stats(records: list[Record]) -> dict:
-    """Turns of the multi-turn records: {"n": 3, "mean_turns": 2.33, "max_turns": 3, "turns": [(1, 1), (3, 2)]}
-    (n = 0 when the version holds no conversations)."""
-    turns = [r.num_turns for r in records if r.messages]
-    return {"n": len(turns), "mean_turns": round(statistics.mean(turns), 2) if turns else 0.0,
-            "max_turns": max(turns, default=0), "turns": sorted(Counter(turns).items())}
-
-
 def _rest_of_conversation(r: Record) -> str:
     """Every message but the opening user message (the instruction column), each under its role: what the
     browser shows as the output of a conversation."""
@@ -153,47 +145,64 @@ def _row(r: Record, reason: str = "", stage: str = "", detail: str = "") -> dict
             "step": r.lineage.step, "reason": reason, "stage": stage, "detail": detail[:80]}
 
 
-def _reservoir(pool: list, k: int, seen: int, item, rng: random.Random) -> None:
-    """Keep a uniform sample of k of the items seen so far (Algorithm R): all of them while <= k."""
-    if len(pool) < k:
-        pool.append(item)
-    elif (j := rng.randrange(seen + 1)) < k:
-        pool[j] = item
-
-
-def scan_version(version: DatasetVersion, rng: random.Random) -> dict:
-    """One streamed pass over a version (sharded or one file, batch by batch): the lengths, the mix,
-    the turns, and seeded samples for the analysis and the browser; memory holds the samples only."""
-    out = {"iw": [], "ow": [], "method": Counter(), "operation": Counter(), "step": Counter(),
-           "sample": [], "browse_kept": [], "browse_rej": [], "records": 0, "rejected": 0}
-    turns = []
-    for batch in version.iter_records():
-        for r in batch:
-            out["iw"].append(words(r.instruction))
-            out["ow"].append(words(r.output))
-            out["method"][r.lineage.method] += 1
-            out["operation"][r.lineage.operation or "-"] += 1
-            out["step"][r.lineage.step] += 1
-            if r.messages:
-                turns.append(r.num_turns)
-            _reservoir(out["sample"], ANALYSIS_SAMPLE, out["records"], r, rng)
-            _reservoir(out["browse_kept"], BROWSE_SAMPLE, out["records"], r, rng)
-            out["records"] += 1
-    for batch in version.iter_rejected():
-        for j in batch:
-            _reservoir(out["browse_rej"], BROWSE_SAMPLE, out["rejected"], j, rng)
-            out["rejected"] += 1
-    out["conversations"] = {"n": len(turns), "mean_turns": round(statistics.mean(turns), 2) if turns else 0.0,
-                            "max_turns": max(turns, default=0), "turns": sorted(Counter(turns).items())}
+def scan_version(version: DatasetVersion, seed: int = 0) -> dict:
+    """One streamed pass over a version (sharded or one file, batch by batch): the lengths, the mix and
+    the turns counted column-wise, and seeded samples for the analysis and the browser, a Record built
+    only for a row a sample takes. Memory holds one batch, the samples and the counters; the figures
+    depend on the rows and their order only, never on shards or batch size."""
+    sample, kept = Reservoir(ANALYSIS_SAMPLE, seed, "analysis"), Reservoir(BROWSE_SAMPLE, seed, "kept")
+    rejected = Reservoir(BROWSE_SAMPLE, seed, "rejected")
+    out = {"iw": Counter(), "ow": Counter(), "method": Counter(), "operation": Counter(), "step": Counter()}
+    turns: Counter = Counter()
+    for batch in version.iter_batches("records"):
+        col = {c: batch.column(c).to_pylist() for c in ("instruction", "output", "method", "step", "lineage",
+                                                           "messages")}
+        out["iw"].update(map(words, col["instruction"]))
+        out["ow"].update(map(words, col["output"]))
+        out["method"].update(col["method"])
+        out["step"].update(col["step"])
+        out["operation"].update(json.loads(x).get("operation") or "-" for x in col["lineage"])
+        turns.update(_turns(json.loads(m)) for m in col["messages"] if m is not None and m != "[]")
+        for r in (sample, kept):
+            r.offer(batch, lambda row: Record.from_row(row))
+    for batch in version.iter_batches("rejected"):
+        rejected.offer(batch, lambda row: Rejection(Record.from_row(row), row["reason"], row["stage"],
+                                                    row.get("detail") or ""))
+    out.update(sample=sample.items, browse_kept=kept.items, browse_rej=rejected.items, records=kept.seen,
+               rejected=rejected.seen, conversations=_turn_stats(turns))
     return out
+
+
+def _turns(messages: list) -> int:
+    return sum(m.get("role") == "assistant" for m in messages)
+
+
+def _turn_stats(turns: Counter) -> dict:
+    """{"n": 3, "mean_turns": 2.33, "max_turns": 3, "turns": [(1, 1), (3, 2)]} (n = 0: no conversations)."""
+    n = sum(turns.values())
+    return {"n": n, "mean_turns": round(sum(k * v for k, v in turns.items()) / n, 2) if n else 0.0,
+            "max_turns": max(turns, default=0), "turns": sorted(turns.items())}
+
+
+def median_of_counts(counts: Counter) -> float:
+    """statistics.median of the values a {value: times} counter holds: {1: 2, 5: 1} -> 1; {} -> 0."""
+    n = sum(counts.values())
+    if not n:
+        return 0
+    lo, hi, seen = (n - 1) // 2, n // 2, 0
+    found = []
+    for value in sorted(counts):
+        seen += counts[value]
+        while len(found) < 2 and seen > (lo, hi)[len(found)]:
+            found.append(value)
+    return found[0] if lo == hi else (found[0] + found[1]) / 2
 
 
 def analyse(version: DatasetVersion, prices: dict | None = None, seed: int = 0,
             diff: dict | None = None, students: dict | None = None) -> dict:
     """students: {"head": [...], "rows": [[...]]}, the comparison rows of students trained on it."""
-    rng = random.Random(seed)
     manifest = version.manifest()
-    scan = scan_version(version, rng)
+    scan = scan_version(version, seed)
     sample, browse_kept, browse_rej = scan["sample"], scan["browse_kept"], scan["browse_rej"]
     instr = [r.instruction for r in sample]
     pairs, parser = verb_noun(instr)
@@ -207,8 +216,7 @@ def analyse(version: DatasetVersion, prices: dict | None = None, seed: int = 0,
         "manifest": manifest,
         "funnel": funnel(manifest),
         "lengths": {"instruction": iw, "output": ow,
-                    "median_instruction": statistics.median(iw) if iw else 0,
-                    "median_output": statistics.median(ow) if ow else 0},
+                    "median_instruction": median_of_counts(iw), "median_output": median_of_counts(ow)},
         "conversations": scan["conversations"],
         "verb_noun": verb_noun_table(pairs), "parser": parser,
         "novelty": novelty, "n_seeds": len(seed_texts),

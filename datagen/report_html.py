@@ -40,22 +40,26 @@ def bar_chart(items: list[tuple[str, float]], title: str, width: int = 560, colo
     return "".join(parts)
 
 
-def histogram(values: list[float], title: str, bins: int = 20, lo: float | None = None,
-              hi: float | None = None, width: int = 560, height: int = 180, color: str = COLORS[0]) -> str:
-    if not values:
+def histogram(values, title: str, bins: int = 20, lo: float | None = None, hi: float | None = None,
+              width: int = 560, height: int = 180, color: str = COLORS[0]) -> str:
+    """Bars of how many values fall in each of `bins` equal ranges; values: a list, or a {value: times}
+    counter (a million lengths kept as a few hundred counts)."""
+    counted = values.items() if isinstance(values, dict) else [(v, 1) for v in values]
+    counted = [(v, c) for v, c in counted if c]
+    if not counted:
         return f'<p class="empty">{_esc(title)}: nothing to show</p>'
-    lo = min(values) if lo is None else lo
-    hi = max(values) if hi is None else hi
+    lo = min(v for v, _ in counted) if lo is None else lo
+    hi = max(v for v, _ in counted) if hi is None else hi
     if hi <= lo:
         hi = lo + 1
     counts = [0] * bins
-    for v in values:
-        counts[min(bins - 1, max(0, int((v - lo) / (hi - lo) * bins)))] += 1
+    for v, c in counted:
+        counts[min(bins - 1, max(0, int((v - lo) / (hi - lo) * bins)))] += c
     top = max(counts) or 1
     plot_h, bw = height - 40, (width - 40) / bins
     parts = [f'<svg class="chart" role="img" aria-label="{_esc(title)}" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">',
-             f'<text x="0" y="14" class="title">{_esc(title)} (n={len(values)})</text>']
+             f'<text x="0" y="14" class="title">{_esc(title)} (n={sum(c for _, c in counted)})</text>']
     for i, c in enumerate(counts):
         bh = plot_h * c / top
         x = 30 + i * bw
@@ -66,6 +70,14 @@ def histogram(values: list[float], title: str, bins: int = 20, lo: float | None 
                  f'<text x="{width - 10}" y="{height - 4}" text-anchor="end">{_esc(_fmt(hi))}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def capped(counts: dict, cap: int = 600) -> dict:
+    """A {length: times} counter with every length over `cap` counted at `cap` (long tails squash the chart)."""
+    out: dict = {}
+    for v, c in counts.items():
+        out[min(v, cap)] = out.get(min(v, cap), 0) + c
+    return out
 
 
 def _fmt(v) -> str:
@@ -82,14 +94,13 @@ def _json_script(obj) -> str:
 def render_page(a: dict) -> str:
     fun = a["funnel"]
     lengths = a["lengths"]
-    cap = lambda xs: [min(x, 600) for x in xs]  # noqa: E731 - long tails squash the histogram
     verb_items = [(row["verb"], row["count"]) for row in a["verb_noun"]]
     charts = {
         "funnel": bar_chart([("generated", fun["generated"])] + [(f"dropped: {k}", v) for k, v in
                                                                  fun["dropped"].items()] + [("kept", fun["kept"])],
                             "Funnel", color=COLORS[1]),
-        "instruction_len": histogram(cap(lengths["instruction"]), "Instruction length (words)"),
-        "output_len": histogram(cap(lengths["output"]), "Output length (words)", color=COLORS[2]),
+        "instruction_len": histogram(capped(lengths["instruction"]), "Instruction length (words)"),
+        "output_len": histogram(capped(lengths["output"]), "Output length (words)", color=COLORS[2]),
         "verbs": bar_chart(verb_items, "Top root verbs of instructions", color=COLORS[3]),
         "novelty": histogram(a["novelty"], "Best ROUGE-L against the seed pool", bins=20, lo=0.0, hi=1.0,
                              color=COLORS[4]),

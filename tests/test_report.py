@@ -149,3 +149,66 @@ def test_report_of_a_refiltered_version_shows_the_generation_parents_teacher(ver
     page = build_report(child)
     assert 'data-teacher="requests">70<' in page and "calls made by demo/v0001" in page
     assert "Best ROUGE-L against the seed pool (n=59)" in page  # seeds found through the parent
+
+
+def _mixed_records(n: int) -> list[Record]:
+    """Single-turn records, and every fifth a conversation of 1-3 turns."""
+    out = make_records(n)
+    for i in range(0, n, 5):
+        turns = [{"role": "user", "content": f"question {i}"}]
+        for t in range(1 + i % 3):
+            turns += [{"role": "assistant", "content": f"answer {i}.{t} " * t}, {"role": "user", "content": "more"}]
+        out[i] = Record.make(f"chat {i}", messages=turns[:-1], lineage=out[i].lineage)
+    return out
+
+
+def _figures(a: dict) -> dict:
+    return {k: v for k, v in a.items() if k not in ("title", "manifest")}
+
+
+def test_sharded_and_single_file_versions_give_the_same_report(tmp_path, monkeypatch):
+    import statistics
+    from collections import Counter
+
+    import datagen.report as report
+
+    monkeypatch.setattr(report, "ANALYSIS_SAMPLE", 11)  # samples smaller than the version: the draw matters
+    monkeypatch.setattr(report, "BROWSE_SAMPLE", 6)
+    recs = _mixed_records(83)
+    rejected = [Rejection(Record.make(f"dropped {i}", lineage=Lineage(method="x")), "too_short", "filter:length")
+                for i in range(29)]
+    manifest = {"method": "self_instruct", "counts": {}, "seeds": {"path": "bundled:seeds/tasks.jsonl"}}
+    one = write_version(tmp_path / "a", "demo", recs, rejected, manifest)
+    sharded = write_version(tmp_path / "b", "demo", recs, rejected, manifest, shard_rows=7)
+    assert "shards" not in one.manifest() and len(sharded.files("records")) == 12
+    a, b = report.analyse(one), report.analyse(sharded)
+    assert _figures(a) == _figures(b)
+    assert report.analyse(one, seed=1)["browse"] != a["browse"]  # the seed, not the layout, picks the sample
+    words = [len((r.output or "").split()) for r in recs]
+    assert a["lengths"]["output"] == Counter(words) and a["lengths"]["median_output"] == statistics.median(words)
+    assert a["sample_sizes"] == {"analysis": 11, "records": 83, "rejected": 29}
+    assert len({row["id"] for row in a["browse"]}) == 12 and len(a["novelty"]) == 11
+    assert a["conversations"]["n"] == 17 and a["conversations"]["turns"] == sorted(
+        Counter(r.num_turns for r in recs if r.messages).items())
+    assert dict(a["mix"]["operation"]) == Counter(r.lineage.operation or "-" for r in recs)
+
+
+def test_reservoir_is_uniform_and_does_not_depend_on_batches():
+    import pyarrow as pa
+
+    from datagen.reservoir import Reservoir
+
+    table = pa.table({"i": list(range(100))})
+    picks = []
+    for seed in range(2000):
+        whole, split = Reservoir(10, seed, "t"), Reservoir(10, seed, "t")
+        whole.offer(table.to_batches()[0], lambda row: row["i"])
+        for batch in table.to_batches(max_chunksize=7):
+            split.offer(batch, lambda row: row["i"])
+        assert whole.items == split.items and len(set(whole.items)) == 10 and split.seen == 100
+        picks += whole.items
+    per_decile = [sum(1 for p in picks if p // 10 == d) for d in range(10)]
+    assert all(1800 <= n <= 2200 for n in per_decile), per_decile  # 2,000 expected each (sd ~ 42)
+    short = Reservoir(10, 0, "t")
+    short.offer(pa.table({"i": [1, 2, 3]}).to_batches()[0], lambda row: row["i"])
+    assert short.items == [1, 2, 3]

@@ -8,7 +8,6 @@ import sys
 import time
 from pathlib import Path
 
-import openai  # noqa: F401 - imported up front (seconds on a busy machine) so timings below exclude it
 import pytest
 from fake_openai_server import FAULTS, FakeOpenAIServer, reply_text
 
@@ -213,6 +212,7 @@ def test_unreachable_server_fails_the_run_with_one_line(tmp_path, capsys):
                      "--seeds", str(seeds_file(tmp_path / "s.jsonl", 3)), "--out", str(tmp_path / "runs")])
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.startswith(f"datagen: error: cannot reach {url}") and "\n" not in err
+    assert "connection refused" in err
     assert not list_versions(tmp_path / "runs", "answer")
 
 
@@ -255,3 +255,39 @@ def test_faulty_server_200_requests_all_accounted_for(tmp_path):
     assert sum(r.reason == "teacher_error" for r in rejected) == s["failed"]
     # a truncated reply is a success that keeps finish_reason "length" for the truncated filter
     assert sum(r.meta.get("finish_reason") == "length" for r in records) == srv.counts["truncated"]
+
+
+@pytest.mark.parametrize("kind, error", [
+    ("drop", "connection: the server closed the connection before answering"),
+    ("stall", "timeout: no reply within 0.3 s"),
+    ("malformed", "bad_response: malformed response body (JSONDecodeError"),
+    ("500", "server_error: HTTP 500: injected 500"),
+    ("429", "rate_limited: HTTP 429: injected 429"),
+])
+def test_error_messages_say_what_happened(fake_openai, make_teacher, kind, error):
+    t = make_teacher(timeout=0.3, max_retries=0)
+    fake_openai.inject(kind)
+    [bad] = t.complete([req("q")])
+    assert bad.error.startswith(error) and t.stats.errors == {error.split(":")[0]: 1}
+    assert make_teacher().complete([req("q")])[0].ok  # the server is fine afterwards
+
+
+def test_refused_connection_mid_run_is_said_plainly(fake_openai, make_teacher):
+    t = make_teacher(max_retries=1)
+    assert t.complete([req("warm")])[0].ok  # preflight done: the next batch goes straight to POST
+    fake_openai.stop()
+    [bad] = t.complete([req("q")])
+    assert bad.error == "connection: connection refused" and t.stats.retries == 1
+
+
+def test_base_url_must_be_http(monkeypatch):
+    with pytest.raises(DatagenError, match="must be an http:// or https:// URL"):
+        OpenAICompatTeacher(TeacherConfig(backend="openai", model="m", base_url="ftp://127.0.0.1/v1"))
+
+
+def test_org_and_project_headers_from_the_environment(make_teacher, monkeypatch):
+    monkeypatch.setenv("OPENAI_ORG_ID", "org-1")
+    monkeypatch.delenv("OPENAI_PROJECT_ID", raising=False)
+    fixed = make_teacher()._pool()._fixed
+    assert b"OpenAI-Organization: org-1\r\n" in fixed and b"OpenAI-Project" not in fixed
+    assert b"Authorization: Bearer sk-no-key\r\n" in fixed

@@ -166,18 +166,21 @@ class OpenAICompatTeacher:
     async def _batch(self, requests: list[Request], on_result: OnResult | None) -> list[Completion]:
         """One event loop and one set of connections per batch; rate-limit buckets outlive both."""
         self._http = self._pool()
-        self._slots = asyncio.Semaphore(max(1, int(self.cfg.concurrency)))  # requests in flight
+        slots = max(1, int(self.cfg.concurrency))
+        self._slots = asyncio.Semaphore(slots)  # attempts in flight (n fan-outs included)
         out: list[Completion | None] = [None] * len(requests)
+        todo = iter(range(len(requests)))
 
-        async def one(i: int) -> None:
-            out[i] = await self._one(requests[i])
-            if on_result:
-                on_result(i, out[i])
+        async def worker() -> None:  # `slots` workers rather than one task per request: 10,000 tasks
+            for i in todo:           # started at once delay the first replies by a burst of CPU
+                out[i] = await self._one(requests[i])
+                if on_result:
+                    on_result(i, out[i])
 
         try:
             if not self._checked:
                 await self._preflight()
-            await asyncio.gather(*(one(i) for i in range(len(requests))))
+            await asyncio.gather(*(worker() for _ in range(min(slots, len(requests)))))
         finally:
             await self._http.close()
         kinds = {(c.error or "").split(":")[0] for c in out}

@@ -9,8 +9,9 @@ and Ray runs share one cache (the teacher name is the backend's own).
 Filters: per-record filters run as Ray Data `map_batches`; exact and MinHash dedup run in two stages
 (keys or signatures per block on the workers, then one ordered pass over the duplicate buckets on the
 driver), which gives exactly the local filter's decisions; under keep=smallest_id they shuffle by
-(band) key across workers and resolve clusters by connected components (datagen/ray_dedup.py). Order-dependent filters (novelty, semantic,
-judge) run on the driver.
+(band) key across workers and resolve clusters by connected components in rounds on the workers
+(datagen/ray_dedup.py), and `datagen filter` has the workers read the parent's shards themselves
+(datagen/ray_shards.py). Order-dependent filters (novelty, semantic, judge) run on the driver.
 
     RayTeacher(TeacherConfig(backend="openai", ...), workers=4).complete(requests) -> [Completion, ...]
 """

@@ -48,7 +48,7 @@ def filters(args):
 
 
 class WorkerPeak:
-    """Peak VmHWM per ray:: process, sampled every second on the driver (a thread)."""
+    """Peak VmHWM per Ray worker process (ray::, not the agents), sampled every second on the driver (a thread)."""
 
     def __init__(self) -> None:
         import psutil
@@ -62,7 +62,7 @@ class WorkerPeak:
             for p in self.psutil.process_iter(["pid", "cmdline"]):
                 try:
                     cmd = " ".join(p.info["cmdline"] or [])
-                    if "ray::" not in cmd and "default_worker.py" not in cmd:
+                    if ("ray::" not in cmd and "default_worker.py" not in cmd) or "Agent" in cmd:
                         continue
                     with open(f"/proc/{p.info['pid']}/status") as fh:
                         hwm = next(int(ln.split()[1]) for ln in fh if ln.startswith("VmHWM"))

@@ -1,13 +1,15 @@
 """Self-Instruct novelty decisions (ROUGE-L < 0.7 against the pool, Wang et al. 2022 sec. 2.3):
 NoveltyIndex against the all-pairs loop with rouge_score.
 
-    .venv/bin/python benchmarks/novelty.py [--n 20000] [--prefix 2000] [--repeat 3]
+    .venv/bin/python benchmarks/novelty.py [--n 52000] [--prefix 2000] [--repeat 3]
 
 The naive loop over 20,000 texts makes ~1e8 rouge_score calls (hours), so it is timed exactly on a
 prefix (decisions compared one by one) and, at full size, its cost is extrapolated: the exact number
 of comparisons it must make (every kept text is compared with the whole pool; a dropped one is
 counted as ONE comparison, which favours the naive loop) times the per-pair cost of rouge_score
-measured on random pool pairs. Times are CPU seconds of this process (time.process_time, steadier
+measured on random pool pairs. At full size every decision is then checked against the all-pairs
+rule by benchmarks/novelty_allpairs.py (rouge_score's tokenizer and scorer, a proved overlap bound;
+no code of filters/novelty.py). Times are CPU seconds of this process (time.process_time, steadier
 than wall time on a shared machine; wall time is printed too), the min over --repeat runs.
 """
 from __future__ import annotations
@@ -19,11 +21,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "benchmarks")]
 
 from rouge_score import rouge_scorer  # noqa: E402
 
 from filters.novelty import NoveltyIndex  # noqa: E402
+from novelty_allpairs import check_all_pairs  # noqa: E402
 from test_novelty import make_pool  # noqa: E402  (the tests' seeded instruction generator)
 
 THRESHOLD = 0.7  # Self-Instruct sec. 2.3
@@ -100,7 +103,7 @@ def naive_pairs_lower_bound(decisions: list[bool]) -> int:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=20000)
+    ap.add_argument("--n", type=int, default=52000)
     ap.add_argument("--prefix", type=int, default=2000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
@@ -128,6 +131,10 @@ def main(argv=None) -> int:
     in_loop = t_naive_head / max(pairs_head, 1)
     per_pair = min(sampled, in_loop)  # the cheaper of the two estimates: favours the naive loop
     pairs_full = naive_pairs_lower_bound(decisions)
+    check = check_all_pairs(texts, decisions)
+    if check["n_mismatches"]:
+        print(f"MISMATCH with the all-pairs rule at {check['n_mismatches']} texts, first {check['mismatches']}")
+        return 1
     t_naive_full = pairs_full * per_pair
 
     print(f"\nrouge_score per pair: {sampled * 1e6:.1f} us on 20,000 random pool pairs (min of {args.repeat}), "
@@ -138,13 +145,16 @@ def main(argv=None) -> int:
     print(f"index at {args.n:,}: kept {sum(decisions):,}, dropped {args.n - sum(decisions):,}; exact LCS "
           f"computed {idx.stats['lcs']:,} times; {t_index:.2f} s CPU, {w_index:.2f} s wall (min of "
           f"{args.repeat}), {t_index / args.n * 1e6:.0f} us per decision")
-    print(f"add_if_novel at {args.n:,} (decision + exact best match of each dropped text): {t_step:.2f} s CPU\n")
+    print(f"add_if_novel at {args.n:,} (decision + exact best match of each dropped text): {t_step:.2f} s CPU")
+    print(f"all-pairs check at {args.n:,}: all {args.n:,} decisions equal; {check['pairs']:,} (text, earlier kept "
+          f"text) pairs bounded, {check['candidates']:,} with bound >= {THRESHOLD}, {check['rouge_calls']:,} "
+          f"rouge_score calls; {check['cpu_s']:.1f} s CPU, {check['wall_s']:.1f} s wall\n")
     print("| texts | naive rouge_score loop (CPU) | NoveltyIndex (CPU) | speed-up | decisions |")
     print("|---:|---:|---:|---:|---|")
     print(f"| {args.prefix:,} | {t_naive_head:.1f} s (measured) | {t_index_head:.3f} s | "
           f"{t_naive_head / t_index_head:,.0f}x | identical ({sum(naive_dec):,} kept) |")
     print(f"| {args.n:,} | >= {t_naive_full:,.0f} s (extrapolated, >= {pairs_full:,} calls) | {t_index:.2f} s | "
-          f">= {t_naive_full / t_index:,.0f}x | ({sum(decisions):,} kept) |")
+          f">= {t_naive_full / t_index:,.0f}x | identical to the all-pairs check ({sum(decisions):,} kept) |")
     return 0
 
 

@@ -171,3 +171,25 @@ def test_status_failure_uses_the_servers_words():
     assert status_failure(400, {}, b'{"error": "no such model"}').message == "HTTP 400: no such model"
     bad = status_failure(401, {}, b"")
     assert (bad.kind, bad.retryable, bad.message) == ("auth", False, "HTTP 401: (empty body)")
+
+
+def test_the_host_name_is_looked_up_once_per_pool(monkeypatch):
+    calls = []
+    real = asyncio.base_events.BaseEventLoop.getaddrinfo
+
+    async def counting(self, host, *args, **kw):
+        calls.append(host)
+        return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("::1", 0, 0, 0))] + await real(self, "127.0.0.1", *args, **kw)
+
+    monkeypatch.setattr(asyncio.base_events.BaseEventLoop, "getaddrinfo", counting)
+
+    async def go():
+        async with Scripted(*[ok(b"x")] * 5) as srv:  # listens on 127.0.0.1 only: ::1 is tried, then skipped
+            pool = Pool(srv.url.replace("127.0.0.1", "localhost"), headers={})
+            out = await asyncio.gather(*(pool.request("GET", "/models") for _ in range(5)))
+            await pool.close()
+        return srv, out
+
+    srv, out = run(go())
+    assert [r.body for r in out] == [b"x"] * 5 and srv.connections == 5 and calls == ["localhost"]
+    assert "Host: localhost:" in srv.heads[0]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import socket
 import ssl
 import zlib
 from typing import NamedTuple
@@ -92,6 +93,8 @@ class Pool:
         self._fixed = "".join(f"{k}: {v}\r\n" for k, v in fixed.items()).encode("latin-1")
         self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
         self._open_writers: set[asyncio.StreamWriter] = set()
+        self._addresses: list[str] | None = None  # the host's addresses, looked up on the first connection
+        self._lookup = asyncio.Lock()
 
     async def request(self, method: str, path: str, body: bytes = b"") -> Response:
         conn = self._take_idle() or await self._connect()
@@ -138,12 +141,29 @@ class Pool:
                 if self.proxy:
                     reader, writer = await self._via_proxy()
                 else:
-                    reader, writer = await asyncio.open_connection(
-                        self.host, self.port, ssl=self.tls, server_hostname=self.host if self.tls else None)
+                    reader, writer = await self._direct()
         except TimeoutError:
             raise ConnectTimeout(f"no connection within {self.connect_timeout:g} s") from None
         self._open_writers.add(writer)
         return reader, writer
+
+    async def _direct(self):
+        """A connection to the first address of the host that accepts one. The name is looked up
+        once per pool: 256 connections opened at once would otherwise be 256 DNS lookups."""
+        if self._addresses is None:
+            async with self._lookup:
+                if self._addresses is None:
+                    infos = await asyncio.get_running_loop().getaddrinfo(self.host, self.port,
+                                                                         type=socket.SOCK_STREAM)
+                    self._addresses = list(dict.fromkeys(info[4][0] for info in infos))
+        first_error = None
+        for address in self._addresses:
+            try:
+                return await asyncio.open_connection(address, self.port, ssl=self.tls,
+                                                     server_hostname=self.host if self.tls else None)
+            except OSError as exc:
+                first_error = first_error or exc
+        raise first_error or OSError(f"no address for {self.host}")
 
     async def _via_proxy(self):
         p = urlsplit(self.proxy)

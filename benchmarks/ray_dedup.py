@@ -91,14 +91,15 @@ def on_ray(args) -> tuple[dict, list]:
     exact, near = filters(args)
     sizes = [min(args.block, args.n - lo) for lo in range(0, args.n, args.block)]
     sources = [GenBlock(b, s, args.seed) for b, s in enumerate(sizes)]
-    ex = dedup_blocks(exact, ray, sources, partitions=args.partitions)
-    nd = dedup_blocks(near, ray, sources, dropped=ex, partitions=args.partitions)
+    stats: dict = {}
+    ex = dedup_blocks(exact, ray, sources, partitions=args.partitions, stats=stats)
+    nd = dedup_blocks(near, ray, sources, dropped=ex, partitions=args.partitions, stats=stats)
     summ = ray.remote(summary)
     blocks = ray.get([summ.remote(e, d) for e, d in zip(ex, nd)])
     wall, cpu = time.perf_counter() - w0, time.process_time() - c0
     out = {"mode": "ray", "records": args.n, "blocks": len(sizes), "block": args.block, "workers": args.workers,
            "partitions": args.partitions, "num_perm": args.num_perm, "bands": args.bands, "rows": args.rows,
-           "threshold": args.threshold, "exact_dropped": sum(b["exact"] for b in blocks),
+           "threshold": args.threshold, "component_rounds": stats["rounds"], "exact_dropped": sum(b["exact"] for b in blocks),
            "near_dropped": sum(b["near"] for b in blocks), "kept": sum(b["kept"] for b in blocks),
            "wall_s": round(wall, 1), "driver_cpu_s": round(cpu, 1),
            "driver_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),

@@ -194,9 +194,11 @@ def _block_verdicts(info, *pieces) -> tuple:
     return rows[order], won[order], np.delete(info[0], pos)
 
 
-def dedup_blocks(fn, ray, sources: list, dropped: list | None = None, partitions: int = PARTITIONS) -> list:
+def dedup_blocks(fn, ray, sources: list, dropped: list | None = None, partitions: int = PARTITIONS,
+                 stats: dict | None = None) -> list:
     """Per block, an object ref to (dropped rows, winner ids, kept ids) of `fn` (ExactDup or MinHash,
-    keep=smallest_id) over the blocks' records in order, rows dropped[b] left out (an earlier stage)."""
+    keep=smallest_id) over the blocks' records in order, rows dropped[b] left out (an earlier stage).
+    stats, if given, gets the number of component rounds under "rounds"."""
     blocks = len(sources)
     if not blocks:
         return []
@@ -217,13 +219,15 @@ def dedup_blocks(fn, ray, sources: list, dropped: list | None = None, partitions
     del pairs
     inputs = [[e[p] for e in edges] for p in range(partitions)]
     cc = ray.remote(num_returns=partitions + 1)(_cc_round)
-    for _ in range(MAX_ROUNDS):
+    for rounds in range(1, MAX_ROUNDS + 1):
         outs = [cc.remote(partitions, *inputs[p]) for p in range(partitions)]
         inputs = [[o[q] for o in outs] for q in range(partitions)]
         if all(ray.get([o[partitions] for o in outs])):
             break
     else:
         raise RuntimeError(f"connected components did not settle in {MAX_ROUNDS} rounds")
+    if stats is not None:
+        stats.setdefault("rounds", []).append(rounds)
     split = ray.remote(num_returns=blocks)(_leaves_by_block)
     leaves = [split.remote(p, partitions, blocks, *inputs[p]) for p in range(partitions)]
     leaves = [x if blocks > 1 else [x] for x in leaves]

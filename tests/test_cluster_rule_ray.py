@@ -57,6 +57,31 @@ def test_chains_keep_one_record_on_ray_as_locally(ray_local):
         assert cluster_dedup(fn, ray_local, records, block_size, partitions) == local
 
 
+def test_a_long_path_settles_in_few_rounds(ray_local):
+    """40 texts, each 2 words away from the previous one (J ~0.81) and 4 from the one before (~0.66):
+    one path of near duplicates, resolved to its smallest id by the rounds over edge partitions."""
+    rng = random.Random(11)
+    words = [rng.choice(VOCAB) for _ in range(100)]
+    path = []
+    for i in range(40):
+        for p in ((i * 7) % 96, (i * 7 + 50) % 96):
+            words[p] = f"{rng.choice(VOCAB)}s{i}"
+        path.append(Record.make(" ".join(words), output="ok"))
+    records = path + corpus(seed=8, n=30)
+    random.Random(2).shuffle(records)
+    fn = MinHash(keep="smallest_id")
+    local = fn(records)
+    assert len({r.id for r in path} & kept(records, local)) <= 2
+    stats: dict = {}
+    from datagen.ray_dedup import RowsBlock, dedup_blocks
+
+    sources = [RowsBlock(ray_local.put([r.to_row() for r in records[lo:lo + 10]])) for lo in range(0, len(records), 10)]
+    refs = dedup_blocks(fn, ray_local, sources, partitions=4, stats=stats)
+    on_ray = {i for ref in refs for i in ray_local.get(ref)[2].tolist()}
+    assert on_ray == {r.id.encode() for r in records} & {i.encode() for i in kept(records, local)}
+    assert 2 <= stats["rounds"][0] <= 12
+
+
 def test_equal_ids_tie_to_the_earlier_record(ray_local):
     records = corpus(seed=2, n=50)
     records = records + records[:20]  # the same records again: equal ids

@@ -43,6 +43,75 @@ def cpu_seconds(pid: int) -> float:
         return 0.0
 
 
+def bare_client(url: str, requests: int, concurrency: int) -> list[bool]:
+    """The floor: `concurrency` keep-alive connections on asyncio streams that only send the POST
+    and read the reply, no teacher around them. What the fake server and this machine allow."""
+    import asyncio
+    import json
+    from urllib.parse import urlsplit
+
+    u = urlsplit(url)
+
+    async def worker(todo, ok) -> None:
+        reader, writer = await asyncio.open_connection(u.hostname, u.port)
+        for i in todo:
+            body = json.dumps({"model": "fake-model", "max_tokens": 64, "messages": [
+                {"role": "user", "content": f"Write a haiku about the number {i}."}]}).encode()
+            writer.write(b"POST %s/chat/completions HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: %d\r\n\r\n%s" % (u.path.encode(), u.netloc.encode(), len(body), body))
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+            ok.append("choices" in json.loads(await reader.readexactly(length)))
+        writer.close()
+
+    async def run() -> list[bool]:
+        todo, ok = iter(range(requests)), []
+        await asyncio.gather(*(worker(todo, ok) for _ in range(concurrency)))
+        return ok
+
+    return asyncio.run(run())
+
+
+def make_teacher(url: str, a, tmp: str):
+    from datagen.backends import TeacherConfig
+    from datagen.backends.openai_compat import OpenAICompatTeacher
+    from datagen.cache import CachedTeacher, ResponseCache
+    from datagen.teacher import Request, Sampling
+
+    teacher = OpenAICompatTeacher(TeacherConfig(backend="openai", model="fake-model", base_url=url,
+                                                concurrency=a.concurrency))
+    if a.cache:
+        teacher = CachedTeacher(teacher, ResponseCache(Path(tmp) / "responses.sqlite"))
+    s = Sampling(max_tokens=64, temperature=0.7, seed=0)
+    reqs = [Request(messages=[{"role": "user", "content": f"Write a haiku about the number {i}."}],
+                    sampling=s) for i in range(a.requests)]
+    teacher.complete(reqs[:8])  # warm-up: imports and the GET /models preflight
+    return lambda: [c.ok for c in teacher.complete(reqs)]
+
+
+def measure(a) -> dict:
+    """Start the server, run the client once, return the figures."""
+    tmp = tempfile.mkdtemp(prefix="teacher_throughput_")
+    server = subprocess.Popen([sys.executable, str(ROOT / "tests" / "fake_openai_server.py"), "--latency",
+                               str(a.latency)], stdout=subprocess.PIPE, text=True)
+    try:
+        url = server.stdout.readline().strip()
+        client = (lambda: bare_client(url, a.requests, a.concurrency)) if a.bare else make_teacher(url, a, tmp)
+        load0 = os.getloadavg()[0]
+        cpu0, wait0, t0 = os.times(), run_queue_wait(), time.perf_counter()
+        srv_cpu0, srv_wait0 = cpu_seconds(server.pid), run_queue_wait(server.pid)
+        ok = client()
+        elapsed, cpu1, waited = time.perf_counter() - t0, os.times(), run_queue_wait() - wait0
+        srv_cpu, srv_wait = cpu_seconds(server.pid) - srv_cpu0, run_queue_wait(server.pid) - srv_wait0
+    finally:
+        server.kill()
+        server.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return dict(elapsed=elapsed, ok=sum(ok), cpu=(cpu1.user - cpu0.user) + (cpu1.system - cpu0.system),
+                sys=cpu1.system - cpu0.system, waited=waited, srv_cpu=srv_cpu, srv_wait=srv_wait, load0=load0,
+                load1=os.getloadavg()[0])
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--requests", type=int, default=10000)
@@ -50,47 +119,22 @@ def main() -> int:
     ap.add_argument("--latency", type=float, default=0.1)
     ap.add_argument("--cache", action="store_true",
                     help="through CachedTeacher and a fresh sqlite response cache, as `datagen generate` runs it")
+    ap.add_argument("--bare", action="store_true", help="a bare asyncio client instead of the teacher (the floor)")
     ap.add_argument("--max-ratio", type=float, default=1.2, help="fail (exit 1) above this multiple of ideal")
     a = ap.parse_args()
-
-    from datagen.backends import TeacherConfig
-    from datagen.backends.openai_compat import OpenAICompatTeacher
-    from datagen.cache import CachedTeacher, ResponseCache
-    from datagen.teacher import Request, Sampling
-
-    tmp = tempfile.mkdtemp(prefix="teacher_throughput_")
-
-    server = subprocess.Popen([sys.executable, str(ROOT / "tests" / "fake_openai_server.py"), "--latency",
-                               str(a.latency)], stdout=subprocess.PIPE, text=True)
-    try:
-        url = server.stdout.readline().strip()
-        teacher = OpenAICompatTeacher(TeacherConfig(backend="openai", model="fake-model", base_url=url,
-                                                    concurrency=a.concurrency))
-        if a.cache:
-            teacher = CachedTeacher(teacher, ResponseCache(Path(tmp) / "responses.sqlite"))
-        s = Sampling(max_tokens=64, temperature=0.7, seed=0)
-        reqs = [Request(messages=[{"role": "user", "content": f"Write a haiku about the number {i}."}],
-                        sampling=s) for i in range(a.requests)]
-        teacher.complete(reqs[:8])  # warm-up: imports and the GET /models preflight
-        load0 = os.getloadavg()[0]
-        cpu0, wait0, t0 = os.times(), run_queue_wait(), time.perf_counter()
-        srv_cpu0, srv_wait0 = cpu_seconds(server.pid), run_queue_wait(server.pid)
-        out = teacher.complete(reqs)
-        elapsed, cpu1, waited = time.perf_counter() - t0, os.times(), run_queue_wait() - wait0
-        srv_cpu, srv_wait = cpu_seconds(server.pid) - srv_cpu0, run_queue_wait(server.pid) - srv_wait0
-    finally:
-        server.kill()
-        server.wait()
-        shutil.rmtree(tmp, ignore_errors=True)
-    ok = sum(c.ok for c in out)
+    if a.requests < 8 or a.concurrency < 1 or a.latency <= 0:
+        print("teacher_throughput: --requests must be >= 8, --concurrency >= 1, --latency > 0", file=sys.stderr)
+        return 2
+    m = measure(a)
     ideal = a.requests / a.concurrency * a.latency
-    cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
-    print(f"teacher throughput{' (with the response cache)' if a.cache else ''}: {a.requests} requests at concurrency {a.concurrency} in {elapsed:.2f} s "
-          f"(ideal {ideal:.2f} s, {elapsed / ideal:.2f}x) = {a.requests / elapsed:.0f} req/s; {ok} ok; "
-          f"client CPU {cpu:.2f} s ({cpu / a.requests * 1e3:.3f} ms/request), waited {waited:.2f} s for a CPU; "
-          f"server CPU {srv_cpu:.2f} s, waited {srv_wait:.2f} s; load average {load0:.1f} -> "
-          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    return 0 if ok == a.requests and elapsed <= a.max_ratio * ideal else 1
+    what = "bare asyncio client" if a.bare else "teacher" + (" + response cache" if a.cache else "")
+    print(f"teacher throughput ({what}): {a.requests} requests at concurrency {a.concurrency} in "
+          f"{m['elapsed']:.2f} s (ideal {ideal:.2f} s, {m['elapsed'] / ideal:.2f}x) = "
+          f"{a.requests / m['elapsed']:.0f} req/s; {m['ok']} ok; client CPU {m['cpu']:.2f} s "
+          f"({m['cpu'] / a.requests * 1e3:.3f} ms/request; system {m['sys']:.2f} s), waited {m['waited']:.2f} s "
+          f"for a CPU; server CPU {m['srv_cpu']:.2f} s, waited {m['srv_wait']:.2f} s; load average "
+          f"{m['load0']:.1f} -> {m['load1']:.1f} on {os.cpu_count()} cores")
+    return 0 if m["ok"] == a.requests and m["elapsed"] <= a.max_ratio * ideal else 1
 
 
 if __name__ == "__main__":

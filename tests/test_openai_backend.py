@@ -291,3 +291,11 @@ def test_org_and_project_headers_from_the_environment(make_teacher, monkeypatch)
     fixed = make_teacher()._pool()._fixed
     assert b"OpenAI-Organization: org-1\r\n" in fixed and b"OpenAI-Project" not in fixed
     assert b"Authorization: Bearer sk-no-key\r\n" in fixed
+
+
+def test_a_key_that_would_break_the_header_is_refused(monkeypatch):
+    monkeypatch.setenv("DATAGEN_TEST_KEY", "sk-abc\r\nX-Injected: 1")
+    with pytest.raises(DatagenError, match=r"the API key in \$DATAGEN_TEST_KEY has characters") as exc:
+        OpenAICompatTeacher(TeacherConfig(backend="openai", model="m", base_url="http://127.0.0.1:1/v1",
+                                          api_key_env="DATAGEN_TEST_KEY"))
+    assert "sk-abc" not in str(exc.value)

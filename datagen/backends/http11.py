@@ -23,7 +23,7 @@ import socket
 import ssl
 import zlib
 from typing import NamedTuple
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 from urllib.request import getproxies_environment, proxy_bypass_environment
 
 
@@ -83,7 +83,7 @@ class Pool:
         self.host, self.port = u.hostname, u.port or default
         self.tls = (tls or ssl_context()) if u.scheme == "https" else None
         self.connect_timeout = connect_timeout
-        self.prefix = u.path.rstrip("/")
+        self.prefix = quote(u.path.rstrip("/"), safe="/%:@!$&'()*+,;=~")
         self.proxy = proxy_for(base_url)
         host = _host_header(self.host, self.port, default)
         if self.proxy and not self.tls:  # plain http through a proxy: absolute URLs, proxy auth on each request
@@ -121,7 +121,7 @@ class Pool:
         self._idle.clear()
         self._open_writers.clear()
         if writers:
-            await asyncio.wait([asyncio.ensure_future(w.wait_closed()) for w in writers], timeout=1.0)
+            await asyncio.wait([asyncio.ensure_future(_closed(w)) for w in writers], timeout=1.0)
 
     def _take_idle(self):
         while self._idle:
@@ -184,6 +184,13 @@ class Pool:
                                          f"(HTTP {resp.status})")
         await writer.start_tls(self.tls, server_hostname=self.host)
         return reader, writer
+
+
+async def _closed(writer: asyncio.StreamWriter) -> None:
+    try:
+        await writer.wait_closed()
+    except (OSError, ssl.SSLError):  # a reset while closing is no news ("Task exception was never retrieved")
+        pass
 
 
 def _proxy_auth(proxy: str) -> dict:

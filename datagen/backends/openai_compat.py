@@ -5,7 +5,7 @@ The only place in datagen that knows HTTP: async inside, sync `complete()` outsi
         .complete([req]) -> [Completion(choices=(Choice("Hello!", "stop"),), usage={...})]
 
 - HTTP/1.1 keep-alive on asyncio streams (datagen/backends/http11.py), not the openai SDK: the
-  SDK costs ~0.8 ms of CPU per request, which caps one event loop near 1,200 requests per second.
+  SDK costs ~0.8-1 ms of CPU per request, which caps one event loop near 1,000 requests per second.
 - Bounded: `concurrency` requests in flight, each attempt cut off after `timeout` seconds.
 - Retried (tenacity, exponential backoff with full jitter, `Retry-After` honoured): 408, 429, 500,
   502, 503, 504, timeouts, dropped connections and malformed bodies, up to `max_retries` times.
@@ -108,6 +108,9 @@ class OpenAICompatTeacher:
                                    f"environment variable {cfg.api_key_env or 'OPENAI_API_KEY'} "
                                    "(or name another with --api-key-env)")
             key = NO_KEY
+        if not (key.isascii() and key.isprintable()):  # a newline would end the header (and start another)
+            raise DatagenError(f"the API key in ${cfg.api_key_env} has characters an HTTP header cannot carry "
+                               "(a newline or non-ASCII text?)")
         self._key = key
         self.stats = TeacherStats()
         self._limits = RateLimits(cfg.requests_per_second, cfg.requests_per_minute, cfg.tokens_per_second,
@@ -159,8 +162,9 @@ class OpenAICompatTeacher:
         headers = {"Authorization": f"Bearer {self._key}", "Content-Type": "application/json",
                    "Accept": "application/json", "User-Agent": f"datagen/{__version__}"}
         for name, env in (("OpenAI-Organization", "OPENAI_ORG_ID"), ("OpenAI-Project", "OPENAI_PROJECT_ID")):
-            if os.environ.get(env):  # as the openai SDK sends them
-                headers[name] = os.environ[env]
+            value = os.environ.get(env, "")
+            if value.isascii() and value.isprintable() and value.strip():  # as the openai SDK sends them
+                headers[name] = value.strip()
         return Pool(self.base_url, headers=headers, tls=self._tls, connect_timeout=min(10.0, self.cfg.timeout))
 
     async def _batch(self, requests: list[Request], on_result: OnResult | None) -> list[Completion]:

@@ -1,11 +1,14 @@
 """datagen.backends.http11 against scripted raw servers: framing, keep-alive, failures, proxies."""
 import asyncio
 import gzip
+import shutil
 import socket
+import ssl
+import subprocess
 
 import pytest
 
-from datagen.backends.http11 import Pool, ProtocolError, ServerClosed, proxy_for
+from datagen.backends.http11 import Pool, ProtocolError, ServerClosed, proxy_for, ssl_context
 from datagen.backends.openai_errors import status_failure, transport_failure
 
 
@@ -16,9 +19,12 @@ class Scripted:
     def __init__(self, *answers, close_each=False):
         self.answers, self.heads, self.connections, self.close_each = list(answers), [], 0, close_each
 
+    tls = None  # an ssl.SSLContext makes it an https server
+
     async def __aenter__(self):
-        self.server = await asyncio.start_server(self.handle, "127.0.0.1", 0)
-        self.url = f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}/v1"
+        self.server = await asyncio.start_server(self.handle, "127.0.0.1", 0, ssl=self.tls)
+        scheme = "https" if self.tls else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.server.sockets[0].getsockname()[1]}/v1"
         return self
 
     async def __aexit__(self, *exc):
@@ -193,3 +199,37 @@ def test_the_host_name_is_looked_up_once_per_pool(monkeypatch):
     srv, out = run(go())
     assert [r.body for r in out] == [b"x"] * 5 and srv.connections == 5 and calls == ["localhost"]
     assert "Host: localhost:" in srv.heads[0]
+
+
+@pytest.fixture
+def certificate(tmp_path):
+    """A self-signed certificate for 127.0.0.1 (openssl's command line)."""
+    if not shutil.which("openssl"):
+        pytest.skip("no openssl command")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    return cert, key
+
+
+def test_https_with_a_trusted_certificate_and_a_refused_one(certificate):
+    cert, key = certificate
+    server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_tls.load_cert_chain(cert, key)
+    trusting = ssl.create_default_context(cafile=str(cert))
+
+    async def go():
+        srv = Scripted(ok(b"secret"), ok(b"again"))
+        srv.tls = server_tls
+        async with srv:
+            pool = Pool(srv.url, headers={}, tls=trusting)
+            bodies = [(await pool.request("GET", "/models")).body for _ in range(2)]
+            await pool.close()
+            with pytest.raises(ssl.SSLCertVerificationError) as exc:
+                await Pool(srv.url, headers={}, tls=ssl_context()).request("GET", "/models")
+        return srv, bodies, exc.value
+
+    srv, bodies, refused = run(go())
+    assert bodies == [b"secret", b"again"] and srv.connections == 1  # kept alive; the refused one never got in
+    assert transport_failure(refused, 60).message.startswith("TLS certificate not accepted: ")

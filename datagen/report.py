@@ -5,20 +5,20 @@ and a searchable sample of kept and rejected records (a conversation shows all i
 
     build_report(open_version("runs/self_instruct")) -> "<!doctype html>..."
 
-Heavy analyses (parsing, ROUGE-L) run on a seeded sample, so a 100,000-record version stays fast;
+Heavy analyses (parsing, ROUGE-L) run on a seeded sample and the rest is counted column by column, one
+batch at a time, so a 1,000,000-record version (sharded) takes ~20 s and one batch of memory;
 the sample size is printed on the page.
 """
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 
-from datagen.dataset import DatasetVersion, Rejection, open_version
+from datagen.dataset import DatasetVersion, open_version
 from datagen.errors import DatagenError
 from datagen.record import Record, short_id
 from datagen.report_html import render_page
-from datagen.reservoir import Reservoir
+from datagen.report_scan import median_of_counts, scan_version
 
 ANALYSIS_SAMPLE = 3000   # records parsed for verb-noun and scored for novelty
 BROWSE_SAMPLE = 1500     # kept and rejected rows each embedded for browsing
@@ -145,64 +145,11 @@ def _row(r: Record, reason: str = "", stage: str = "", detail: str = "") -> dict
             "step": r.lineage.step, "reason": reason, "stage": stage, "detail": detail[:80]}
 
 
-def scan_version(version: DatasetVersion, seed: int = 0) -> dict:
-    """One streamed pass over a version (sharded or one file, batch by batch): the lengths, the mix and
-    the turns counted column-wise, and seeded samples for the analysis and the browser, a Record built
-    only for a row a sample takes. Memory holds one batch, the samples and the counters; the figures
-    depend on the rows and their order only, never on shards or batch size."""
-    sample, kept = Reservoir(ANALYSIS_SAMPLE, seed, "analysis"), Reservoir(BROWSE_SAMPLE, seed, "kept")
-    rejected = Reservoir(BROWSE_SAMPLE, seed, "rejected")
-    out = {"iw": Counter(), "ow": Counter(), "method": Counter(), "operation": Counter(), "step": Counter()}
-    turns: Counter = Counter()
-    for batch in version.iter_batches("records"):
-        col = {c: batch.column(c).to_pylist() for c in ("instruction", "output", "method", "step", "lineage",
-                                                           "messages")}
-        out["iw"].update(map(words, col["instruction"]))
-        out["ow"].update(map(words, col["output"]))
-        out["method"].update(col["method"])
-        out["step"].update(col["step"])
-        out["operation"].update(json.loads(x).get("operation") or "-" for x in col["lineage"])
-        turns.update(_turns(json.loads(m)) for m in col["messages"] if m is not None and m != "[]")
-        for r in (sample, kept):
-            r.offer(batch, lambda row: Record.from_row(row))
-    for batch in version.iter_batches("rejected"):
-        rejected.offer(batch, lambda row: Rejection(Record.from_row(row), row["reason"], row["stage"],
-                                                    row.get("detail") or ""))
-    out.update(sample=sample.items, browse_kept=kept.items, browse_rej=rejected.items, records=kept.seen,
-               rejected=rejected.seen, conversations=_turn_stats(turns))
-    return out
-
-
-def _turns(messages: list) -> int:
-    return sum(m.get("role") == "assistant" for m in messages)
-
-
-def _turn_stats(turns: Counter) -> dict:
-    """{"n": 3, "mean_turns": 2.33, "max_turns": 3, "turns": [(1, 1), (3, 2)]} (n = 0: no conversations)."""
-    n = sum(turns.values())
-    return {"n": n, "mean_turns": round(sum(k * v for k, v in turns.items()) / n, 2) if n else 0.0,
-            "max_turns": max(turns, default=0), "turns": sorted(turns.items())}
-
-
-def median_of_counts(counts: Counter) -> float:
-    """statistics.median of the values a {value: times} counter holds: {1: 2, 5: 1} -> 1; {} -> 0."""
-    n = sum(counts.values())
-    if not n:
-        return 0
-    lo, hi, seen = (n - 1) // 2, n // 2, 0
-    found = []
-    for value in sorted(counts):
-        seen += counts[value]
-        while len(found) < 2 and seen > (lo, hi)[len(found)]:
-            found.append(value)
-    return found[0] if lo == hi else (found[0] + found[1]) / 2
-
-
 def analyse(version: DatasetVersion, prices: dict | None = None, seed: int = 0,
             diff: dict | None = None, students: dict | None = None) -> dict:
     """students: {"head": [...], "rows": [[...]]}, the comparison rows of students trained on it."""
     manifest = version.manifest()
-    scan = scan_version(version, seed)
+    scan = scan_version(version, seed, ANALYSIS_SAMPLE, BROWSE_SAMPLE)
     sample, browse_kept, browse_rej = scan["sample"], scan["browse_kept"], scan["browse_rej"]
     instr = [r.instruction for r in sample]
     pairs, parser = verb_noun(instr)

@@ -16,6 +16,8 @@ import math
 import random
 from typing import Callable
 
+import pyarrow as pa
+
 
 class Reservoir:
     def __init__(self, k: int, seed: int = 0, name: str = "") -> None:
@@ -51,8 +53,12 @@ class Reservoir:
 
     def offer(self, batch, build: Callable[[dict], object]) -> None:
         """A pyarrow RecordBatch: each row the sample takes is built (build(row dict)) into its slot."""
-        for offset, slot in self.positions(batch.num_rows):
-            item = build(batch.slice(offset, 1).to_pylist()[0])
+        picks = self.positions(batch.num_rows)
+        if not picks:
+            return
+        rows = batch.take(pa.array([offset for offset, _ in picks], pa.int64())).to_pylist()
+        for (_, slot), row in zip(picks, rows):
+            item = build(row)
             if slot == len(self.items):
                 self.items.append(item)
             else:

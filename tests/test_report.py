@@ -212,3 +212,22 @@ def test_reservoir_is_uniform_and_does_not_depend_on_batches():
     short = Reservoir(10, 0, "t")
     short.offer(pa.table({"i": [1, 2, 3]}).to_batches()[0], lambda row: row["i"])
     assert short.items == [1, 2, 3]
+
+
+def test_word_counts_equal_str_split():
+    import random
+
+    import pyarrow as pa
+
+    from datagen.report_scan import word_counts
+
+    rng = random.Random(0)
+    ascii_pieces = ["a", "Z", ".", "1", " ", "\t", "\n", "\x0b", "\x0c", "\r", "\x1c", "\x1f", "\x00", "\x7f"]
+    other = ["\x85", "\xa0", "\u3000", "\u2009", "é", "東", "🙂"]
+    for _ in range(200):
+        texts = [None if rng.random() < 0.1 else "".join(
+            rng.choice(ascii_pieces + (other if rng.random() < 0.3 else [])) for _ in range(rng.randint(0, 25)))
+            for _ in range(rng.randint(0, 30))]
+        arr = pa.array(texts, pa.string())
+        for a in (arr, arr.slice(min(2, len(arr)))):
+            assert word_counts(a).tolist() == [len((t or "").split()) for t in a.to_pylist()]

@@ -44,8 +44,8 @@ def word_counts(column: pa.Array) -> np.ndarray:
     starts = word.copy()
     starts[1:] &= ~word[:-1]
     starts[rel[:-1][rel[:-1] < len(data)]] = word[rel[:-1][rel[:-1] < len(data)]]  # a row starts fresh
-    cum = np.concatenate([[0], np.cumsum(starts, dtype=np.int64)])
-    counts = cum[rel[1:]] - cum[rel[:-1]]
+    first = np.flatnonzero(starts)  # byte positions of the words' first characters: one small array
+    counts = np.searchsorted(first, rel[1:]) - np.searchsorted(first, rel[:-1])
     counts[column.is_null().to_numpy(zero_copy_only=False)] = 0
     for i in np.flatnonzero(~pc.fill_null(pc.string_is_ascii(column), True).to_numpy(zero_copy_only=False)):
         counts[i] = len(column[int(i)].as_py().split())

@@ -109,6 +109,10 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--near-dup", type=float, default=0.25, help="share of near-duplicates in the pool")
     args = ap.parse_args(argv)
+    if not 1 <= args.prefix <= args.n or args.repeat < 1:
+        print(f"novelty: need 1 <= --prefix <= --n and --repeat >= 1, got {args.prefix}, {args.n}, {args.repeat}",
+              file=sys.stderr)
+        return 2
     rng = random.Random(args.seed)
     texts = make_pool(rng, args.n, args.near_dup)
     ntok = sorted(len(t.split()) for t in texts)

@@ -77,6 +77,9 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=1_000_000)
     ap.add_argument("--keep", default="", help="write the version here and keep it (default: a temp dir)")
     args = ap.parse_args()
+    if args.n < 1:
+        print(f"report_scale: --n must be at least 1, got {args.n}", file=sys.stderr)
+        sys.exit(2)
     runs = Path(args.keep or tempfile.mkdtemp(prefix="report-scale-"))
     try:
         t = time.perf_counter()

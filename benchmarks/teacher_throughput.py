@@ -5,9 +5,9 @@ target is within 1.2x of that (<= 4.69 s). The server runs in its own process, a
 would (in-process it would share the GIL with the client being measured).
 
     .venv/bin/python benchmarks/teacher_throughput.py [--requests 10000] [--concurrency 256] [--latency 0.1]
-    -> teacher throughput (teacher): 10000 requests at concurrency 256 in 4.95 s (ideal 3.91 s, 1.27x) = 2020 req/s;
-       10000 ok; client CPU 1.40 s (0.140 ms/request; system 0.37 s), waited 2.30 s for a CPU; ...
-       (a measured line: load average 7.4 on 2 cores, see benchmarks/README.md)
+    -> teacher throughput (teacher): 10000 requests at concurrency 256 in 4.11 s (ideal 3.91 s, 1.05x) = 2432 req/s;
+       10000 ok; client CPU 1.58 s (0.158 ms/request; system 0.50 s), waited 0.19 s for a CPU; ...
+       (a measured line: load average 0.2 on 2 cores; runs under load in benchmarks/README.md)
 
 The line also gives the seconds the client and the server sat ready to run without a CPU (Linux
 run-queue delay, /proc/PID/schedstat): on a shared machine that, not the client, is the gap.

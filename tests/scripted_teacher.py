@@ -39,5 +39,7 @@ def scripted_reply(content: str, seed, index: int, model=None) -> str:
         return f"Question: How can a {w(1)} help a {w(2)} with the {w(3)} {w(4)}?"
     if "score" in content.lower() or "rate" in content.lower():
         return f"Score: {1 + h[0] % 10}"
+    # The i-th of n candidates says i sentences more, so best-of-n scorers (e.g. `shorter`) see no ties.
+    more = "".join(f" Then the {w(9 + k)} stays {w(10 + k)}." for k in range(index))
     return (f"Internal thought: the {w(1)} matters here.\nAnswer: The {w(2)} {w(3)} uses a {w(4)} and a {w(5)}; "
-            f"then the {w(6)} turns {w(7)} near the {w(8)}.")
+            f"then the {w(6)} turns {w(7)} near the {w(8)}.{more}")

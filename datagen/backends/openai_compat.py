@@ -19,12 +19,11 @@ The only place in datagen that knows HTTP: async inside, sync `complete()` outsi
 from __future__ import annotations
 
 import asyncio
-import functools
 import ipaddress
 import json
-import logging
 import os
 import random
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from typing import Sequence
 from urllib.parse import urlsplit
@@ -54,16 +53,6 @@ def is_local(url: str) -> bool:
     except ValueError:
         return False
     return ip.is_loopback or ip.is_private or ip.is_link_local
-
-
-@functools.cache
-def _httpx():
-    """The HTTP library of the installed openai SDK: httpx2 in recent releases, httpx in older ones."""
-    try:
-        import httpx2
-    except ImportError:
-        import httpx as httpx2
-    return httpx2
 
 
 def _options(given: dict) -> dict:
@@ -118,9 +107,6 @@ class OpenAICompatTeacher:
         self._checked = not self.opts["preflight"]
         self._tls = None
         self._jitter = random.Random()  # backoff jitter only: it never touches the data
-        for name in ("httpx2", "httpx", "openai"):  # one INFO line per request would drown the progress bar
-            if logging.getLogger(name).level == logging.NOTSET:
-                logging.getLogger(name).setLevel(logging.WARNING)
 
     def __repr__(self) -> str:  # never show the key
         return f"OpenAICompatTeacher(model={self.model!r}, base_url={safe_url(self.base_url)!r})"
@@ -129,11 +115,11 @@ class OpenAICompatTeacher:
         """The served model's chat template where the server tells it: llama.cpp's GET /props
         ("chat_template"). vLLM and hosted APIs do not: None (give Magpie the template instead)."""
         root = self.base_url.removesuffix("/v1")
-        try:
-            resp = _httpx().get(f"{root}/props", headers={"Authorization": f"Bearer {self._key}"},
-                                timeout=min(10.0, self.cfg.timeout))
-            data = resp.json() if resp.status_code == 200 else {}
-        except (OSError, ValueError, _httpx().HTTPError):
+        req = urllib.request.Request(f"{root}/props", headers={"Authorization": f"Bearer {self._key}"})
+        try:  # one GET, off the hot path: the standard library (an HTTP error status is an OSError)
+            with urllib.request.urlopen(req, timeout=min(10.0, self.cfg.timeout)) as resp:
+                data = json.loads(resp.read())
+        except (OSError, ValueError):
             return None
         template = data.get("chat_template") if isinstance(data, dict) else None
         return template if isinstance(template, str) and template.strip() else None

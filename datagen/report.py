@@ -26,10 +26,6 @@ TEXT_CAP = 600           # characters per field in the browser
 CONVERSATION_CAP = 3000  # characters of a conversation (every turn after the opening one) in the browser
 
 
-def words(text: str | None) -> int:
-    return len((text or "").split())
-
-
 def verb_noun(instructions: list[str]) -> tuple[list[tuple[str, str]], str]:
     """Root verb and its direct object per instruction, as in Self-Instruct's figure 2 (Wang et al.
     2022 used the Berkeley parser; we use spaCy's small English model when installed, else the

@@ -15,7 +15,6 @@ ray_dedup.py, so the two runs compare by one hash.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import resource
@@ -28,18 +27,16 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.dirname(HERE)]
 
 from dedup import GenBlock  # noqa: E402
+from ray_dedup import block_sha, filters, kept_digest, record_options  # noqa: E402
 
 from filters.clusters import bucket_pairs, components  # noqa: E402
-from filters.dedup import ExactDup  # noqa: E402
 from filters.lsh_index import band_keys  # noqa: E402
-from filters.minhash import MinHash  # noqa: E402
 from filters.shingle_sets import pair_jaccard  # noqa: E402
 
 
 def hash_blocks(args):
     """Every block's ids, exact keys, band keys and shingle sets, concatenated."""
-    exact = ExactDup(keep="smallest_id")
-    near = MinHash(keep="smallest_id", threshold=args.threshold, num_perm=args.num_perm, bands=args.bands, rows=args.rows)
+    exact, near = filters(args)
     ids, ekeys, bkeys, flats, lens = [], [], [], [], []
     for b, lo in enumerate(range(0, args.n, args.block)):
         recs = GenBlock(b, min(args.block, args.n - lo), args.seed)()
@@ -73,8 +70,10 @@ def exact_survivors(ids: np.ndarray, ekeys: np.ndarray) -> np.ndarray:
     return np.sort(order[first])
 
 
-def near_survivors(ids: np.ndarray, bkeys: np.ndarray, sets, threshold: float, chunk: int = 1 << 20) -> np.ndarray:
-    """Of the given records (ids, band keys, shingle sets by position), the positions MinHash keeps."""
+def near_survivors(ids: np.ndarray, bkeys: np.ndarray, sets, threshold: float,
+                   chunk: int = 1 << 20) -> tuple[np.ndarray, int, int]:
+    """Of the given records (ids, band keys, shingle sets by position): the positions MinHash keeps, the
+    number of candidate pairs and of those verified."""
     rank = stable_rank(ids)
     u, v = bucket_pairs(bkeys, rank, np.ones(len(ids), bool))
     ok = np.zeros(len(u), bool)
@@ -97,13 +96,7 @@ def rss_mb() -> float:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--n", type=int, default=10_000_000)
-    p.add_argument("--block", type=int, default=50_000, help="records a block, as in ray_dedup.py")
-    p.add_argument("--threshold", type=float, default=0.75)
-    p.add_argument("--num-perm", type=int, default=52)
-    p.add_argument("--bands", type=int, default=13)
-    p.add_argument("--rows", type=int, default=4)
-    p.add_argument("--seed", type=int, default=0)
+    record_options(p)
     p.add_argument("--expect", default="", help="kept_ids_sha256 of a ray_dedup.py run: exit 1 if it differs")
     a = p.parse_args(argv)
     if a.n < 1 or a.block < 1:
@@ -115,14 +108,13 @@ def main(argv=None) -> int:
     del ekeys
     nk, candidates, verified = near_survivors(ids[ex], bkeys[ex], subset(sets, ex), a.threshold)
     kept = ex[nk]
-    blocks = [hashlib.sha256(np.sort(ids[kept[(kept >= lo) & (kept < lo + a.block)]]).tobytes()).hexdigest()
-              for lo in range(0, a.n, a.block)]
+    blocks = [block_sha(ids[kept[(kept >= lo) & (kept < lo + a.block)]]) for lo in range(0, a.n, a.block)]
     out = {"records": a.n, "exact_dropped": int(a.n - len(ex)), "near_dropped": int(len(ex) - len(kept)),
            "kept": int(len(kept)), "candidate_pairs": candidates, "verified_pairs": verified,
            "cpu_s": round(time.process_time() - c0, 1), "hash_cpu_s": round(hashed, 1),
            "wall_s": round(time.perf_counter() - w0, 1), "peak_rss_mb": round(rss_mb(), 1),
            "loadavg": open("/proc/loadavg").read().split()[:3],
-           "kept_ids_sha256": hashlib.sha256("".join(blocks).encode()).hexdigest()}
+           "kept_ids_sha256": kept_digest(blocks)}
     if a.expect:
         out["equal_to_expected"] = out["kept_ids_sha256"] == a.expect
     print(json.dumps(out, indent=2))

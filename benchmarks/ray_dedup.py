@@ -33,10 +33,31 @@ import numpy as np  # noqa: E402
 from dedup import GenBlock  # noqa: E402  (benchmarks/dedup.py: importable by the workers)
 
 
+def block_sha(kept_ids: np.ndarray) -> str:
+    """sha256 of a block's kept ids (S64), sorted."""
+    return hashlib.sha256(np.sort(kept_ids).tobytes()).hexdigest()
+
+
+def kept_digest(block_shas: list[str]) -> str:
+    """The run's kept_ids_sha256: one hash over the blocks' in block order (cluster_local.py prints the same)."""
+    return hashlib.sha256("".join(block_shas).encode()).hexdigest()
+
+
+def record_options(p: argparse.ArgumentParser) -> None:
+    """The records and the dedup settings: the same flags here and in cluster_local.py, so that two runs
+    with the same values compare by their kept_ids_sha256."""
+    p.add_argument("--n", type=int, default=10_000_000)
+    p.add_argument("--block", type=int, default=50_000, help="records a block (a task)")
+    p.add_argument("--threshold", type=float, default=0.75)
+    p.add_argument("--num-perm", type=int, default=52)
+    p.add_argument("--bands", type=int, default=13)
+    p.add_argument("--rows", type=int, default=4)
+    p.add_argument("--seed", type=int, default=0)
+
+
 def summary(ex, nd) -> dict:
     """A block's counts and the sha256 of its sorted kept ids."""
-    return {"exact": len(ex[0]), "near": len(nd[0]), "kept": len(nd[2]),
-            "sha": hashlib.sha256(np.sort(nd[2]).tobytes()).hexdigest()}
+    return {"exact": len(ex[0]), "near": len(nd[0]), "kept": len(nd[2]), "sha": block_sha(nd[2])}
 
 
 def filters(args):
@@ -124,8 +145,7 @@ def local(args) -> tuple[dict, list]:
     for i, v in zip(rest, nv):
         if v is None:
             kept[owner[i]].append(recs[i].id.encode())
-    blocks = [{"kept": len(k), "sha": hashlib.sha256(np.sort(np.array(k, "S64")).tobytes()).hexdigest()}
-              for k in kept]
+    blocks = [{"kept": len(k), "sha": block_sha(np.array(k, "S64"))} for k in kept]
     return {"local_wall_s": round(time.perf_counter() - w0, 1), "local_cpu_s": round(time.process_time() - c0, 1),
             "local_exact_dropped": sum(v is not None for v in ev), "local_near_dropped": sum(v is not None for v in nv),
             "local_kept": len(rest) - sum(v is not None for v in nv)}, blocks
@@ -133,16 +153,10 @@ def local(args) -> tuple[dict, list]:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--n", type=int, default=10_000_000)
-    p.add_argument("--block", type=int, default=50_000, help="records a block (a task)")
+    record_options(p)
     p.add_argument("--workers", type=int, default=2, help="CPUs of the local Ray")
     p.add_argument("--partitions", type=int, default=8)
     p.add_argument("--object-store-gb", type=float, default=6.0)
-    p.add_argument("--threshold", type=float, default=0.75)
-    p.add_argument("--num-perm", type=int, default=52)
-    p.add_argument("--bands", type=int, default=13)
-    p.add_argument("--rows", type=int, default=4)
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--check", action="store_true", help="also run the local filters and assert equal kept ids")
     args = p.parse_args(argv)
     if args.n < 1 or args.block < 1 or args.workers < 1 or args.partitions < 1:
@@ -154,7 +168,7 @@ def main(argv=None) -> int:
         out.update(loc)
         out["identical_kept_ids"] = [b["sha"] for b in blocks] == [b["sha"] for b in lblocks]
         assert out["identical_kept_ids"], "Ray and local kept ids differ"
-    out["kept_ids_sha256"] = hashlib.sha256("".join(b["sha"] for b in blocks).encode()).hexdigest()
+    out["kept_ids_sha256"] = kept_digest([b["sha"] for b in blocks])
     print(json.dumps(out, indent=2))
     return 0
 

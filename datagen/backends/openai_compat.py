@@ -55,6 +55,11 @@ def is_local(url: str) -> bool:
     return ip.is_loopback or ip.is_private or ip.is_link_local
 
 
+def header_safe(value: str) -> bool:
+    """An HTTP header can carry it: printable ASCII (a newline would end the header and start another)."""
+    return value.isascii() and value.isprintable()
+
+
 def _options(given: dict) -> dict:
     """teacher.options may come from CLI flags as strings: --teacher.options.retry_initial 0.01"""
     unknown = set(given) - set(OPTIONS)
@@ -97,7 +102,7 @@ class OpenAICompatTeacher:
                                    f"environment variable {cfg.api_key_env or 'OPENAI_API_KEY'} "
                                    "(or name another with --api-key-env)")
             key = NO_KEY
-        if not (key.isascii() and key.isprintable()):  # a newline would end the header (and start another)
+        if not header_safe(key):
             raise DatagenError(f"the API key in ${cfg.api_key_env} has characters an HTTP header cannot carry "
                                "(a newline or non-ASCII text?)")
         self._key = key
@@ -117,7 +122,7 @@ class OpenAICompatTeacher:
         root = self.base_url.removesuffix("/v1")
         req = urllib.request.Request(f"{root}/props", headers={"Authorization": f"Bearer {self._key}"})
         try:  # one GET, off the hot path: the standard library (an HTTP error status is an OSError)
-            with urllib.request.urlopen(req, timeout=min(10.0, self.cfg.timeout)) as resp:
+            with urllib.request.urlopen(req, timeout=min(10.0, self.cfg.timeout), context=self._tls_context()) as resp:
                 data = json.loads(resp.read())
         except (OSError, ValueError):
             return None
@@ -140,18 +145,23 @@ class OpenAICompatTeacher:
             return pool.submit(asyncio.run, coro).result()
 
     # ---- async core ------------------------------------------------------------------------
+    def _tls_context(self):
+        """The TLS context of an https base URL, built once per teacher (None for http)."""
+        if self._tls is None and self.base_url.startswith("https:"):
+            self._tls = ssl_context()
+        return self._tls
+
     def _pool(self) -> Pool:
         """The HTTP/1.1 connections of one batch (one event loop). The TLS context is built once per
         teacher: loading the CA store costs more than a batch of requests."""
-        if self._tls is None and self.base_url.startswith("https:"):
-            self._tls = ssl_context()
         headers = {"Authorization": f"Bearer {self._key}", "Content-Type": "application/json",
                    "Accept": "application/json", "User-Agent": f"datagen/{__version__}"}
         for name, env in (("OpenAI-Organization", "OPENAI_ORG_ID"), ("OpenAI-Project", "OPENAI_PROJECT_ID")):
             value = os.environ.get(env, "")
-            if value.isascii() and value.isprintable() and value.strip():  # as the openai SDK sends them
+            if header_safe(value) and value.strip():  # as the openai SDK sends them
                 headers[name] = value.strip()
-        return Pool(self.base_url, headers=headers, tls=self._tls, connect_timeout=min(10.0, self.cfg.timeout))
+        return Pool(self.base_url, headers=headers, tls=self._tls_context(),
+                    connect_timeout=min(10.0, self.cfg.timeout))
 
     async def _batch(self, requests: list[Request], on_result: OnResult | None) -> list[Completion]:
         """One event loop and one set of connections per batch; rate-limit buckets outlive both."""

@@ -34,7 +34,7 @@ from datagen.folders import (STALE_TMP_SECONDS, _file_sha, _numbered, clean_stal
 from datagen.errors import DatagenError
 from datagen.record import Record
 from datagen.shards import (BATCH_ROWS, REJECTED_SCHEMA, SCHEMA, RowHash, ShardWriter, _rejected_table, _table,  # noqa: F401
-                            _write_parquet, content_sha256, iter_parquet)
+                            _write_parquet, content_sha256, iter_parquet, per_shard_sha)
 from datagen.shards import shard_rows as shard_rows_in_force
 
 __all__ = ["SCHEMA", "REJECTED_SCHEMA", "STALE_TMP_SECONDS", "DatasetVersion", "Rejection", "VersionWriter",
@@ -153,12 +153,23 @@ def verify_version(version: DatasetVersion) -> dict[str, str]:
 
 
 def stream_content_sha(version: DatasetVersion) -> str:
-    """content_sha256 of a version read batch by batch (its rows as stored, in order)."""
+    """content_sha256 of a version read batch by batch (its rows as stored, in order); of a version
+    the Ray workers wrote ("content_hash": "per_shard"), over each shard's row digest."""
+    if version.manifest().get("content_hash") == "per_shard":
+        return per_shard_sha(*[[_rows_digest(version.checked(f)) for f in version.files(kind)]
+                               for kind in ("records", "rejected")])
     h = RowHash()
     for batch in version.iter_batches("records"):
         h.update(batch.to_pylist())
     h.separator()
     for batch in version.iter_batches("rejected"):
+        h.update(batch.to_pylist())
+    return h.hexdigest()
+
+
+def _rows_digest(path: Path) -> str:
+    h = RowHash()
+    for batch in iter_parquet([path]):
         h.update(batch.to_pylist())
     return h.hexdigest()
 
@@ -226,8 +237,9 @@ def rejected_counts(rejected: Iterable[Rejection], reasons: dict | None = None,
 
 
 def _publish_version(tmp: Path, base: Path, manifest: dict, sha: str, shards: dict, kept: int,
-                     counts: tuple[dict, dict], card_records: list[Record]) -> DatasetVersion:
-    """Complete the manifest of the finished files in `tmp` and publish it as the next version."""
+                     counts: tuple[dict, dict], card_records: list[Record], files: dict | None = None) -> DatasetVersion:
+    """Complete the manifest of the finished files in `tmp` and publish it as the next version
+    (`files`: their sha256s when the workers that wrote them computed them already)."""
     reasons, stages = counts
     full = dict(manifest)
     full["counts"] = dict(full.get("counts") or {})
@@ -235,7 +247,7 @@ def _publish_version(tmp: Path, base: Path, manifest: dict, sha: str, shards: di
                           dropped=dict(sorted(reasons.items())), dropped_by_stage=dict(sorted(stages.items())))
     full["content_sha256"] = sha
     names = [f for kind in ("records", "rejected") for f in shards.get(kind, [f"{kind}.parquet"])]
-    full["files"] = {f: _file_sha(tmp / f) for f in names}
+    full["files"] = {f: (files or {}).get(f) or _file_sha(tmp / f) for f in names}
     if shards:
         full["shards"] = shards
     full["created_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")

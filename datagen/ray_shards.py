@@ -45,6 +45,11 @@ def cluster_prefix(fns: list) -> int:
     return n
 
 
+def shard_sources(parent) -> list[ShardBlock]:
+    """One block a shard of `parent`, each checked against its sha256 before the workers read it."""
+    return [ShardBlock(str(parent.checked(f).resolve())) for f in parent.files("records")]
+
+
 def _union(a, b) -> tuple:
     """Rows dropped by either of two stages (the winners are not needed downstream)."""
     return np.union1d(a[0], b[0]), None
@@ -53,16 +58,11 @@ def _union(a, b) -> tuple:
 def shard_dedup(ray, parent, fns: list, reject, progress=None):
     """(survivor batches, funnel entries) of the dedup filters `fns` over `parent`'s shards; each
     rejection goes to reject(rejections, lane) as the batches are consumed."""
-    from datagen.ray_dedup import dedup_blocks
+    from datagen.ray_write import dedup_stages
 
-    paths = [parent.checked(f) for f in parent.files("records")]  # sha256 checked before the workers read
-    sources = [ShardBlock(str(p)) for p in paths]
-    union = ray.remote(_union)
-    stages, dropped = [], None
-    for _, fn in fns:
-        refs = dedup_blocks(_cluster_fn(fn), ray, sources, dropped=dropped)
-        stages.append(refs)
-        dropped = refs if dropped is None else [union.remote(a, b) for a, b in zip(dropped, refs)]
+    sources = shard_sources(parent)
+    paths = [s.path for s in sources]
+    stages = dedup_stages(ray, sources, fns)
     reasons = ["near_duplicate" if hasattr(_cluster_fn(fn), "num_perm") else "exact_duplicate" for _, fn in fns]
     entries = [{"filter": name, "in": 0, "kept": 0, "dropped": {}} for name, _ in fns]
 

@@ -133,6 +133,17 @@ class RowHash:
         return self.h.hexdigest()
 
 
+def per_shard_sha(records: list[str], rejected: list[str]) -> str:
+    """content_sha256 of a version written by the workers: its shards' row digests in order."""
+    h = hashlib.sha256()
+    for d in records:
+        h.update(d.encode() + b"\n")
+    h.update(b"--rejected--\n")
+    for d in rejected:
+        h.update(d.encode() + b"\n")
+    return h.hexdigest()
+
+
 def _table(records: list) -> pa.Table:
     rows = [r.to_row() for r in records]
     return pa.Table.from_pylist(rows, schema=SCHEMA) if rows else SCHEMA.empty_table()

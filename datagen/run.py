@@ -117,6 +117,12 @@ def run(cfg: RunConfig, progress: Progress | None = None, backend=None) -> Datas
     check_executor(cfg.executor)
     method = METHODS[cfg.method]
     method_cfg = resolve_method_cfg(cfg)
+    if cfg.executor == "ray" and backend is None:  # the workers make and write the version when they can
+        from datagen.ray_generate import generate_on_workers, generation_plan
+
+        plan = generation_plan(cfg)
+        if plan is not None:
+            return generate_on_workers(cfg, method_cfg, run_id_of(cfg, method_cfg), plan, progress)
     seeds, seeds_info, parent = load_seed_records(cfg)
     with open_session(cfg, cfg.output_dir, run_id_of(cfg, method_cfg), backend, progress) as session:
         ctx = session.ctx

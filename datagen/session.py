@@ -158,14 +158,20 @@ class Session:
         """The manifest's teacher section: templates, sampling, teacher, its usage and any budget stop."""
         if self.teacher is None:
             return {}
-        t: TeacherConfig = self.cfg.teacher
-        return {"templates": dict(sorted(self.templates.used.items())),
-                "sampling": dataclasses.asdict(self.ctx.sampling),
-                "teacher": {"name": self.teacher.name, "backend": t.backend, "model": t.model,
-                            "base_url": safe_url(t.base_url) if t.base_url else ""},
-                "teacher_stats": self.teacher.stats.to_dict(),
-                "stopped": "budget" if self.teacher.stopped else None,
-                "stopped_detail": self.teacher.stopped}
+        return teacher_section(self.cfg.teacher, self.teacher.name, self.ctx.sampling, self.templates.used,
+                               self.teacher.stats.to_dict(), self.teacher.stopped)
+
+
+def teacher_section(t: TeacherConfig, name: str, sampling: Sampling, templates: dict, stats: dict,
+                    stopped: str | None) -> dict:
+    """The manifest's teacher section (a session's, or the Ray actors' summed, datagen/ray_generate.py)."""
+    return {"templates": dict(sorted(templates.items())),
+            "sampling": dataclasses.asdict(sampling),
+            "teacher": {"name": name, "backend": t.backend, "model": t.model,
+                        "base_url": safe_url(t.base_url) if t.base_url else ""},
+            "teacher_stats": stats,
+            "stopped": "budget" if stopped else None,
+            "stopped_detail": stopped}
 
 
 def open_session(cfg, output_dir: str | Path, run_id: str, backend=None, progress: Progress | None = None,

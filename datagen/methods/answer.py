@@ -20,6 +20,7 @@ from datagen.record import Record, normalize
 from datagen.teacher import Completion, Request
 
 METHOD = "answer"
+PER_SEED = True  # a seed's records depend on it alone: Ray workers can answer blocks of seeds apart
 KEEP = ("best", "pairs", "all")
 
 
@@ -60,6 +61,10 @@ def check_config(cfg: Config) -> None:
                            "or method_cfg.keep all")
     if cfg.keeping == "pairs" and cfg.num < 2:
         raise DatagenError("method_cfg.keep pairs needs method_cfg.n >= 2 (best and worst of n)")
+    if cfg.scorer == "verifier":  # a bad name fails here, before a worker or a request starts
+        from filters.verifiers import load_verifier
+
+        load_verifier(cfg.verifier)
 
 
 def build_prompts(pool: list[Record], template, sampling) -> list[Request]:

@@ -13,6 +13,11 @@ driver), which gives exactly the local filter's decisions; under keep=smallest_i
 (datagen/ray_dedup.py), and `datagen filter` has the workers read the parent's shards themselves
 (datagen/ray_shards.py). Order-dependent filters (novelty, semantic, judge) run on the driver.
 
+Workers writing the version: when every filter after the leading smallest_id dedup filters is
+per-record, `datagen filter` (datagen/ray_write.py) and `generate --method answer`
+(datagen/ray_generate.py: actors with their own teachers instead of RayTeacher) leave the records
+on the workers from the first read to the published shards.
+
     RayTeacher(TeacherConfig(backend="openai", ...), workers=4).complete(requests) -> [Completion, ...]
 """
 from __future__ import annotations

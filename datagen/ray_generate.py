@@ -95,7 +95,7 @@ def seed_blocks(cfg, limit: int | None, workers: int) -> tuple[list[SeedBlock], 
     object store), with what the manifest says of it, the parent's ref, and the pool size."""
     import ray
 
-    from datagen.run import load_seed_records
+    from datagen.seeds import load_seed_records, parent_info
 
     if cfg.from_version:
         parent = open_version(cfg.from_version, cfg.output_dir)
@@ -107,9 +107,7 @@ def seed_blocks(cfg, limit: int | None, workers: int) -> tuple[list[SeedBlock], 
             blocks.append(SeedBlock(path=str(parent.checked(f).resolve()), take=left))
             left = None if left is None else left - n
         total = parent.num_records()
-        info = {"from_version": str(parent.path), "content_sha256": parent.manifest().get("content_sha256"),
-                "count": total}
-        return blocks, info, parent.ref, min(total, limit or total)
+        return blocks, parent_info(parent, total), parent.ref, min(total, limit or total)
     seeds, info, _ = load_seed_records(cfg)
     pool = seeds[:limit] if limit else seeds
     size = max(1, min(shard_rows(), math.ceil(len(pool) / (4 * workers))))

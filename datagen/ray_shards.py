@@ -55,11 +55,22 @@ def _union(a, b) -> tuple:
     return np.union1d(a[0], b[0]), None
 
 
+def dedup_stages(ray, sources: list, lead: list) -> list[list]:
+    """Per leading dedup filter, its per-block verdict refs; each stage sees what the earlier left."""
+    from datagen.ray_dedup import dedup_blocks
+
+    union = ray.remote(_union)
+    stages, dropped = [], None
+    for _, fn in lead:
+        refs = dedup_blocks(_cluster_fn(fn), ray, sources, dropped=dropped)
+        stages.append(refs)
+        dropped = refs if dropped is None else [union.remote(a, b) for a, b in zip(dropped, refs)]
+    return stages
+
+
 def shard_dedup(ray, parent, fns: list, reject, progress=None):
     """(survivor batches, funnel entries) of the dedup filters `fns` over `parent`'s shards; each
     rejection goes to reject(rejections, lane) as the batches are consumed."""
-    from datagen.ray_write import dedup_stages
-
     sources = shard_sources(parent)
     paths = [s.path for s in sources]
     stages = dedup_stages(ray, sources, fns)

@@ -16,7 +16,9 @@ in block order (a block's method rejections, then each filter's), not filter aft
 The temp folder must be one every worker can write: one machine, or shared storage on a cluster.
 
     plan = worker_plan(fns)                      # None: a filter needs the driver (novelty, judge, ...)
-    version = write_blocks(ray, out, sources, fns, plan, manifest)
+    with VersionWriter(runs, "demo") as out:
+        blocks = write_blocks(ray, out, shard_sources(parent), fns, plan)
+        version = publish_blocks(out, manifest, blocks)
 """
 from __future__ import annotations
 
@@ -100,25 +102,11 @@ def merge_funnels(funnels: list[list[dict]]) -> list[dict]:
     return out
 
 
-def dedup_stages(ray, sources: list, lead: list) -> list[list]:
-    """Per leading dedup filter, its per-block verdict refs; each stage sees what the earlier left."""
-    from datagen.ray_dedup import dedup_blocks
-    from datagen.ray_shards import _cluster_fn, _union
-
-    union = ray.remote(_union)
-    stages, dropped = [], None
-    for _, fn in lead:
-        refs = dedup_blocks(_cluster_fn(fn), ray, sources, dropped=dropped)
-        stages.append(refs)
-        dropped = refs if dropped is None else [union.remote(a, b) for a, b in zip(dropped, refs)]
-    return stages
-
-
 def write_blocks(ray, out, sources: list, fns: list, plan: tuple[int, list], befores: list[str] | None = None,
                  progress=None) -> list[dict]:
     """Run the filters over `sources` on the workers and write one shard pair a block into the
     VersionWriter `out`'s temp folder; the blocks' summaries in block order."""
-    from datagen.ray_shards import _cluster_fn
+    from datagen.ray_shards import _cluster_fn, dedup_stages
 
     n, tail = plan
     lead = [(name, _cluster_fn(fn)) for name, fn in fns[:n]]

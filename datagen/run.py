@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 
 from datagen import config as C
 from datagen.backends import TeacherConfig, public_config
-from datagen.dataset import DatasetVersion, open_version, write_version
+from datagen.dataset import DatasetVersion, write_version
 from datagen.errors import DatagenError
 from datagen.filtering import apply_filters
 from datagen.methods import METHODS
 from datagen.progress import Progress
-from datagen.record import Record, canonical_json, sha256_text
-from datagen.seeds import load_seeds, seeds_sha
+from datagen.record import canonical_json, sha256_text
+from datagen.seeds import load_seed_records
 from datagen.session import SamplingConfig, check_executor, open_session
 
 log = logging.getLogger("datagen")
@@ -92,23 +92,6 @@ def check_not_empty(kept: list, teacher_section: dict, undone: dict, allow_empty
     raise DatagenError(f"the budget stopped the run before any record was kept ({done} answers are in the "
                        f"cache, {sum(undone.values())} steps undone): no version written; rerun with a larger "
                        "--max-requests / --max-tokens-total to continue from the cache, or pass --allow_empty")
-
-
-def load_seed_records(cfg: RunConfig) -> tuple[list[Record], dict, DatasetVersion | None]:
-    """The starting pool: a dataset version (--from) or a seed file; with what the manifest says of it."""
-    if cfg.from_version:
-        parent = open_version(cfg.from_version, cfg.output_dir)
-        seeds = parent.records()
-        info = {"from_version": str(parent.path), "content_sha256": parent.manifest().get("content_sha256"),
-                "count": len(seeds)}
-    else:
-        parent = None
-        seeds = load_seeds(cfg.seeds or None)
-        info = {"path": cfg.seeds or "bundled:seeds/tasks.jsonl", "sha256": seeds_sha(cfg.seeds or None),
-                "count": len(seeds)}
-    if not seeds:
-        raise DatagenError("no seed records to start from")
-    return seeds, info, parent
 
 
 def run(cfg: RunConfig, progress: Progress | None = None, backend=None) -> DatasetVersion:

@@ -87,3 +87,31 @@ def load_seeds(path: str | Path | None = None) -> list[Record]:
 def seeds_sha(path: str | Path | None = None) -> str:
     path = Path(path) if path else default_seeds_path()
     return sha256_text(path.read_text(encoding="utf-8"))
+
+
+def parent_info(parent, count: int) -> dict:
+    """What a manifest says of the version a run started from (--from)."""
+    return {"from_version": str(parent.path), "content_sha256": parent.manifest().get("content_sha256"),
+            "count": count}
+
+
+def seed_file_info(path: str, count: int) -> dict:
+    return {"path": path or "bundled:seeds/tasks.jsonl", "sha256": seeds_sha(path or None), "count": count}
+
+
+def load_seed_records(cfg) -> tuple[list[Record], dict, object]:
+    """The starting pool of a RunConfig: a dataset version (--from) or a seed file; with what the
+    manifest says of it, and the parent version (or None)."""
+    if cfg.from_version:
+        from datagen.dataset import open_version
+
+        parent = open_version(cfg.from_version, cfg.output_dir)
+        seeds = parent.records()
+        info = parent_info(parent, len(seeds))
+    else:
+        parent = None
+        seeds = load_seeds(cfg.seeds or None)
+        info = seed_file_info(cfg.seeds, len(seeds))
+    if not seeds:
+        raise DatagenError("no seed records to start from")
+    return seeds, info, parent

@@ -178,3 +178,30 @@ def test_kill_9_while_the_workers_write_shards_leaves_no_version(ray_local, tmp_
     v = refilter(FilterConfig(from_version=str(base.path), filters=["length"], executor="ray"))
     assert v.version == "v0002" and len(v.manifest()["shards"]["records"]) == len(base.files("records"))
     verify_version(v)
+
+
+def test_every_command_reads_a_version_the_workers_wrote(ray_local, tmp_path, capsys):
+    from datagen.cli import main
+    from finetune.data import DataArgs, open_checked
+
+    runs = tmp_path / "runs"
+    base = write_version(runs, "demo", corpus(seed=3, n=60), [], {"method": "seed", "counts": {}})
+    v = refilter(FilterConfig(from_version=str(base.path), filters=CLUSTER, executor="ray"))
+    assert v.manifest()["written_by"] == "ray workers" and v.manifest()["counts"]["rejected"] > 0
+    assert main(["verify", v.ref, "--out", str(runs)]) == 0
+    capsys.readouterr()
+    assert main(["show", v.ref, "--out", str(runs), "--ids"]) == 0
+    ids = capsys.readouterr().out.split()
+    assert ids == [r.id for r in v.records()] and len(ids) == v.manifest()["counts"]["kept"]
+    assert main(["diff", base.ref, v.ref, "--out", str(runs)]) == 0
+    assert f"{base.num_records() - len(ids)} removed" in capsys.readouterr().out
+    out = tmp_path / "m.jsonl"
+    assert main(["export", v.ref, "--runs", str(runs), "--format", "messages", "--out", str(out)]) == 0
+    assert len(out.read_text().splitlines()) == len(ids)
+    assert main(["report", v.ref, "--runs", str(runs), "--out", str(tmp_path / "r.html")]) == 0
+    assert f"demo {v.version}" in (tmp_path / "r.html").read_text()
+    assert [r.id for r in open_checked(DataArgs(data=v.ref, runs=str(runs)))[1]] == ids
+    on_ray = refilter(FilterConfig(from_version=str(v.path), filters=["length"], executor="ray", name="r"))
+    local = refilter(FilterConfig(from_version=str(v.path), filters=["length"], name="l"))
+    assert [r.id for r in on_ray.records()] == [r.id for r in local.records()]
+    assert on_ray.manifest()["parent"] == local.manifest()["parent"] == v.ref

@@ -49,15 +49,18 @@ def make_parent(args, runs: str) -> str:
         return str(w.commit({"method": "benchmark"}).path)
 
 
-def kept_sha(version) -> str:
-    """kept_ids_sha256 of a version whose shard b holds block b's survivors (in any row order)."""
+def kept_shas(version) -> dict:
+    """kept_ids_sha256 (per shard, as ray_dedup.py: comparable when shard b holds block b's survivors)
+    and the sha256 of all kept ids sorted (comparable whatever the shards)."""
     from datagen.shards import iter_parquet
 
-    shas = []
+    shas, every = [], []
     for f in version.files("records"):
-        ids = [i.encode() for batch in iter_parquet([version.checked(f)]) for i in batch.column("id").to_pylist()]
-        shas.append(block_sha(np.array(ids, "S64")))
-    return kept_digest(shas)
+        ids = np.array([i.encode() for batch in iter_parquet([version.checked(f)])
+                        for i in batch.column("id").to_pylist()], "S64")
+        shas.append(block_sha(ids))
+        every.append(ids)
+    return {"kept_ids_sha256": kept_digest(shas), "sorted_ids_sha256": block_sha(np.concatenate(every))}
 
 
 def one_filter(args) -> dict:
@@ -81,7 +84,7 @@ def one_filter(args) -> dict:
     return {"mode": args.mode, "records": args.n, "wall_s": round(wall, 1), "driver_cpu_s": round(cpu, 1),
             "driver_peak_rss_mb": peak_mb(), "driver_rss_before_mb": base, "kept": m["counts"]["kept"],
             "dropped": m["counts"]["dropped"], "written_by": m.get("written_by", "driver"),
-            "shards": len(v.files("records")), "kept_ids_sha256": kept_sha(v),
+            "shards": len(v.files("records")), **kept_shas(v),
             "loadavg": open("/proc/loadavg").read().split()[:3]}
 
 
@@ -154,7 +157,7 @@ def main(argv=None) -> int:
         for mode in ("workers", "driver"):
             out[mode] = child(passed + ["--mode", mode, "--parent", parent])
             print(json.dumps(out[mode]), file=sys.stderr, flush=True)
-        out["identical_kept_ids"] = out["workers"]["kept_ids_sha256"] == out["driver"]["kept_ids_sha256"]
+        out["identical_kept_ids"] = out["workers"]["sorted_ids_sha256"] == out["driver"]["sorted_ids_sha256"]
     else:
         parent = gen_parent(args, runs)
         srv = subprocess.Popen([sys.executable, os.path.join(ROOT, "tests", "fake_openai_server.py")],

@@ -158,6 +158,32 @@ def run_actors(ray, cfg, run_id: str, blocks: list, folder: Path, method_cfg, pr
     return summaries
 
 
+class SameId:
+    """An exact-dedup stage for datagen/ray_dedup.py keyed by the record id itself."""
+    keep = "smallest_id"
+
+    def map(self, records: list[Record]) -> list[str]:
+        return [r.id for r in records]
+
+
+def _dropped(verdict) -> int:
+    return len(verdict[0])
+
+
+def check_unique_ids(ray, sources: list, lead: list) -> None:
+    """Two blocks can make the same record (two seeds with one instruction): as write_version does
+    locally, that is an error unless an exact_dup stage (whose key is part of the id) comes first.
+    Checked on the workers; the driver gets one count a block."""
+    from datagen.ray_dedup import dedup_blocks
+    from filters.dedup import ExactDup
+
+    if any(isinstance(fn, ExactDup) for _, fn in lead):
+        return
+    count = ray.remote(_dropped)
+    if sum(ray.get([count.remote(v) for v in dedup_blocks(SameId(), ray, sources)])):
+        raise DatagenError("internal: duplicate record ids among kept records (run exact_dup first)")
+
+
 def _get(ray, ref):
     """ray.get, with a DatagenError raised in an actor (a bad verifier, a damaged cache) as itself:
     one line for the CLI, not Ray's wrapped traceback."""
@@ -217,6 +243,7 @@ def _make_version(ray, cfg, method_cfg, run_id, fns, worker, blocks, seeds_info,
         made = run_actors(ray, cfg, run_id, blocks, gen, dataclasses.replace(method_cfg, limit=None), progress)
         sources = [ShardBlock(str(gen / f"records-{b:05d}.parquet")) for b in range(len(made))]
         befores = [str(gen / f"rejected-{b:05d}.parquet") for b in range(len(made))]
+        check_unique_ids(ray, sources, fns[:worker[0]])
         written = write_blocks(ray, out, sources, fns, worker, befores, progress)
         shutil.rmtree(gen)
         stats = _merge([s["teacher_stats"] for s in made])

@@ -205,3 +205,25 @@ def test_every_command_reads_a_version_the_workers_wrote(ray_local, tmp_path, ca
     local = refilter(FilterConfig(from_version=str(v.path), filters=["length"], name="l"))
     assert [r.id for r in on_ray.records()] == [r.id for r in local.records()]
     assert on_ray.manifest()["parent"] == local.manifest()["parent"] == v.ref
+
+
+def test_one_record_made_twice_across_blocks(ray_local, tmp_path):
+    """Two seeds with one instruction get one answer: the same record from two blocks. Without exact
+    dedup that is write_version's error on both paths; with it, both keep it once."""
+    import json
+
+    lines = [{"instruction": f"Name a river of country {i % 20}.", "input": "", "output": f"seed {i}"}
+             for i in range(40)]
+    seeds = tmp_path / "twice.jsonl"
+    seeds.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    with FakeOpenAIServer() as srv:
+        common = ["--method", "answer", "--teacher", "openai", "--base-url", srv.url, "--model", "fake-model",
+                  "--seeds", str(seeds), "--cache", str(tmp_path / "c.sqlite")]
+        for executor in ("local", "ray"):
+            with pytest.raises(DatagenError, match="duplicate record ids"):
+                run(config(common + ["--out", str(tmp_path / executor), "--executor", executor], ["length"]))
+            assert not list_versions(tmp_path / executor, "answer")
+        local = run(config(common + ["--out", str(tmp_path / "local")]))
+        on_ray = run(config(common + ["--out", str(tmp_path / "ray"), "--executor", "ray"]))
+    same_run(local, on_ray)
+    assert len(on_ray.records()) == 20 and on_ray.manifest()["counts"]["dropped"]["exact_duplicate"] == 20

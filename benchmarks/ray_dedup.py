@@ -105,8 +105,11 @@ def on_ray(args) -> tuple[dict, list]:
 
     from datagen.ray_dedup import dedup_blocks
 
+    from datagen.ray_exec import LOCAL_SYSTEM_CONFIG
+
     ray.init(num_cpus=args.workers, object_store_memory=int(args.object_store_gb * 2**30), include_dashboard=False,
-             log_to_driver=False, configure_logging=False, _node_ip_address="127.0.0.1")
+             log_to_driver=False, configure_logging=False, _node_ip_address="127.0.0.1",
+             _system_config=LOCAL_SYSTEM_CONFIG if args.small_objects_to_store else {})
     peak = WorkerPeak()
     c0, w0 = time.process_time(), time.perf_counter()
     exact, near = filters(args)
@@ -119,6 +122,7 @@ def on_ray(args) -> tuple[dict, list]:
     blocks = ray.get([summ.remote(e, d) for e, d in zip(ex, nd)])
     wall, cpu = time.perf_counter() - w0, time.process_time() - c0
     out = {"mode": "ray", "records": args.n, "blocks": len(sizes), "block": args.block, "workers": args.workers,
+           "small_objects_to_store": args.small_objects_to_store,
            "partitions": args.partitions, "num_perm": args.num_perm, "bands": args.bands, "rows": args.rows,
            "threshold": args.threshold, "component_rounds": stats["rounds"], "exact_dropped": sum(b["exact"] for b in blocks),
            "near_dropped": sum(b["near"] for b in blocks), "kept": sum(b["kept"] for b in blocks),
@@ -158,6 +162,8 @@ def main(argv=None) -> int:
     p.add_argument("--partitions", type=int, default=8)
     p.add_argument("--object-store-gb", type=float, default=6.0)
     p.add_argument("--check", action="store_true", help="also run the local filters and assert equal kept ids")
+    p.add_argument("--inline-small-objects", dest="small_objects_to_store", action="store_false",
+                   help="Ray's default: objects under 100 KB returned inline to the driver (as before)")
     args = p.parse_args(argv)
     if args.n < 1 or args.block < 1 or args.workers < 1 or args.partitions < 1:
         p.error("--n, --block, --workers and --partitions must be positive")

@@ -34,7 +34,7 @@ from datagen.folders import (STALE_TMP_SECONDS, _file_sha, _numbered, clean_stal
 from datagen.errors import DatagenError
 from datagen.record import Record
 from datagen.shards import (BATCH_ROWS, REJECTED_SCHEMA, SCHEMA, RowHash, ShardWriter, _rejected_table, _table,  # noqa: F401
-                            _write_parquet, content_sha256, iter_parquet, per_shard_sha)
+                            _write_parquet, content_sha256, iter_parquet, per_shard_sha, row_digest)
 from datagen.shards import shard_rows as shard_rows_in_force
 
 __all__ = ["SCHEMA", "REJECTED_SCHEMA", "STALE_TMP_SECONDS", "DatasetVersion", "Rejection", "VersionWriter",
@@ -156,20 +156,14 @@ def stream_content_sha(version: DatasetVersion) -> str:
     """content_sha256 of a version read batch by batch (its rows as stored, in order); of a version
     the Ray workers wrote ("content_hash": "per_shard"), over each shard's row digest."""
     if version.manifest().get("content_hash") == "per_shard":
-        return per_shard_sha(*[[_rows_digest(version.checked(f)) for f in version.files(kind)]
+        return per_shard_sha(*[[row_digest(r for b in iter_parquet([version.checked(f)]) for r in b.to_pylist())
+                                for f in version.files(kind)]
                                for kind in ("records", "rejected")])
     h = RowHash()
     for batch in version.iter_batches("records"):
         h.update(batch.to_pylist())
     h.separator()
     for batch in version.iter_batches("rejected"):
-        h.update(batch.to_pylist())
-    return h.hexdigest()
-
-
-def _rows_digest(path: Path) -> str:
-    h = RowHash()
-    for batch in iter_parquet([path]):
         h.update(batch.to_pylist())
     return h.hexdigest()
 

@@ -235,6 +235,11 @@ def dedup_blocks(fn, ray, sources: list, dropped: list | None = None, partitions
     return [verdict.remote(infos[b], *[x[b] for x in leaves]) for b in range(blocks)]
 
 
+def dedup_reason(fn) -> str:
+    """The rejection reason of an ExactDup or MinHash stage."""
+    return "near_duplicate" if hasattr(getattr(fn, "inner", fn), "num_perm") else "exact_duplicate"
+
+
 def cluster_dedup(fn, ray, records, block_size: int = 2048, partitions: int = PARTITIONS) -> list:
     """Verdicts of `fn` (ExactDup or MinHash with keep=smallest_id) computed on Ray; equal to fn(records).
     The records' rows go to the object store block by block; verdicts come back block by block."""
@@ -242,7 +247,7 @@ def cluster_dedup(fn, ray, records, block_size: int = 2048, partitions: int = PA
         return []
     sources = [RowsBlock(ray.put([r.to_row() for r in records[lo:lo + block_size]]))
                for lo in range(0, len(records), block_size)]
-    reason = "near_duplicate" if hasattr(fn, "num_perm") else "exact_duplicate"
+    reason = dedup_reason(fn)
     out: list = []
     for lo, ref in zip(range(0, len(records), block_size), dedup_blocks(fn, ray, sources, partitions=partitions)):
         rows, won, _ = ray.get(ref)

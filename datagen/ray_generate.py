@@ -195,20 +195,6 @@ def _get(ray, ref):
         raise
 
 
-def _merge(dicts: list[dict]) -> dict:
-    """Numbers summed key by key (nested dicts too); anything else: the first value seen."""
-    out: dict = {}
-    for d in dicts:
-        for k, v in d.items():
-            if isinstance(v, dict):
-                out[k] = _merge([out.get(k, {}), v])
-            elif isinstance(v, (int, float)) and not isinstance(v, bool):
-                out[k] = out.get(k, 0) + v
-            else:
-                out.setdefault(k, v)
-    return out
-
-
 def generate_on_workers(cfg, method_cfg, run_id: str, plan, progress=None):
     """The run's version, made and written by the Ray workers (see the module's docstring)."""
     from datagen.ray_exec import init_ray
@@ -234,7 +220,7 @@ def generate_on_workers(cfg, method_cfg, run_id: str, plan, progress=None):
 def _make_version(ray, cfg, method_cfg, run_id, fns, worker, blocks, seeds_info, parent_ref, progress):
     from datagen.backends import public_config
     from datagen.ray_shards import ShardBlock
-    from datagen.ray_write import merge_funnels, publish_blocks, write_blocks
+    from datagen.ray_write import merge_funnels, publish_blocks, sum_counts, write_blocks
     from datagen.session import make_sampling, teacher_section
 
     with VersionWriter(cfg.output_dir, cfg.name or cfg.method) as out:
@@ -246,8 +232,8 @@ def _make_version(ray, cfg, method_cfg, run_id, fns, worker, blocks, seeds_info,
         check_unique_ids(ray, sources, fns[:worker[0]])
         written = write_blocks(ray, out, sources, fns, worker, befores, progress)
         shutil.rmtree(gen)
-        stats = _merge([s["teacher_stats"] for s in made])
-        templates = _merge([s["templates"] for s in made])
+        stats = sum_counts([s["teacher_stats"] for s in made])
+        templates = sum_counts([s["templates"] for s in made])
         section = teacher_section(cfg.teacher, made[0]["teacher"] if made else "", make_sampling(cfg),
                                   templates, stats, None)
         manifest = {
@@ -258,9 +244,9 @@ def _make_version(ray, cfg, method_cfg, run_id, fns, worker, blocks, seeds_info,
             "counts": {"generated": sum(s["generated"] for s in made),
                        "method_rejected": sum(s["method_rejected"] for s in made)},
             "funnel": merge_funnels([s["funnel"] for s in written]),
-            "method_stats": _merge([s["stats"] for s in made]),
+            "method_stats": sum_counts([s["stats"] for s in made]),
             **section,
-            "undone": _merge([s["undone"] for s in made]),
+            "undone": sum_counts([s["undone"] for s in made]),
             "written_by": "ray workers",
         }
         return publish_blocks(out, manifest, written)

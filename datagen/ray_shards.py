@@ -71,10 +71,12 @@ def dedup_stages(ray, sources: list, lead: list) -> list[list]:
 def shard_dedup(ray, parent, fns: list, reject, progress=None):
     """(survivor batches, funnel entries) of the dedup filters `fns` over `parent`'s shards; each
     rejection goes to reject(rejections, lane) as the batches are consumed."""
+    from datagen.ray_dedup import dedup_reason
+
     sources = shard_sources(parent)
     paths = [s.path for s in sources]
     stages = dedup_stages(ray, sources, fns)
-    reasons = ["near_duplicate" if hasattr(_cluster_fn(fn), "num_perm") else "exact_duplicate" for _, fn in fns]
+    reasons = [dedup_reason(fn) for _, fn in fns]
     entries = [{"filter": name, "in": 0, "kept": 0, "dropped": {}} for name, _ in fns]
 
     def batches():

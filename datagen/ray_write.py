@@ -22,12 +22,13 @@ The temp folder must be one every worker can write: one machine, or shared stora
 """
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 from datagen.dataset import CARD_SAMPLE, _publish_version, list_versions
 from datagen.folders import _file_sha
 from datagen.record import Record
-from datagen.shards import (REJECTED_SCHEMA, SCHEMA, RowHash, _write_parquet, iter_parquet, per_shard_sha,
+from datagen.shards import (REJECTED_SCHEMA, SCHEMA, _write_parquet, iter_parquet, per_shard_sha, row_digest,
                             shard_name)
 
 
@@ -51,13 +52,14 @@ def _write_block(folder: str, b: int, source, lead: list, tail: list, before: st
 
     from datagen.dataset import _rejected_rows
     from datagen.filtering import _judge, _tidy
+    from datagen.ray_dedup import dedup_reason
     from datagen.ray_shards import _judge_batch
 
     records = source()
     lost = {}
     for k, (rows, won, _) in enumerate(verdicts):
         lost.update((r, (k, w.decode())) for r, w in zip(rows.tolist(), won.tolist()))
-    reasons = ["near_duplicate" if hasattr(fn, "num_perm") else "exact_duplicate" for _, fn in lead]
+    reasons = [dedup_reason(fn) for _, fn in lead]
     entries = [{"filter": name, "in": 0, "kept": 0, "dropped": {}} for name, _ in lead + tail]
     lanes: list[list] = [[] for _ in lead + tail]
     kept = _judge_batch(records, 0, lost, lead, reasons, entries, lambda rej, lane: lanes[lane].extend(rej), None)
@@ -70,20 +72,25 @@ def _write_block(folder: str, b: int, source, lead: list, tail: list, before: st
     names = {"records": shard_name("records", b), "rejected": shard_name("rejected", b)}
     _write_parquet(pa.Table.from_pylist(rows, schema=SCHEMA), Path(folder) / names["records"])
     _write_parquet(pa.Table.from_pylist(rejected_rows, schema=REJECTED_SCHEMA), Path(folder) / names["rejected"])
-    reasons_count, stages = {}, {}
-    for row in rejected_rows:
-        reasons_count[row["reason"]] = reasons_count.get(row["reason"], 0) + 1
-        stages[row["stage"]] = stages.get(row["stage"], 0) + 1
-    return {"block": b, "kept": len(rows), "names": names, "digests": {"records": _digest(rows),
-                                                                      "rejected": _digest(rejected_rows)},
+    return {"block": b, "kept": len(rows), "names": names,
+            "digests": {"records": row_digest(rows), "rejected": row_digest(rejected_rows)},
             "files": {f: _file_sha(Path(folder) / f) for f in names.values()},
-            "reasons": reasons_count, "stages": stages, "funnel": [_tidy(e) for e in entries]}
+            "reasons": dict(Counter(row["reason"] for row in rejected_rows)),
+            "stages": dict(Counter(row["stage"] for row in rejected_rows)), "funnel": [_tidy(e) for e in entries]}
 
 
-def _digest(rows: list[dict]) -> str:
-    h = RowHash()
-    h.update(rows)
-    return h.hexdigest()
+def sum_counts(dicts: list[dict]) -> dict:
+    """Numbers summed key by key (nested dicts too); anything else: the first value seen."""
+    out: dict = {}
+    for d in dicts:
+        for k, v in d.items():
+            if isinstance(v, dict):
+                out[k] = sum_counts([out.get(k, {}), v])
+            elif isinstance(v, (int, float)) and not isinstance(v, bool):
+                out[k] = out.get(k, 0) + v
+            else:
+                out.setdefault(k, v)
+    return out
 
 
 def merge_funnels(funnels: list[list[dict]]) -> list[dict]:
@@ -137,12 +144,7 @@ def publish_blocks(out, manifest: dict, summaries: list[dict]):
     if latest and latest[0].manifest().get("content_sha256") == sha:
         out.abort()
         return DatasetVersion(latest[0].path, unchanged=True)
-    reasons: dict = {}
-    stages: dict = {}
-    for s in summaries:
-        for into, counts in ((reasons, s["reasons"]), (stages, s["stages"])):
-            for k, v in counts.items():
-                into[k] = into.get(k, 0) + v
+    reasons, stages = (sum_counts([s[key] for s in summaries]) for key in ("reasons", "stages"))
     sample: list[Record] = []
     for batch in iter_parquet(out.tmp / f for f in shards["records"]):
         sample += [Record.from_row(r) for r in batch.to_pylist()[:CARD_SAMPLE - len(sample)]]

@@ -133,6 +133,13 @@ class RowHash:
         return self.h.hexdigest()
 
 
+def row_digest(rows: Iterable[dict]) -> str:
+    """RowHash of some rows alone (one shard's, for per_shard_sha)."""
+    h = RowHash()
+    h.update(rows)
+    return h.hexdigest()
+
+
 def per_shard_sha(records: list[str], rejected: list[str]) -> str:
     """content_sha256 of a version written by the workers: its shards' row digests in order."""
     h = hashlib.sha256()

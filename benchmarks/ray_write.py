@@ -41,7 +41,7 @@ def peak_mb() -> float:
 def make_parent(args, runs: str) -> str:
     from dedup import GenBlock
 
-    from datagen.dataset import VersionWriter
+    from datagen.version_writer import VersionWriter
 
     with VersionWriter(runs, "parent", shard_rows=args.block) as w:
         for b, lo in enumerate(range(0, args.n, args.block)):

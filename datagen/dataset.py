@@ -9,7 +9,7 @@ It is written to a temp dir beside its final place and renamed in one step (data
 so a version is never half-visible, and no version is ever edited in place.
 
     write_version("runs", "demo", kept, rejected, manifest) -> DatasetVersion(path=runs/demo/v0001)
-    with VersionWriter("runs", "demo") as w: w.add(batch); w.commit(manifest)   # streamed, sharded
+    with VersionWriter("runs", "demo") as w: ...   # streamed and sharded: datagen/version_writer.py
     open_version("runs/demo") -> the latest version of "demo"
     for batch in version.iter_records(10_000): ...   # one batch in memory
 """
@@ -37,7 +37,7 @@ from datagen.shards import (BATCH_ROWS, REJECTED_SCHEMA, SCHEMA, RowHash, ShardW
                             _write_parquet, content_sha256, iter_parquet, per_shard_sha, row_digest)
 from datagen.shards import shard_rows as shard_rows_in_force
 
-__all__ = ["SCHEMA", "REJECTED_SCHEMA", "STALE_TMP_SECONDS", "DatasetVersion", "Rejection", "VersionWriter",
+__all__ = ["SCHEMA", "REJECTED_SCHEMA", "STALE_TMP_SECONDS", "DatasetVersion", "Rejection",
            "clean_stale_tmp", "content_sha256", "git_commit", "list_versions", "open_version", "publish",
            "verify_version", "write_version"]
 
@@ -261,98 +261,6 @@ def _publish_version(tmp: Path, base: Path, manifest: dict, sha: str, shards: di
         (folder / "README.md").write_text(card, encoding="utf-8")
 
     return DatasetVersion(publish(tmp, base, "v", finish))
-
-
-CARD_SAMPLE = 2000  # records a streamed version's card is computed from
-
-
-class VersionWriter:
-    """A version written as it streams in: kept records and rejections go to shards batch by batch
-    (datagen.shards), the content hash is built row by row, and commit() publishes the folder
-    atomically like write_version. Memory holds one batch, whatever the size. Kept ids are not
-    checked for duplicates here: the caller streams records already unique (a filtered parent).
-
-        with VersionWriter("runs", "demo") as w:
-            w.add(batch); w.reject(rejections); version = w.commit({"method": "filter"})
-    """
-
-    def __init__(self, output_dir: str | Path, name: str, shard_rows: int | None = None) -> None:
-        _check_name(name)
-        self.output_dir, self.name = Path(output_dir), name
-        self.base = self.output_dir / name
-        self.base.mkdir(parents=True, exist_ok=True)
-        clean_stale_tmp(self.base)
-        self.tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.base))
-        limit = shard_rows_in_force(shard_rows)
-        self.writers = {"records": ShardWriter(self.tmp, "records", SCHEMA, limit),
-                        "rejected": ShardWriter(self.tmp, "rejected", REJECTED_SCHEMA, limit)}
-        self.lanes: dict[int, ShardWriter] = {}  # rejections per lane, joined lane after lane at commit
-        self.hash = RowHash()
-        self.counts: tuple[dict, dict] = ({}, {})
-        self.sample: list[Record] = []
-
-    def __enter__(self) -> "VersionWriter":
-        return self
-
-    def __exit__(self, *_) -> None:
-        if self.tmp.exists():
-            self.abort()
-
-    def add(self, records: Iterable[Record]) -> None:
-        rows = []
-        for r in records:
-            rows.append(r.to_row())
-            if len(self.sample) < CARD_SAMPLE:
-                self.sample.append(r)
-        self.hash.update(rows)
-        self.writers["records"].write(rows)
-
-    def reject(self, rejections: Iterable[Rejection], lane: int = 0) -> None:
-        """Rejections in order within a lane; the version's rejected rows are lane 0's, then lane 1's...
-        (a streamed filter run gives each filter its lane, so the order is the filters' order)."""
-        rejections = list(rejections)
-        rejected_counts(rejections, *self.counts)
-        if lane not in self.lanes:
-            self.lanes[lane] = ShardWriter(self.tmp, f".lane{lane}", REJECTED_SCHEMA, 1 << 62)
-        self.lanes[lane].write(_rejected_rows(rejections))
-
-    def _join_lanes(self) -> None:
-        for lane in sorted(self.lanes):
-            files = [self.tmp / f for f in self.lanes[lane].close()]
-            for batch in iter_parquet(files):
-                self.writers["rejected"].write(batch.to_pylist())
-            for f in files:
-                f.unlink()
-
-    def commit(self, manifest: dict, card_records: list[Record] | None = None) -> DatasetVersion:
-        """Finish the shards and publish the next version (or find the latest equal to it: unchanged)."""
-        self._join_lanes()
-        shards = {kind: w.close() for kind, w in self.writers.items()}
-        self.hash.separator()
-        self.hash.update(row for batch in iter_parquet(self.tmp / f for f in shards["rejected"])
-                         for row in batch.to_pylist())
-        sha = self.hash.hexdigest()
-        latest = list_versions(self.output_dir, self.name)[-1:]
-        if latest and latest[0].manifest().get("content_sha256") == sha:
-            self.abort()
-            return DatasetVersion(latest[0].path, unchanged=True)
-        sharded = any(len(v) > 1 for v in shards.values())
-        try:
-            return _publish_version(self.tmp, self.base, manifest, sha, shards if sharded else {},
-                                    self.writers["records"].rows, self.counts,
-                                    self.sample if card_records is None else card_records)
-        except BaseException:
-            self.abort()
-            raise
-
-    def abort(self) -> None:
-        for w in [*self.writers.values(), *self.lanes.values()]:
-            w.abort()
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        try:
-            self.base.rmdir()  # only if this writer made it and nothing else is in it
-        except OSError:
-            pass
 
 
 def _checked_version(v: DatasetVersion) -> DatasetVersion:

@@ -23,7 +23,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from datagen import config as C
-from datagen.dataset import VersionWriter, open_version
+from datagen.dataset import open_version
+from datagen.version_writer import VersionWriter
 from datagen.errors import DatagenError
 from datagen.methods import METHODS
 from datagen.record import Record

@@ -25,7 +25,8 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from datagen.dataset import CARD_SAMPLE, _publish_version, list_versions
+from datagen.dataset import _publish_version, list_versions
+from datagen.version_writer import CARD_SAMPLE
 from datagen.folders import _file_sha
 from datagen.record import Record
 from datagen.shards import (REJECTED_SCHEMA, SCHEMA, _write_parquet, iter_parquet, per_shard_sha, row_digest,

@@ -9,7 +9,8 @@ import pytest
 
 from datagen import dataset as D
 from datagen.cli import main
-from datagen.dataset import Rejection, VersionWriter, open_version, verify_version, write_version
+from datagen.dataset import Rejection, open_version, verify_version, write_version
+from datagen.version_writer import VersionWriter
 from datagen.errors import DatagenError
 from datagen.record import Lineage, Record
 

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 WRITER = textwrap.dedent("""
     import sys, time
-    from datagen.dataset import VersionWriter
+    from datagen.version_writer import VersionWriter
     from datagen.record import Record
     with VersionWriter(sys.argv[1], "big", shard_rows=20) as w:
         for b in range(10_000):

@@ -9,7 +9,9 @@ import datasketch
 from datagen.errors import DatagenError
 from datagen.record import Record
 from datagen.filtering import build_filters
-from filters.minhash import MinHash, NearDupIndex, shingle_hashes, signatures, words
+from filters.minhash import MinHash, NearDupIndex
+from filters.shingles import shingle_hashes, words
+from filters.signatures import signatures
 
 
 def shingles(text, k=5):

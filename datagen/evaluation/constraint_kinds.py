@@ -1,4 +1,4 @@
-"""The constraint kinds: each a pure checker `fn(answer, **args) -> bool` registered in KINDS.
+"""The constraint kinds: each a pure checker `fn(answer, **args) -> bool`, listed in KINDS at the end.
 
 The taxonomy follows IFEval (Zhou et al. 2023, arXiv:2311.07911, Table 1); the code and the exact
 rules are ours. Checkers never raise on odd text: arguments are validated before they are called
@@ -33,16 +33,6 @@ class Kind:
     args: tuple[Arg, ...]
     checker: Callable[..., bool]
     description: str
-
-
-KINDS: dict[str, Kind] = {}
-
-
-def _kind(name: str, description: str, *args: Arg):
-    def register(fn: Callable[..., bool]) -> Callable[..., bool]:
-        KINDS[name] = Kind(name, args, fn, description)
-        return fn
-    return register
 
 
 # --- text helpers ---------------------------------------------------------------------------
@@ -111,46 +101,36 @@ _N = Arg("n", "int")
 
 # --- length -----------------------------------------------------------------------------------
 
-@_kind("word_count", "number of words compared with n", _REL, _N)
 def word_count(answer: str, relation: str, n: int) -> bool:
     return compare(len(words(answer)), relation, n)
 
 
-@_kind("sentence_count", "number of sentences compared with n", _REL, _N)
 def sentence_count(answer: str, relation: str, n: int) -> bool:
     return compare(len(sentences(answer)), relation, n)
 
 
-@_kind("paragraph_count", "exactly n paragraphs, separated by blank lines or ***", Arg("n", "int", min=1))
 def paragraph_count(answer: str, n: int) -> bool:
     return len(paragraphs(answer)) == n
 
 
 # --- keywords ---------------------------------------------------------------------------------
 
-@_kind("include_keywords", "every keyword appears as a whole word (any case)", Arg("keywords", "words", min=1))
 def include_keywords(answer: str, keywords: tuple[str, ...]) -> bool:
     return all(count_phrase(answer, k) for k in keywords)
 
 
-@_kind("forbidden_words", "none of the words appears as a whole word (any case)", Arg("words", "words", min=1))
 def forbidden_words(answer: str, words: tuple[str, ...]) -> bool:
     return not any(count_phrase(answer, w) for w in words)
 
 
-@_kind("keyword_frequency", "a keyword appears (as a whole word) a number of times compared with n",
-       Arg("keyword", "text"), _REL, _N)
 def keyword_frequency(answer: str, keyword: str, relation: str, n: int) -> bool:
     return compare(count_phrase(answer, keyword), relation, n)
 
 
-@_kind("letter_frequency", "a letter appears (any case) a number of times compared with n",
-       Arg("letter", "letter"), _REL, _N)
 def letter_frequency(answer: str, letter: str, relation: str, n: int) -> bool:
     return compare(answer.casefold().count(letter), relation, n)
 
 
-@_kind("capital_word_frequency", "words in ALL CAPITALS (two letters or more) compared with n", _REL, _N)
 def capital_word_frequency(answer: str, relation: str, n: int) -> bool:
     # Single letters ("I", "A") are not emphasis, so they are not counted.
     return compare(sum(1 for w in words(answer) if len(w) >= 2 and w.isupper()), relation, n)
@@ -158,7 +138,6 @@ def capital_word_frequency(answer: str, relation: str, n: int) -> bool:
 
 # --- format -----------------------------------------------------------------------------------
 
-@_kind("json_format", "the whole answer is a JSON object or array (a ```json fence is allowed)")
 def json_format(answer: str) -> bool:
     # A bare number or string is valid JSON, but nobody asking for "JSON format" means that.
     text = answer.strip()
@@ -170,89 +149,124 @@ def json_format(answer: str) -> bool:
     return isinstance(value, (dict, list))
 
 
-@_kind("bullet_points", "exactly n markdown bullet points ('* ' or '- ' lines)", Arg("n", "int", min=1))
 def bullet_points(answer: str, n: int) -> bool:
     return len(_BULLET.findall(answer)) == n
 
 
-@_kind("title", "a title wrapped in double angular brackets, <<like this>>")
 def title(answer: str) -> bool:
     return any(m.strip() for m in _TITLE.findall(answer))
 
 
-@_kind("section_count", "exactly n sections, each starting with the splitter and a number ('SECTION 1')",
-       Arg("n", "int", min=1), Arg("splitter", "text", default="SECTION"))
 def section_count(answer: str, n: int, splitter: str) -> bool:
     marker = re.compile(r"^[ \t#*_]*" + re.escape(splitter) + r"[ \t]+\d+", re.M | re.I)
     return len(marker.findall(answer)) == n
 
 
-@_kind("placeholder_count", "at least n placeholders in square brackets, [like this]", Arg("n", "int", min=1))
 def placeholder_count(answer: str, n: int) -> bool:
     return sum(1 for p in _PLACEHOLDER.findall(answer) if p.strip()) >= n
 
 
-@_kind("highlight_count", "at least n markdown-highlighted sections, *like this*", Arg("n", "int", min=1))
 def highlight_count(answer: str, n: int) -> bool:
     # Bullet markers ("* item") are removed first so a list is not read as one long highlight.
     return len(_HIGHLIGHT.findall(_BULLET.sub("", answer))) >= n
 
 
-@_kind("postscript", "a line starting with the marker (e.g. P.S.) followed by text", Arg("marker", "text", default="P.S."))
 def postscript(answer: str, marker: str) -> bool:
     # "P.S." also matches "p.s.", "P. S." and "**P.S.**".
     body = "".join(re.escape(c) + (r"[ \t]?" if c == "." else "") for c in marker if not c.isspace())
     return re.search(r"^[ \t*_]*" + body + r"[*_:]*[ \t]*\S", answer, re.M | re.I) is not None
 
 
-@_kind("two_responses", "two different non-empty responses separated by six asterisks ******")
 def two_responses(answer: str) -> bool:
     parts = [p.strip() for p in _SIX_STARS.split(answer)]
     return len(parts) == 2 and all(parts) and parts[0] != parts[1]
 
 
-@_kind("answer_from_options", "exactly one of the options appears in the answer (any case)",
-       Arg("options", "words", min=2))
 def answer_from_options(answer: str, options: tuple[str, ...]) -> bool:
     return sum(1 for o in options if count_phrase(answer, o)) == 1
 
 
 # --- case, wording, punctuation ---------------------------------------------------------------
 
-@_kind("lowercase", "no capital letters anywhere")
 def lowercase(answer: str) -> bool:
     return not any(c.isupper() for c in answer)
 
 
-@_kind("uppercase", "no lowercase letters anywhere (all capitals)")
 def uppercase(answer: str) -> bool:
     return not any(c.islower() for c in answer)
 
 
-@_kind("no_commas", "no commas (',' or the full-width '，')")
 def no_commas(answer: str) -> bool:
     return "," not in answer and "，" not in answer
 
 
-@_kind("starts_with", "the answer starts with the phrase (any case, spacing ignored)", Arg("phrase", "text"))
 def starts_with(answer: str, phrase: str) -> bool:
     return _squash(answer).startswith(_squash(phrase))
 
 
-@_kind("ends_with", "the answer ends with the phrase and nothing after it (any case)", Arg("phrase", "text"))
 def ends_with(answer: str, phrase: str) -> bool:
     return _squash(answer).endswith(_squash(phrase))
 
 
-@_kind("quotation", "the whole answer is wrapped in double quotation marks")
 def quotation(answer: str) -> bool:
     text = answer.strip()
     wrapped = text[:1] + text[-1:] in ('""', "“”")
     return len(text) > 2 and wrapped and bool(text[1:-1].strip())
 
 
-@_kind("repeat_prompt", "the answer first repeats the request word for word, then answers it",
-       Arg("prompt_to_repeat", "text"))
 def repeat_prompt(answer: str, prompt_to_repeat: str) -> bool:
     said, asked = _squash(answer), _squash(prompt_to_repeat)
     return said.startswith(asked) and bool(said[len(asked):].strip())
+
+
+# The registry, explicit (one line a kind): name, arguments, checker, description.
+KINDS: dict[str, Kind] = {k.name: k for k in [
+    Kind("word_count", (_REL, _N), word_count,
+         "number of words compared with n"),
+    Kind("sentence_count", (_REL, _N), sentence_count,
+         "number of sentences compared with n"),
+    Kind("paragraph_count", (Arg("n", "int", min=1),), paragraph_count,
+         "exactly n paragraphs, separated by blank lines or ***"),
+    Kind("include_keywords", (Arg("keywords", "words", min=1),), include_keywords,
+         "every keyword appears as a whole word (any case)"),
+    Kind("forbidden_words", (Arg("words", "words", min=1),), forbidden_words,
+         "none of the words appears as a whole word (any case)"),
+    Kind("keyword_frequency", (Arg("keyword", "text"), _REL, _N), keyword_frequency,
+         "a keyword appears (as a whole word) a number of times compared with n"),
+    Kind("letter_frequency", (Arg("letter", "letter"), _REL, _N), letter_frequency,
+         "a letter appears (any case) a number of times compared with n"),
+    Kind("capital_word_frequency", (_REL, _N), capital_word_frequency,
+         "words in ALL CAPITALS (two letters or more) compared with n"),
+    Kind("json_format", (), json_format,
+         "the whole answer is a JSON object or array (a ```json fence is allowed)"),
+    Kind("bullet_points", (Arg("n", "int", min=1),), bullet_points,
+         "exactly n markdown bullet points ('* ' or '- ' lines)"),
+    Kind("title", (), title,
+         "a title wrapped in double angular brackets, <<like this>>"),
+    Kind("section_count", (Arg("n", "int", min=1), Arg("splitter", "text", default="SECTION")), section_count,
+         "exactly n sections, each starting with the splitter and a number ('SECTION 1')"),
+    Kind("placeholder_count", (Arg("n", "int", min=1),), placeholder_count,
+         "at least n placeholders in square brackets, [like this]"),
+    Kind("highlight_count", (Arg("n", "int", min=1),), highlight_count,
+         "at least n markdown-highlighted sections, *like this*"),
+    Kind("postscript", (Arg("marker", "text", default="P.S."),), postscript,
+         "a line starting with the marker (e.g. P.S.) followed by text"),
+    Kind("two_responses", (), two_responses,
+         "two different non-empty responses separated by six asterisks ******"),
+    Kind("answer_from_options", (Arg("options", "words", min=2),), answer_from_options,
+         "exactly one of the options appears in the answer (any case)"),
+    Kind("lowercase", (), lowercase,
+         "no capital letters anywhere"),
+    Kind("uppercase", (), uppercase,
+         "no lowercase letters anywhere (all capitals)"),
+    Kind("no_commas", (), no_commas,
+         "no commas (',' or the full-width '，')"),
+    Kind("starts_with", (Arg("phrase", "text"),), starts_with,
+         "the answer starts with the phrase (any case, spacing ignored)"),
+    Kind("ends_with", (Arg("phrase", "text"),), ends_with,
+         "the answer ends with the phrase and nothing after it (any case)"),
+    Kind("quotation", (), quotation,
+         "the whole answer is wrapped in double quotation marks"),
+    Kind("repeat_prompt", (Arg("prompt_to_repeat", "text"),), repeat_prompt,
+         "the answer first repeats the request word for word, then answers it"),
+]}

@@ -71,6 +71,13 @@ class _TeacherActor:
     def name(self) -> str:
         return self.teacher.name
 
+    def capability(self, name: str):
+        """The backend's optional capability (datagen.teacher.backend_attr), a called one's value."""
+        from datagen.teacher import backend_attr
+
+        value = backend_attr(self.teacher, name)
+        return value() if callable(value) else value
+
     def complete(self, block: int, requests: list[Request]) -> tuple[int, list[Completion], int]:
         stats = getattr(self.teacher, "stats", None)
         before = stats.retries if stats else 0
@@ -90,6 +97,23 @@ class RayTeacher:
         self.name = ray.get(self.actors[0].name.remote())
         self.block_size = max(1, block_size)
         self.stats = TeacherStats()
+        self._capabilities: dict = {}
+
+    @property
+    def supports_raw(self) -> bool | None:
+        """The actors' backend's: magpie asks before its first raw-prompt request."""
+        return self._capability("supports_raw")
+
+    def chat_template(self) -> str | None:
+        """The actors' backend's Jinja chat template (None when it cannot tell)."""
+        return self._capability("chat_template")
+
+    def _capability(self, name: str):
+        if name not in self._capabilities:
+            if not self.actors:
+                self.actors = self._start()
+            self._capabilities[name] = self._ray.get(self.actors[0].capability.remote(name))
+        return self._capabilities[name]
 
     def close(self) -> None:
         """Free the actors' CPUs (the filters that follow run as Ray tasks and need them)."""

@@ -93,3 +93,20 @@ def test_filter_command_on_ray_equals_local(ray_local, tmp_path):
     key = lambda v: sorted((j.record.id, j.reason, j.detail) for j in v.rejected())  # noqa: E731
     assert key(local) == key(on_ray) and len(key(local)) >= 10
     assert local.manifest()["funnel"] == on_ray.manifest()["funnel"]
+
+
+def test_magpie_on_ray_reads_the_servers_template_like_local(ray_local, tmp_path):
+    """The Ray teacher forwards its actors' backend's capabilities (raw completions, the chat template
+    from GET /props), so magpie needs no method_cfg.chat_template there either."""
+    from datagen.cli import main
+    from test_magpie import magpie_reply
+
+    with FakeOpenAIServer(reply=magpie_reply) as srv:
+        common = ["generate", "--method", "magpie", "--teacher", "openai", "--base-url", srv.url, "--model", "m",
+                  "--method_cfg.num_conversations", "5", "--method_cfg.num_turns", "2"]
+        assert main(common + ["--out", str(tmp_path / "local")]) == 0
+        assert main(common + ["--out", str(tmp_path / "ray"), "--executor", "ray"]) == 0
+    from datagen.dataset import open_version
+    local, on_ray = open_version("magpie", tmp_path / "local"), open_version("magpie", tmp_path / "ray")
+    assert [r.id for r in local.records()] == [r.id for r in on_ray.records()] and len(local.records()) >= 3
+    assert on_ray.manifest()["method_stats"]["template_source"] == "the teacher's chat template"

@@ -27,7 +27,7 @@ from rouge_score import rouge_scorer  # noqa: E402
 
 from filters.novelty import NoveltyIndex  # noqa: E402
 from novelty_allpairs import check_all_pairs  # noqa: E402
-from test_novelty import make_pool  # noqa: E402  (the tests' seeded instruction generator)
+from novelty_corpus import make_pool  # noqa: E402  (the tests' seeded instruction generator)
 
 THRESHOLD = 0.7  # Self-Instruct sec. 2.3
 

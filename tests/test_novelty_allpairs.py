@@ -9,7 +9,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
 from novelty_allpairs import bag_matrix, check_all_pairs  # noqa: E402
-from test_novelty import EDGE, SCORER, make_pool  # noqa: E402
+from novelty_corpus import EDGE, make_pool
+from test_novelty import SCORER  # noqa: E402
 
 
 def rouge_score_loop(texts: list[str]) -> list[bool]:

@@ -14,10 +14,10 @@ ray_dedup.py, so the two runs compare by one hash.
 """
 from __future__ import annotations
 
+from measure import peak_rss_mb  # noqa: E402
 import argparse
 import json
 import os
-import resource
 import sys
 import time
 
@@ -48,7 +48,7 @@ def hash_blocks(args):
         flats.append(flat)
         lens.append(ln)
         if (lo + args.block) % 1_000_000 < args.block:
-            print(f"hashed {lo + len(recs):,} records, RSS {rss_mb():,.0f} MB", file=sys.stderr, flush=True)
+            print(f"hashed {lo + len(recs):,} records, RSS {peak_rss_mb():,.0f} MB", file=sys.stderr, flush=True)
     ln = np.concatenate(lens)
     sets = (np.concatenate(flats), np.cumsum(ln) - ln, ln)
     return np.concatenate(ids), np.concatenate(ekeys), np.concatenate(bkeys), sets
@@ -90,10 +90,6 @@ def subset(sets, pos: np.ndarray):
     return flat, starts[pos], lens[pos]
 
 
-def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     record_options(p)
@@ -112,7 +108,7 @@ def main(argv=None) -> int:
     out = {"records": a.n, "exact_dropped": int(a.n - len(ex)), "near_dropped": int(len(ex) - len(kept)),
            "kept": int(len(kept)), "candidate_pairs": candidates, "verified_pairs": verified,
            "cpu_s": round(time.process_time() - c0, 1), "hash_cpu_s": round(hashed, 1),
-           "wall_s": round(time.perf_counter() - w0, 1), "peak_rss_mb": round(rss_mb(), 1),
+           "wall_s": round(time.perf_counter() - w0, 1), "peak_rss_mb": peak_rss_mb(),
            "loadavg": open("/proc/loadavg").read().split()[:3],
            "kept_ids_sha256": kept_digest(blocks)}
     if a.expect:

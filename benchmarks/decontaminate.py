@@ -16,9 +16,9 @@ import os
 for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")  # one core
 
+from measure import peak_rss_mb  # noqa: E402
 import argparse  # noqa: E402
 import json  # noqa: E402
-import resource  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -153,7 +153,7 @@ def run(args) -> dict:
             "precision": round(len(hit) / max(1, len(dropped)), 6), "recall": round(len(hit) / max(1, len(truth)), 6),
             "near_misses": len(near), "near_misses_kept": round(1 - len(near & set(dropped)) / max(1, len(near)), 6),
             "wrong_details": wrong_detail,
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+            "peak_rss_mb": peak_rss_mb()}
 
 
 def expected_detail(planted, prompts, vocab) -> str | None:

@@ -17,11 +17,11 @@ import os
 for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")  # one core
 
+from measure import peak_rss_mb  # noqa: E402
 import argparse  # noqa: E402
 import functools  # noqa: E402
 import json  # noqa: E402
 import random  # noqa: E402
-import resource  # noqa: E402
 import string  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -224,7 +224,7 @@ def memory(args) -> dict:
             print(json.dumps({"records": pos, "cpu_s": round(time.process_time() - c0, 1),
                               "wall_s": round(time.perf_counter() - w0, 1),
                               "near_index_mb": round(near.nbytes() / 2**20, 1),
-                              "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}),
+                              "rss_mb": peak_rss_mb()}),
                   file=sys.stderr, flush=True)
     cpu, wall = time.process_time() - c0, time.perf_counter() - w0
     return {"mode": "memory", "records": args.n, "threshold": args.threshold, "num_perm": args.num_perm,
@@ -234,7 +234,7 @@ def memory(args) -> dict:
             "planted_near_caught": round(float((verdict[planted == 2] > 0).mean()), 4),
             "cpu_s": round(cpu, 1), "wall_s": round(wall, 1), "records_per_cpu_s": round(args.n / cpu),
             "near_index_mb": round(near.nbytes() / 2**20, 1), "exact_entries": exact.size, "exact_index_mb": round(exact.nbytes() / 2**20, 1),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+            "peak_rss_mb": peak_rss_mb()}
 
 
 def main(argv=None) -> int:

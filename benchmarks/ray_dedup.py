@@ -21,10 +21,10 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
 os.environ["PYTHONPATH"] = os.pathsep.join([HERE, os.path.dirname(HERE), os.environ.get("PYTHONPATH", "")])
 
+from measure import peak_rss_mb  # noqa: E402
 import argparse  # noqa: E402
 import hashlib  # noqa: E402
 import json  # noqa: E402
-import resource  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 
@@ -127,7 +127,7 @@ def on_ray(args) -> tuple[dict, list]:
            "threshold": args.threshold, "component_rounds": stats["rounds"], "exact_dropped": sum(b["exact"] for b in blocks),
            "near_dropped": sum(b["near"] for b in blocks), "kept": sum(b["kept"] for b in blocks),
            "wall_s": round(wall, 1), "driver_cpu_s": round(cpu, 1),
-           "driver_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+           "driver_peak_rss_mb": peak_rss_mb(),
            **peak.report(), "loadavg": open("/proc/loadavg").read().split()[:3]}
     ray.shutdown()
     return out, blocks

@@ -22,9 +22,9 @@ ROOT = os.path.dirname(HERE)
 os.environ["PYTHONPATH"] = os.pathsep.join([HERE, ROOT, os.path.join(ROOT, "tests"), os.environ.get("PYTHONPATH", "")])
 sys.path[:0] = [HERE, ROOT, os.path.join(ROOT, "tests")]
 
+from measure import peak_rss_mb  # noqa: E402
 import argparse  # noqa: E402
 import json  # noqa: E402
-import resource  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -32,10 +32,6 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ray_dedup import block_sha, kept_digest, record_options  # noqa: E402
-
-
-def peak_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def make_parent(args, runs: str) -> str:
@@ -76,13 +72,13 @@ def one_filter(args) -> dict:
     specs = [{"name": "exact_dup", "keep": "smallest_id"},
              {"name": "minhash", "keep": "smallest_id", "threshold": args.threshold, "num_perm": args.num_perm,
               "bands": args.bands, "rows": args.rows}]
-    base = peak_mb()
+    base = peak_rss_mb()
     c0, w0 = time.process_time(), time.perf_counter()
     v = refilter(FilterConfig(from_version=args.parent, filters=specs, executor="ray", name=f"out_{args.mode}"))
     wall, cpu = time.perf_counter() - w0, time.process_time() - c0
     m = v.manifest()
     return {"mode": args.mode, "records": args.n, "wall_s": round(wall, 1), "driver_cpu_s": round(cpu, 1),
-            "driver_peak_rss_mb": peak_mb(), "driver_rss_before_mb": base, "kept": m["counts"]["kept"],
+            "driver_peak_rss_mb": peak_rss_mb(), "driver_rss_before_mb": base, "kept": m["counts"]["kept"],
             "dropped": m["counts"]["dropped"], "written_by": m.get("written_by", "driver"),
             "shards": len(v.files("records")), **kept_shas(v),
             "loadavg": open("/proc/loadavg").read().split()[:3]}
@@ -104,13 +100,13 @@ def one_generate(args) -> dict:
                            "--cache", os.path.join(args.runs, f"cache_{args.mode}.sqlite"), "--max-tokens", "32",
                            "--concurrency", "32"])
     cfg.filters = [{"name": "exact_dup", "keep": "smallest_id"}, "length"]
-    base = peak_mb()
+    base = peak_rss_mb()
     c0, w0 = time.process_time(), time.perf_counter()
     v = run(cfg)
     wall, cpu = time.perf_counter() - w0, time.process_time() - c0
     m = v.manifest()
     return {"mode": args.mode, "instructions": args.gen, "wall_s": round(wall, 1), "driver_cpu_s": round(cpu, 1),
-            "driver_peak_rss_mb": peak_mb(), "driver_rss_before_mb": base, "kept": m["counts"]["kept"],
+            "driver_peak_rss_mb": peak_rss_mb(), "driver_rss_before_mb": base, "kept": m["counts"]["kept"],
             "requests": m["teacher_stats"]["requests"], "written_by": m.get("written_by", "driver"),
             "ids_sha256": kept_digest([r.id for batch in v.iter_records() for r in batch]),
             "loadavg": open("/proc/loadavg").read().split()[:3]}

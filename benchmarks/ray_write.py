@@ -60,15 +60,13 @@ def kept_shas(version) -> dict:
 
 
 def one_filter(args) -> dict:
-    import ray
-
     import datagen.ray_write
+    from datagen.ray_exec import init_ray
     from datagen.refilter import FilterConfig, refilter
 
     if args.mode == "driver":
         datagen.ray_write.worker_plan = lambda fns: None
-    ray.init(num_cpus=args.workers, include_dashboard=False, log_to_driver=False, configure_logging=False,
-             _node_ip_address="127.0.0.1")
+    init_ray(num_cpus=args.workers)  # as datagen starts a local Ray (small objects to the object store)
     specs = [{"name": "exact_dup", "keep": "smallest_id"},
              {"name": "minhash", "keep": "smallest_id", "threshold": args.threshold, "num_perm": args.num_perm,
               "bands": args.bands, "rows": args.rows}]
@@ -85,16 +83,14 @@ def one_filter(args) -> dict:
 
 
 def one_generate(args) -> dict:
-    import ray
-
     import datagen.ray_generate
+    from datagen.ray_exec import init_ray
     from datagen.cli import load_run_config
     from datagen.run import run
 
     if args.mode == "driver":
         datagen.ray_generate.generation_plan = lambda cfg: None
-    ray.init(num_cpus=args.workers, include_dashboard=False, log_to_driver=False, configure_logging=False,
-             _node_ip_address="127.0.0.1")
+    init_ray(num_cpus=args.workers)  # as datagen starts a local Ray (small objects to the object store)
     cfg = load_run_config(["--method", "answer", "--teacher", "openai", "--base-url", args.url, "--model", "fake",
                            "--from", args.parent, "--executor", "ray", "--out", args.runs, "--name", f"gen_{args.mode}",
                            "--cache", os.path.join(args.runs, f"cache_{args.mode}.sqlite"), "--max-tokens", "32",

@@ -110,10 +110,14 @@ class RayTeacher:
 
     def _capability(self, name: str):
         if name not in self._capabilities:
-            if not self.actors:
-                self.actors = self._start()
-            self._capabilities[name] = self._ray.get(self.actors[0].capability.remote(name))
+            self._capabilities[name] = self._ray.get(self._live_actors()[0].capability.remote(name))
         return self._capabilities[name]
+
+    def _live_actors(self) -> list:
+        """The actors, started again if close() freed them (a later user, the LLM judge say, needs them)."""
+        if not self.actors:
+            self.actors = self._start()
+        return self.actors
 
     def close(self) -> None:
         """Free the actors' CPUs (the filters that follow run as Ray tasks and need them)."""
@@ -123,13 +127,11 @@ class RayTeacher:
 
     def complete(self, requests: Sequence[Request], on_result: OnResult | None = None) -> list[Completion]:
         ray = self._ray
-        if not self.actors:  # closed after generation; a later user (the LLM judge) restarts them
-            self.actors = self._start()
         blocks = [list(range(i, min(i + self.block_size, len(requests))))
                   for i in range(0, len(requests), self.block_size)]
         results: list[Completion | None] = [None] * len(requests)
         pending, next_block = {}, 0
-        idle = list(self.actors)
+        idle = list(self._live_actors())
         while next_block < len(blocks) or pending:
             while idle and next_block < len(blocks):  # one block per actor at a time
                 actor = idle.pop()

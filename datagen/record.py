@@ -87,8 +87,7 @@ class Lineage:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Lineage":
-        known = {f.name for f in dataclasses.fields(cls)}
-        kw = {k: v for k, v in d.items() if k in known}
+        kw = {k: v for k, v in d.items() if k in _LINEAGE_FIELDS}
         kw["parents"] = tuple(kw.get("parents", ()))
         return cls(**kw)
 

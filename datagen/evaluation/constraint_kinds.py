@@ -219,7 +219,7 @@ def repeat_prompt(answer: str, prompt_to_repeat: str) -> bool:
     return said.startswith(asked) and bool(said[len(asked):].strip())
 
 
-# The registry, explicit (one line a kind): name, arguments, checker, description.
+# The registry, explicit (one entry a kind): name, arguments, checker, description.
 KINDS: dict[str, Kind] = {k.name: k for k in [
     Kind("word_count", (_REL, _N), word_count,
          "number of words compared with n"),

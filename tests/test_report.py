@@ -170,7 +170,7 @@ def test_sharded_and_single_file_versions_give_the_same_report(tmp_path, monkeyp
     import statistics
     from collections import Counter
 
-    import datagen.report as report
+    import datagen.report.build as report
 
     monkeypatch.setattr(report, "ANALYSIS_SAMPLE", 11)  # samples smaller than the version: the draw matters
     monkeypatch.setattr(report, "BROWSE_SAMPLE", 6)
@@ -196,7 +196,7 @@ def test_sharded_and_single_file_versions_give_the_same_report(tmp_path, monkeyp
 def test_reservoir_is_uniform_and_does_not_depend_on_batches():
     import pyarrow as pa
 
-    from datagen.reservoir import Reservoir
+    from datagen.report.reservoir import Reservoir
 
     table = pa.table({"i": list(range(100))})
     picks = []
@@ -219,7 +219,7 @@ def test_word_counts_equal_str_split():
 
     import pyarrow as pa
 
-    from datagen.report_scan import word_counts
+    from datagen.report.scan import word_counts
 
     rng = random.Random(0)
     ascii_pieces = ["a", "Z", ".", "1", " ", "\t", "\n", "\x0b", "\x0c", "\r", "\x1c", "\x1f", "\x00", "\x7f"]

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from datagen.dataset import DatasetVersion, Rejection
 from datagen.record import Record
-from datagen.reservoir import Reservoir
+from datagen.report.reservoir import Reservoir
 
 # The operation of a lineage JSON written by canonical_json (sorted keys: "method" comes first, then
 # "operation"); a value with an escape, or any other shape, does not match and is parsed with json.

@@ -17,8 +17,8 @@ from pathlib import Path
 from datagen.dataset import DatasetVersion, open_version
 from datagen.errors import DatagenError
 from datagen.record import Record, short_id
-from datagen.report_html import render_page
-from datagen.report_scan import median_of_counts, scan_version
+from datagen.report.page import render_page
+from datagen.report.scan import median_of_counts, scan_version
 
 ANALYSIS_SAMPLE = 3000   # records parsed for verb-noun and scored for novelty
 BROWSE_SAMPLE = 1500     # kept and rejected rows each embedded for browsing

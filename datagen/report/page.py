@@ -1,5 +1,5 @@
 """Rendering for the report: inline SVG charts (no JavaScript libraries, no network) and the page
-template datagen/report_page.html.
+template datagen/report/page.html.
 
     bar_chart([("write", 12), ("give", 7)], "Top verbs") -> '<svg ...>...</svg>'
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-_PAGE = Path(__file__).resolve().parent / "report_page.html"
+_PAGE = Path(__file__).resolve().parent / "page.html"
 COLORS = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#9c755f")
 
 

@@ -130,6 +130,8 @@ class FakeOpenAIServer:
                     return
                 lines = head.decode("latin-1").split("\r\n")
                 method, path, _ = lines[0].split(" ", 2)
+                if "://" in path:  # absolute form, as a client sends it to its HTTP proxy
+                    path = "/" + path.split("://", 1)[1].partition("/")[2]
                 headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:] if ln)}
                 body = await reader.readexactly(int(headers.get("content-length", 0) or 0))
                 if "authorization" in headers:

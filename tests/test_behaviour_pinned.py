@@ -12,12 +12,19 @@ from __future__ import annotations
 
 import pytest
 
-from datagen.cli import main
-from datagen.dataset import open_version
-from fake_openai_server import FakeOpenAIServer
-from scripted_teacher import scripted_reply
+from extras import needs
 
-PORT = 47831
+needs("toxicity")  # the main job's preset runs the toxicity filter
+
+from datagen.cli import main  # noqa: E402
+from datagen.dataset import open_version  # noqa: E402
+from fake_openai_server import FakeOpenAIServer  # noqa: E402
+from scripted_teacher import scripted_reply  # noqa: E402
+
+# The base URL is part of the run config, so of the run id in every lineage: it stays this one while the
+# fake server listens on a free port, reached as the client's HTTP proxy (absolute-form request lines).
+# Nothing listens on 47831.
+PINNED_URL = "http://127.0.0.1:47831/v1"
 PINNED = {
     "self_instruct": "e8f8330c62dbe5cc463a4985c65f7cde22fc23ed6b774c12be7179237f4ac1e1",
     "evol_instruct": "c2ff2447e3c4fcec4c4ae8b10e992b7263ba2bf0b5fcac537e88684eb49bca78",
@@ -31,9 +38,13 @@ PINNED = {
 @pytest.fixture(scope="module")
 def made(tmp_path_factory):
     out = tmp_path_factory.mktemp("pinned") / "runs"
-    # A fixed port: the base URL is part of the run config, so of the run id in every lineage.
-    with FakeOpenAIServer(reply=scripted_reply, port=PORT) as srv:
-        teacher = ["--teacher", "openai", "--base-url", srv.url, "--model", "fake-model", "--out", str(out)]
+    with FakeOpenAIServer(reply=scripted_reply) as srv, pytest.MonkeyPatch.context() as mp:
+        proxy = srv.url.removesuffix("/v1")
+        for var in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+            mp.delenv(var, raising=False)
+        mp.setenv("HTTP_PROXY", proxy)
+        mp.setenv("http_proxy", proxy)
+        teacher = ["--teacher", "openai", "--base-url", PINNED_URL, "--model", "fake-model", "--out", str(out)]
         steps = {
             "self_instruct": ["generate", *teacher, "--method_cfg.num_instructions", "12",
                               "--method_cfg.max_rounds", "3"],

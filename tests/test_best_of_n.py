@@ -8,6 +8,8 @@ import zlib
 import polars as pl
 import pytest
 
+from extras import needs
+
 from datagen.cli import main
 from datagen.dataset import open_version
 from fake_openai_server import FakeOpenAIServer
@@ -123,6 +125,8 @@ def test_a_raising_verifier_rejects_that_answer_and_the_run_goes_on(server, seed
     (["--method_cfg.scorer", "reward_model", "--method_cfg.reward_model", "/no/such/folder"], "not found"),
 ])
 def test_bad_scorer_is_one_line_and_writes_nothing(server, seeds, tmp_path, capsys, flags, message):
+    if "reward_model" in flags:
+        needs("train")  # the reward-model scorer loads transformers first
     assert main(["generate", "--method", "answer", "--teacher", "openai", "--base-url", server.url,
                    "--model", "fake-model", "--seeds", seeds, "--out", str(tmp_path), "--method_cfg.n", "3", *flags]) == 2
     err = capsys.readouterr().err.strip()

@@ -78,10 +78,18 @@ def test_an_unchanged_rerun_writes_no_new_version(tmp_path):
     assert back.version == "v0003" and not back.unchanged
 
 
-def test_content_sha_is_stable_and_sensitive(tmp_path):
+class _Later(dt.datetime):
+    """A clock a day ahead, so two writes in the same second get different created_at."""
+    @classmethod
+    def now(cls, tz=None):
+        return super().now(tz) + dt.timedelta(days=1)
+
+
+def test_content_sha_is_stable_and_sensitive(tmp_path, monkeypatch):
     a = write_version(tmp_path / "a", "demo", recs(), rejs(), {"x": 1}).manifest()
-    time.sleep(1.1)  # created_at differs; the content hash must not
-    b = write_version(tmp_path / "b", "demo", recs(), rejs(), {"x": 2}).manifest()
+    with monkeypatch.context() as mp:
+        mp.setattr(dt, "datetime", _Later)  # created_at differs; the content hash must not
+        b = write_version(tmp_path / "b", "demo", recs(), rejs(), {"x": 2}).manifest()
     assert a["content_sha256"] == b["content_sha256"] and a["created_at"] != b["created_at"]
     c = write_version(tmp_path / "c", "demo", recs()[:2], rejs(), {}).manifest()
     d = write_version(tmp_path / "d", "demo", recs(), rejs()[:1], {}).manifest()

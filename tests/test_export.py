@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from extras import requires
+
 from datagen import cli
 from datagen.dataset import write_version
 from datagen.errors import DatagenError
@@ -55,6 +57,7 @@ def test_rows_per_format():
 @pytest.mark.parametrize("fmt, name", [("alpaca", "a.json"), ("alpaca", "a.jsonl"), ("sharegpt", "s.jsonl"),
                                        ("messages", "m.jsonl"), ("prompt-completion", "pc.jsonl"),
                                        ("hf", "hf_dir")])
+@requires("datasets")
 def test_sft_formats_load_with_datasets(tmp_path, fmt, name):
     v = sft_version(tmp_path)
     out = tmp_path / "export" / name
@@ -75,6 +78,7 @@ def test_sft_formats_load_with_datasets(tmp_path, fmt, name):
 
 
 @pytest.mark.parametrize("fmt", ["dpo", "hf"])
+@requires("datasets")
 def test_pair_formats_load_with_datasets(tmp_path, fmt):
     v = pair_version(tmp_path)
     out = tmp_path / "export" / ("p.jsonl" if fmt == "dpo" else "p_hf")
@@ -84,6 +88,7 @@ def test_pair_formats_load_with_datasets(tmp_path, fmt):
     assert ds[0]["chosen"][0]["role"] == "assistant" and ds[0]["rejected"][0]["content"] == tiny.WORSE[0]
 
 
+@requires("datasets")
 def test_hf_export_of_a_mixed_version_keeps_every_column(tmp_path):
     recs = tiny.pair_records(2) + tiny.sft_records(2)[::-1][:1]
     v = write_version(tmp_path / "runs", "mixed", recs, [], {})
@@ -94,6 +99,7 @@ def test_hf_export_of_a_mixed_version_keeps_every_column(tmp_path):
     assert [row["messages"][-1]["content"] for row in ds] == [r.output for r in recs]
 
 
+@requires("datasets")
 def test_export_refuses_what_a_trainer_would_choke_on(tmp_path):
     sft = sft_version(tmp_path)
     with pytest.raises(DatagenError, match="not a preference pair"):

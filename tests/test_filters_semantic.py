@@ -3,6 +3,8 @@ all-MiniLM-L6-v2 (loaded offline) drops paraphrases but keeps sibling tasks."""
 import numpy as np
 import pytest
 
+from extras import requires
+
 from datagen.errors import DatagenError
 from datagen.record import Record
 from datagen.filtering import build_filters
@@ -53,12 +55,14 @@ TABLE = [
 
 
 @pytest.mark.parametrize("first,second,dropped", TABLE)
+@requires("semantic")
 def test_semantic_table(first, second, dropped):
     a, b = Record.make(first, output="x"), Record.make(second, output="y")
     (_, fn), = build_filters(["semantic"])
     assert fn([a, b]) == [None, ("semantic_duplicate", a.id) if dropped else None]
 
 
+@requires("semantic")
 def test_missing_model_dir_is_a_clear_error(tmp_path):
     with pytest.raises(DatagenError, match="not found"):
         load_model(str(tmp_path / "none"))

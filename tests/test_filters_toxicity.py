@@ -8,6 +8,8 @@ import textwrap
 
 import pytest
 
+from extras import requires
+
 from datagen.errors import DatagenError
 from datagen.record import Record
 from datagen.filtering import build_filters
@@ -54,6 +56,7 @@ OFFLINE_RUN = textwrap.dedent("""
 """)
 
 
+@requires("toxicity")
 def test_toxic_and_clean_sentences_are_separated_offline():
     proc = subprocess.run([sys.executable, "-c", OFFLINE_RUN], input=json.dumps(TOXIC + CLEAN),
                           capture_output=True, text=True, timeout=300)
@@ -100,6 +103,7 @@ def tiny_classifier(path, bias):
     return path
 
 
+@requires("train")
 def test_hf_classifier_loads_from_disk_and_scores_the_named_label(tmp_path):
     toxic_dir = tiny_classifier(tmp_path / "always_toxic", [4.0, 0.0])  # p(TOXIC) = 0.982
     clean_dir = tiny_classifier(tmp_path / "never_toxic", [0.0, 4.0])

@@ -2,8 +2,12 @@
 model is loaded."""
 import pytest
 
-from datagen.cli import main
-from tiny_model import build_tiny_model, pair_records, sft_records, write
+from extras import needs
+
+needs("train")  # before the imports below: they load the trainer
+
+from datagen.cli import main  # noqa: E402
+from tiny_model import build_tiny_model, pair_records, sft_records, write  # noqa: E402
 
 
 @pytest.fixture(scope="module")

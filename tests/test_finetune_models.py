@@ -5,6 +5,8 @@ import os
 
 import pytest
 
+from extras import requires
+
 from datagen.errors import DatagenError
 from finetune import models
 from tiny_model import build_tiny_model, build_tokenizer
@@ -69,6 +71,7 @@ def test_no_model_given():
         models.resolve_model(None)
 
 
+@requires("train")
 def test_model_template_is_kept(tmp_path):
     d = tmp_path / "tok"
     build_tokenizer().save_pretrained(str(d))
@@ -76,6 +79,7 @@ def test_model_template_is_kept(tmp_path):
     assert info["source"] == "model" and tok.pad_token == "<|pad|>"
 
 
+@requires("train")
 def test_chatml_default_applied_and_recorded(tmp_path):
     d = tmp_path / "tok"
     build_tokenizer(chat_template=None).save_pretrained(str(d))
@@ -86,6 +90,7 @@ def test_chatml_default_applied_and_recorded(tmp_path):
     assert tok.eos_token == "<|im_end|>"
 
 
+@requires("train")
 def test_chatml_markers_added_and_embeddings_resized(tmp_path):
     d = build_tiny_model(tmp_path / "m", chat_template=None, chatml_tokens=False)
     tok, info = models.load_tokenizer(d)

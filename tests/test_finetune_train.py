@@ -6,10 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from datagen.cli import main
-from finetune import args as A
-from finetune import data, models, sample, sft
-from tiny_model import build_tiny_model, pair_records, sft_records, write
+from extras import needs
+
+needs("train")  # before the imports below: they load the trainer
+
+from datagen.cli import main  # noqa: E402
+from finetune import args as A  # noqa: E402
+from finetune import data, models, sample, sft  # noqa: E402
+from tiny_model import build_tiny_model, pair_records, sft_records, write  # noqa: E402
 
 FAST = ["--per_device_train_batch_size", "2", "--eval_max_new_tokens", "4", "--num_eval", "1", "--max_length", "64"]
 

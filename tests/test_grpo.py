@@ -8,12 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from datagen.cli import main
-from datagen.session import RunContext
-from datagen.teacher import FakeTeacher, Sampling
-from datagen.templates import TemplateLoader
-from finetune.rewards import RewardArgs, reward_function
-from tiny_model import build_tiny_model, pair_records, sft_records, write
+from extras import needs
+
+needs("train")  # before the imports below: they load the trainer
+
+from datagen.cli import main  # noqa: E402
+from datagen.session import RunContext  # noqa: E402
+from datagen.teacher import FakeTeacher, Sampling  # noqa: E402
+from datagen.templates import TemplateLoader  # noqa: E402
+from finetune.rewards import RewardArgs, reward_function  # noqa: E402
+from tiny_model import build_tiny_model, pair_records, sft_records, write  # noqa: E402
 
 # Full fine-tune at a high constant rate: the random tiny model is near uniform, so a few steps must move it.
 FAST = ["--full", "--learning_rate", "1e-1", "--lr_scheduler_type", "constant", "--num_generations", "8",

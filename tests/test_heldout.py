@@ -6,12 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from datagen.cli import main
-from datagen.dataset import open_version
-from datagen.errors import DatagenError
-from datagen.record import Lineage, Record
-from finetune import data, heldout, sample
-from tiny_model import build_tiny_model, sft_records, write
+from extras import needs
+
+needs("train")  # before the imports below: they load the trainer
+
+from datagen.cli import main  # noqa: E402
+from datagen.dataset import open_version  # noqa: E402
+from datagen.errors import DatagenError  # noqa: E402
+from datagen.record import Lineage, Record  # noqa: E402
+from finetune import data, heldout, sample  # noqa: E402
+from tiny_model import build_tiny_model, sft_records, write  # noqa: E402
 
 
 @pytest.fixture(scope="module")

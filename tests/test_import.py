@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from extras import needs, requires
+
 from datagen.cli import main
 from datagen.dataset import open_version, verify_version, write_version
 from datagen.export import FORMATS
@@ -62,6 +64,8 @@ CASES = [("alpaca", "single")] + [(fmt, "sft") for fmt in FORMATS if fmt not in 
 @pytest.mark.parametrize("fmt,name", CASES)
 @pytest.mark.parametrize("given", ["explicit", "auto"])
 def test_export_then_import_round_trips(runs, tmp_path, capsys, fmt, name, given):
+    if fmt == "hf":
+        needs("datasets")
     out = tmp_path / (f"{name}-{fmt}" + ("" if fmt == "hf" else ".json" if fmt == "alpaca" else ".jsonl"))
     assert main(["export", f"{name}/v0001", "--format", fmt, "--out", str(out), "--runs", str(runs)]) == 0
     argv = ["import", str(out), "--name", f"back-{fmt}", "--out", str(runs)]
@@ -135,6 +139,7 @@ def test_every_command_works_on_an_import(tmp_path, capsys):
     assert (tmp_path / "r.html").stat().st_size > 1000
 
 
+@requires("datasets")
 def test_a_datasetdict_folder_reads_every_split(tmp_path, capsys):
     import datasets
 

@@ -9,6 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from extras import needs
+
+needs("dev")  # the wheel is built offline with hatchling
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

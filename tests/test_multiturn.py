@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from extras import needs
+
 from datagen.cli import main
 from datagen.dataset import open_version
 from datagen.record import Lineage, Record
@@ -78,6 +80,7 @@ def test_semantic_dedup_embeds_the_whole_conversation():
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
+    needs("train")  # the tiny student model
     root = tmp_path_factory.mktemp("multiturn")
     runs = root / "runs"
     convs = [chat(*THREE), chat("What is two plus two?", "Two plus two is four.", "And times two?",

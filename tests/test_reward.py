@@ -6,10 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from datagen.cli import main
-from datagen.record import Lineage, Record
-from finetune.reward_model import load_reward_model, reward_scores
-from tiny_model import QA, WORSE, build_tiny_model, sft_records, write
+from extras import needs
+
+needs("train")  # before the imports below: they load the trainer
+
+from datagen.cli import main  # noqa: E402
+from datagen.record import Lineage, Record  # noqa: E402
+from finetune.reward_model import load_reward_model, reward_scores  # noqa: E402
+from tiny_model import QA, WORSE, build_tiny_model, sft_records, write  # noqa: E402
 
 FAST = ["--per_device_train_batch_size", "4", "--max_length", "64", "--num_eval", "8", "--seed", "0"]
 

@@ -5,6 +5,8 @@ import itertools
 import numpy as np
 import pytest
 
+from extras import requires
+
 from datagen.cli import main
 from datagen.dataset import open_version, write_version
 from datagen.record import Lineage, Record
@@ -38,6 +40,7 @@ def select(runs, *extra):
     return main(["select", "--from", "pool/v0001", "--out", str(runs), *map(str, extra)])
 
 
+@requires("semantic")
 def test_select_keeps_n_distinct_longest_and_rejects_the_rest(runs, capsys):
     assert select(runs, "--budget", 8, "--seed", 0, "--threshold", 0.9) == 0
     assert "chose 8 of 30 by length" in capsys.readouterr().out
@@ -144,6 +147,7 @@ def test_teacher_scorer_multiplies_complexity_and_quality(tmp_path, capsys):
     assert m["teacher_stats"]["requests"] == 18 and set(m["templates"]) == {"select/complexity", "select/quality"}
 
 
+@requires("semantic")
 def test_too_few_distinct_records_fill_the_budget_and_say_so(runs, capsys):
     assert select(runs, "--budget", 12, "--seed", 0) == 0
     assert "2 of the chosen are within the threshold of another" in capsys.readouterr().out

@@ -10,6 +10,9 @@ import time
 import pytest
 
 pytest.importorskip("llama_cpp")
+from extras import needs  # noqa: E402
+
+needs("embedded")  # the preset runs on the embedded SmolLM2 teacher
 from datagen.dataset import open_version  # noqa: E402
 from cache_rows import cache_rows
 

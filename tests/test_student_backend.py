@@ -7,14 +7,18 @@ import sys
 
 import pytest
 
-from datagen.backends import TeacherConfig, make_teacher
-from datagen.backends.student import _finish
-from datagen.cache import CachedTeacher, ResponseCache
-from datagen.dataset import _file_sha
-from datagen.errors import DatagenError
-from datagen.teacher import Request, Sampling
-from finetune import models
-from tiny_model import build_tiny_model
+from extras import needs
+
+needs("train")  # before the imports below: they load the trainer
+
+from datagen.backends import TeacherConfig, make_teacher  # noqa: E402
+from datagen.backends.student import _finish  # noqa: E402
+from datagen.cache import CachedTeacher, ResponseCache  # noqa: E402
+from datagen.dataset import _file_sha  # noqa: E402
+from datagen.errors import DatagenError  # noqa: E402
+from datagen.teacher import Request, Sampling  # noqa: E402
+from finetune import models  # noqa: E402
+from tiny_model import build_tiny_model  # noqa: E402
 
 QUESTIONS = ["Which animal barks?", "Name a primary color.", "What is two plus two?"]
 

@@ -6,7 +6,7 @@ from collections import Counter
 import pytest
 
 from datagen.errors import DatagenError
-from datagen.evaluation.constraints import KINDS
+from datagen.constraints import KINDS, Constraint
 from datagen.evaluation.evalset import EvalPrompt, bundled_eval_path, load_eval_set
 
 
@@ -17,8 +17,8 @@ def test_bundled_set_covers_every_kind():
     assert len(evalset.prompts) >= 150
     ids = [p.id for p in evalset.prompts]
     assert len(set(ids)) == len(ids) and ids[0] == "if-0001"
-    kinds = Counter(kind for p in evalset.prompts for kind, _ in p.constraints)
-    assert len(kinds) >= 15 and set(kinds) == set(KINDS), set(KINDS) - set(kinds)
+    kinds = Counter(c.kind for p in evalset.prompts for c in p.constraints)
+    assert len(kinds) >= 24 and set(kinds) <= set(KINDS), set(kinds) - set(KINDS)
     assert min(kinds.values()) >= 5, kinds
     assert all(1 <= len(p.constraints) <= 3 for p in evalset.prompts)
     assert len({p.prompt for p in evalset.prompts}) == len(evalset.prompts)
@@ -30,7 +30,7 @@ def test_bundled_prompts_state_their_constraints():
     # phrase, keyword, number and relation ("at most") of a constraint is written in its prompt.
     for p in load_eval_set().prompts:
         text = p.prompt.lower()
-        for kind, args in p.constraints:
+        for kind, args in ((c.kind, c.args) for c in p.constraints):
             # "at most 0" is worded "do not use any", so the relation of n = 0 is not looked for
             stated = [str(v) for v in args.values() if isinstance(v, (str, int)) and args.get("n") != 0]
             stated += [w for v in args.values() if isinstance(v, tuple) for w in v]
@@ -57,11 +57,11 @@ def test_user_eval_set(tmp_path):
         {"kind": "word_count", "relation": "exactly", "n": 2}, {"kind": "section_count", "n": 1}]})], "mine.jsonl")
     evalset = load_eval_set(str(path))
     assert evalset.name == "mine" and evalset.source == str(path)
-    assert evalset.prompts[0] == EvalPrompt("a", "Say hi without commas.", (("no_commas", {}),))
+    assert evalset.prompts[0] == EvalPrompt("a", "Say hi without commas.", (Constraint("no_commas"),))
     second = evalset.prompts[1]
     assert second.id == "line-3"  # the line number, blank lines included
-    assert second.constraints == (("word_count", {"relation": "exactly", "n": 2}),
-                                  ("section_count", {"n": 1, "splitter": "SECTION"}))
+    assert second.constraints == (Constraint("word_count", {"relation": "exactly", "n": 2}),
+                                  Constraint("section_count", {"n": 1, "splitter": "SECTION"}))
 
 
 @pytest.mark.parametrize("lines, match", [

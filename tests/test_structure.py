@@ -13,10 +13,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("datagen", "filters", "finetune")
-# What filters/ may use of datagen: the record and error types, the teacher protocol, and the
-# small readers of JSONL, bundled assets and seed files.
+# What filters/ may use of datagen: the record and error types, the teacher protocol, the small
+# readers of JSONL, bundled assets and seed files, and the constraint library (its checkers verify answers).
 FILTERS_MAY_IMPORT = {"datagen.record", "datagen.errors", "datagen.teacher", "datagen.jsonl", "datagen.assets",
-                      "datagen.seeds"}
+                      "datagen.seeds", "datagen.constraints"}
+# The constraint library is a core layer: filters, finetune, methods and eval import it; it imports only these.
+CONSTRAINTS_MAY_IMPORT = {"datagen.record", "datagen.errors", "datagen.templates", "datagen.assets"}
 
 
 def module_name(path: Path) -> str:
@@ -91,6 +93,12 @@ def test_filters_import_only_core_types():
     bad = {m: sorted(d for d in deps if d.startswith("datagen") and d not in FILTERS_MAY_IMPORT)
            for m, deps in graph().items() if m.startswith("filters")}
     assert {m: d for m, d in bad.items() if d} == {}
+
+
+def test_constraint_library_imports_only_core_modules():
+    bad = {m: sorted(d for d in deps if not d.startswith("datagen.constraints") and d not in CONSTRAINTS_MAY_IMPORT)
+           for m, deps in graph().items() if m.startswith("datagen.constraints")}
+    assert bad and {m: d for m, d in bad.items() if d} == {}
 
 
 def commands() -> list[str]:

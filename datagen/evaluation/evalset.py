@@ -16,7 +16,7 @@ from pathlib import Path
 
 from datagen.assets import asset_dir
 from datagen.errors import DatagenError
-from datagen.evaluation.constraints import validate
+from datagen.constraints import Constraint
 from datagen.jsonl import json_objects
 
 BUNDLED = "bundled"
@@ -24,11 +24,10 @@ BUNDLED = "bundled"
 
 @dataclass(frozen=True)
 class EvalPrompt:
-    """One prompt; constraints are (kind, typed args) pairs. The args are dicts, so an EvalPrompt
-    compares by value but is not hashable."""
+    """One prompt and its constraints (datagen.constraints.Constraint)."""
     id: str
     prompt: str
-    constraints: tuple[tuple[str, dict], ...]
+    constraints: tuple[Constraint, ...]
 
 
 @dataclass(frozen=True)
@@ -53,14 +52,6 @@ def _read(path: Path) -> bytes:
         raise DatagenError(f"eval set {path}: cannot read: {exc}") from None
 
 
-def _constraint(item: object, where: str) -> tuple[str, dict]:
-    """{"kind": "no_commas"} -> ("no_commas", {}); the rest of the object is the kind's arguments."""
-    if not isinstance(item, dict) or not isinstance(item.get("kind"), str):
-        raise DatagenError(f"{where}: must be an object with a string 'kind', got {item!r}")
-    args = {k: v for k, v in item.items() if k != "kind"}
-    return item["kind"], validate(item["kind"], args, where)
-
-
 def _prompt(obj: dict, lineno: int, where: str) -> EvalPrompt:
     prompt = obj.get("prompt")
     if not isinstance(prompt, str):
@@ -73,7 +64,7 @@ def _prompt(obj: dict, lineno: int, where: str) -> EvalPrompt:
     items = obj.get("constraints")
     if not isinstance(items, list) or not items:
         raise DatagenError(f"{where}: no constraints (field 'constraints' must be a non-empty list)")
-    constraints = tuple(_constraint(c, f"{where}: constraint {i}") for i, c in enumerate(items, 1))
+    constraints = tuple(Constraint.from_dict(c, f"{where}: constraint {i}") for i, c in enumerate(items, 1))
     return EvalPrompt(id=pid, prompt=prompt, constraints=constraints)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from datagen.evaluation.constraints import score
+from datagen.constraints import score
 from datagen.evaluation.stats import mean_ci, win_rate_summary
 
 
@@ -19,9 +19,9 @@ def score_answers(prompts, answers: list[str]) -> list[dict]:
     """Per prompt: each constraint's strict/loose pass, and whether all passed."""
     out = []
     for p, answer in zip(prompts, answers):
-        s = score(list(p.constraints), answer)
-        checks = [{"kind": kind, "args": args, "strict": st, "loose": lo}
-                  for (kind, args), st, lo in zip(p.constraints, s["strict"], s["loose"])]
+        s = score(list(p.constraints), answer, p.prompt)
+        checks = [{"kind": c.kind, "args": {k: v for k, v in c.to_dict().items() if k != "kind"},
+                   "strict": st, "loose": lo} for c, st, lo in zip(p.constraints, s["strict"], s["loose"])]
         out.append({"checks": checks, "strict": all(s["strict"]), "loose": all(s["loose"])})
     return out
 

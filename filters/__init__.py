@@ -31,6 +31,7 @@ FILTERS = {
     "novelty": "filters.novelty:Novelty",
     "decontaminate": "filters.decontaminate:Decontaminate",
     "best_of_n": "filters.best_of_n:BestOfN",
+    "constraints": "filters.constraints:Constraints",
 }
 
 

@@ -20,6 +20,7 @@ import sys
 import tempfile
 from typing import Callable
 
+from datagen.constraints import constraints_of, score
 from datagen.errors import DatagenError
 from datagen.record import Record, normalize
 
@@ -86,13 +87,25 @@ def matches_reference(answer: str, record: Record) -> float:
     return 0.0
 
 
+def constraints(answer: str, record: Record) -> float:
+    """The fraction of the record's meta["constraints"] (datagen.constraints) the answer follows strictly:
+    1.0 when all pass, so best-of-n keeps the candidate that follows most. A record without constraints
+    raises (-> verifier_error)."""
+    cs = constraints_of(record.meta, "the record's meta")
+    if not cs:
+        raise ValueError("the record has no constraints (meta['constraints']) to check")
+    passed = score(cs, answer or "", record.instruction)["strict"]
+    return sum(passed) / len(passed)
+
+
 def shorter(answer: str, record: Record) -> float:
     """Minus the number of words: the shortest answer scores highest (a length-penalty baseline)."""
     return -float(len((answer or "").split()))
 
 
 BUNDLED: dict[str, Verifier] = {"json_parses": json_parses, "python_runs": python_runs,
-                                "matches_reference": matches_reference, "shorter": shorter}
+                                "matches_reference": matches_reference, "constraints": constraints,
+                                "shorter": shorter}
 
 
 def load_verifier(spec: str) -> Verifier:

@@ -13,9 +13,9 @@ checks_new.py: datagen's own), an argument sampler (samplers.py), wordings for t
 from __future__ import annotations
 
 from datagen.constraints.args import RELATIONS, Arg
-from datagen.constraints.constraint import Constraint, check, compatible, loose_variants, phrase, sample, score, \
-    validate
+from datagen.constraints.constraint import Constraint, check, compatible, constraints_of, loose_variants, phrase, \
+    sample, score, validate
 from datagen.constraints.registry import HELDOUT_KINDS, KINDS, TRAIN_KINDS, Kind, conflicting
 
 __all__ = ["KINDS", "TRAIN_KINDS", "HELDOUT_KINDS", "Kind", "Arg", "RELATIONS", "Constraint", "sample", "phrase",
-           "check", "score", "loose_variants", "validate", "compatible", "conflicting"]
+           "check", "score", "loose_variants", "validate", "compatible", "conflicting", "constraints_of"]

@@ -133,3 +133,14 @@ def score(cs: list[Constraint], answer: str, prompt: str = "") -> dict:
     strict = [_run(c, answer, prompt) for c in cs]
     loose = [ok or any(_run(c, v, prompt) for v in variants[1:]) for ok, c in zip(strict, cs)]
     return {"strict": strict, "loose": loose}
+
+
+def constraints_of(meta: dict, where: str = "meta") -> list[Constraint]:
+    """The constraints a record carries in meta["constraints"] (a list of to_dict() forms); [] when none.
+
+        constraints_of({"constraints": [{"kind": "no_commas"}]}) -> [Constraint("no_commas", {})]
+    """
+    items = (meta or {}).get("constraints") or []
+    if not isinstance(items, list):
+        raise DatagenError(f"{where}: 'constraints' must be a list, got {type(items).__name__}")
+    return [Constraint.from_dict(item, f"{where}: constraint {i}") for i, item in enumerate(items, 1)]

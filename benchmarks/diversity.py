@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from datagen.dataset import open_version  # noqa: E402
+from datagen.versions import open_version  # noqa: E402
 from datagen.errors import DatagenError  # noqa: E402
 from datagen.methods.evol_instruct.parse import distinct_n  # noqa: E402
 from filters.novelty import rouge_l  # noqa: E402

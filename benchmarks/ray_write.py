@@ -37,7 +37,7 @@ from ray_dedup import block_sha, kept_digest, record_options  # noqa: E402
 def make_parent(args, runs: str) -> str:
     from dedup import GenBlock
 
-    from datagen.version_writer import VersionWriter
+    from datagen.versions import VersionWriter
 
     with VersionWriter(runs, "parent", shard_rows=args.block) as w:
         for b, lo in enumerate(range(0, args.n, args.block)):
@@ -48,7 +48,7 @@ def make_parent(args, runs: str) -> str:
 def kept_shas(version) -> dict:
     """kept_ids_sha256 (per shard, as ray_dedup.py: comparable when shard b holds block b's survivors)
     and the sha256 of all kept ids sorted (comparable whatever the shards)."""
-    from datagen.shards import iter_parquet
+    from datagen.versions.shards import iter_parquet
 
     shas, every = [], []
     for f in version.files("records"):
@@ -109,7 +109,7 @@ def one_generate(args) -> dict:
 
 
 def gen_parent(args, runs: str) -> str:
-    from datagen.dataset import write_version
+    from datagen.versions import write_version
     from datagen.record import Record
 
     recs = [Record.make(f"Write one sentence about the number {i} and the colour of day {i % 7}.")

@@ -1,6 +1,6 @@
 """Benchmark: `datagen report` of a 1,000,000-record version in under 60 s with a page under 20 MB.
 
-The version is written through datagen.version_writer.VersionWriter batch by batch, so it is sharded like a
+The version is written through datagen.versions.VersionWriter batch by batch, so it is sharded like a
 real one (100,000 rows a shard); then the real command runs in its own process under /usr/bin/time,
 which gives its wall time, CPU time (user + sys) and peak RSS.
 
@@ -19,8 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from datagen.dataset import Rejection
-from datagen.version_writer import VersionWriter
+from datagen.versions import Rejection
+from datagen.versions import VersionWriter
 from datagen.record import Lineage, Record
 
 VERBS = ["Write", "Explain", "List", "Summarize", "Classify", "Translate", "Describe", "Suggest", "Give",

@@ -27,7 +27,7 @@ if [ ! -d "$RUNS/pairs" ]; then
   else
     .venv/bin/python - "$RUNS" <<'PY'
 import sys
-from datagen.dataset import open_version, write_version
+from datagen.versions import open_version, write_version
 from datagen.record import Lineage
 src = open_version("base", sys.argv[1])
 recs = src.records()

@@ -17,7 +17,7 @@ from typing import Callable, Iterable, Sequence
 
 from datagen import config as C
 from datagen.cache import BUDGET_ERROR
-from datagen.dataset import Rejection
+from datagen.versions import Rejection
 from datagen.errors import DatagenError
 from datagen.record import Record
 

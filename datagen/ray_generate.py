@@ -23,12 +23,12 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from datagen import config as C
-from datagen.dataset import open_version
-from datagen.version_writer import VersionWriter
+from datagen.versions import open_version
+from datagen.versions import VersionWriter
 from datagen.errors import DatagenError
 from datagen.methods import METHODS
 from datagen.record import Record
-from datagen.shards import _rejected_table, _table, _write_parquet, iter_parquet, shard_rows
+from datagen.versions.shards import iter_parquet, records_table, rejected_table, shard_rows, write_parquet
 
 
 class SeedBlock:
@@ -61,8 +61,8 @@ class _GenerateActor:
         ctx = dataclasses.replace(s.ctx, rejections=[], stats={}, undone={})
         before = s.teacher.stats.to_dict()
         records = METHODS[method].run(source(), s.teacher, method_cfg, ctx)
-        _write_parquet(_table(records), Path(folder) / f"records-{block:05d}.parquet")
-        _write_parquet(_rejected_table(ctx.rejections), Path(folder) / f"rejected-{block:05d}.parquet")
+        write_parquet(records_table(records), Path(folder) / f"records-{block:05d}.parquet")
+        write_parquet(rejected_table(ctx.rejections), Path(folder) / f"rejected-{block:05d}.parquet")
         after = s.teacher.stats.to_dict()
         delta = {k: v - before[k] for k, v in after.items() if isinstance(v, int)}
         delta["errors"] = {k: v - before["errors"].get(k, 0) for k, v in after["errors"].items()

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from datagen.dataset import Rejection
+from datagen.versions import Rejection
 from datagen.record import Record
-from datagen.shards import BATCH_ROWS, iter_parquet
+from datagen.versions.shards import BATCH_ROWS, iter_parquet
 
 
 class ShardBlock:

@@ -6,7 +6,7 @@ actor wrote, datagen/ray_generate.py), drops the rows the leading keep=smallest_
 dropped (datagen/ray_dedup.py: their verdicts go worker to worker), runs the per-record filters
 that follow, and writes `records-NNNNN.parquet` and `rejected-NNNNN.parquet` (block NNNNN) into the
 version's temp folder. The driver then publishes the folder as every version is published
-(datagen.folders.publish: atomic, never half-visible).
+(datagen.versions.publish: atomic, never half-visible).
 
 A version written this way has `"content_hash": "per_shard"` in its manifest: its content_sha256 is
 over each shard's row digest in order (the workers' digests), not over the rows themselves as one
@@ -25,12 +25,10 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from datagen.dataset import _publish_version, list_versions
-from datagen.version_writer import CARD_SAMPLE
-from datagen.folders import _file_sha
 from datagen.record import Record
-from datagen.shards import (REJECTED_SCHEMA, SCHEMA, _write_parquet, iter_parquet, per_shard_sha, row_digest,
-                            shard_name)
+from datagen.versions.hashing import PER_SHARD, file_sha, per_shard_sha, row_digest
+from datagen.versions.shards import REJECTED_SCHEMA, SCHEMA, iter_parquet, shard_name, write_parquet
+from datagen.versions.writer import CARD_SAMPLE
 
 
 def worker_plan(fns: list) -> tuple[int, list] | None:
@@ -51,7 +49,6 @@ def _write_block(folder: str, b: int, source, lead: list, tail: list, before: st
     come first (the generation's own), or ""."""
     import pyarrow as pa
 
-    from datagen.dataset import _rejected_rows
     from datagen.filtering import _judge, _tidy
     from datagen.ray_dedup import dedup_reason
     from datagen.ray_shards import _judge_batch
@@ -68,14 +65,14 @@ def _write_block(folder: str, b: int, source, lead: list, tail: list, before: st
         kept = _judge(name, fn, fn, kept, entries[len(lead) + j], lanes[len(lead) + j].append)
     rejected_rows = [row for batch in iter_parquet([Path(before)]) for row in batch.to_pylist()] if before else []
     for lane in lanes:
-        rejected_rows += list(_rejected_rows(lane))
+        rejected_rows += [j.to_row() for j in lane]
     rows = [r.to_row() for r in kept]
     names = {"records": shard_name("records", b), "rejected": shard_name("rejected", b)}
-    _write_parquet(pa.Table.from_pylist(rows, schema=SCHEMA), Path(folder) / names["records"])
-    _write_parquet(pa.Table.from_pylist(rejected_rows, schema=REJECTED_SCHEMA), Path(folder) / names["rejected"])
+    write_parquet(pa.Table.from_pylist(rows, schema=SCHEMA), Path(folder) / names["records"])
+    write_parquet(pa.Table.from_pylist(rejected_rows, schema=REJECTED_SCHEMA), Path(folder) / names["rejected"])
     return {"block": b, "kept": len(rows), "names": names,
             "digests": {"records": row_digest(rows), "rejected": row_digest(rejected_rows)},
-            "files": {f: _file_sha(Path(folder) / f) for f in names.values()},
+            "files": {f: file_sha(Path(folder) / f) for f in names.values()},
             "reasons": dict(Counter(row["reason"] for row in rejected_rows)),
             "stages": dict(Counter(row["stage"] for row in rejected_rows)), "funnel": [_tidy(e) for e in entries]}
 
@@ -134,28 +131,18 @@ def write_blocks(ray, out, sources: list, fns: list, plan: tuple[int, list], bef
 
 
 def publish_blocks(out, manifest: dict, summaries: list[dict]):
-    """Publish the shards the workers wrote into `out.tmp` as the next version (or find the latest
-    one equal to it: unchanged); the card is made from the first CARD_SAMPLE kept records."""
-    from datagen.dataset import DatasetVersion
-
+    """Publish the shards the workers wrote into `out.tmp` through the VersionWriter's one publish step
+    (a "per_shard" content hash; the latest version when it holds the same content: unchanged); the
+    card is made from the first CARD_SAMPLE kept records."""
     shards = {kind: [s["names"][kind] for s in summaries] for kind in ("records", "rejected")}
     sha = per_shard_sha([s["digests"]["records"] for s in summaries],
                         [s["digests"]["rejected"] for s in summaries])
-    latest = list_versions(out.output_dir, out.name)[-1:]
-    if latest and latest[0].manifest().get("content_sha256") == sha:
-        out.abort()
-        return DatasetVersion(latest[0].path, unchanged=True)
     reasons, stages = (sum_counts([s[key] for s in summaries]) for key in ("reasons", "stages"))
     sample: list[Record] = []
     for batch in iter_parquet(out.tmp / f for f in shards["records"]):
         sample += [Record.from_row(r) for r in batch.to_pylist()[:CARD_SAMPLE - len(sample)]]
         if len(sample) >= CARD_SAMPLE:
             break
-    files = {f: sha for s in summaries for f, sha in s["files"].items()}
+    files = {f: digest for s in summaries for f, digest in s["files"].items()}
     kept = sum(s["kept"] for s in summaries)
-    try:
-        return _publish_version(out.tmp, out.base, {**manifest, "content_hash": "per_shard"}, sha, shards,
-                                kept, (reasons, stages), sample, files=files)
-    except BaseException:
-        out.abort()
-        raise
+    return out.publish(manifest, PER_SHARD, sha, shards, kept, (reasons, stages), sample, files=files)

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from datagen import config as C
 from datagen.backends import TeacherConfig, public_config
-from datagen.dataset import DatasetVersion, open_version
-from datagen.version_writer import VersionWriter
+from datagen.versions import DatasetVersion, open_version
+from datagen.versions import VersionWriter
 from datagen.filtering import needs_teacher, resolve_specs, stream_filters
 from datagen.progress import Progress
 from datagen.run import check_not_empty

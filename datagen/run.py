@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from datagen import config as C
 from datagen.backends import TeacherConfig, public_config
-from datagen.dataset import DatasetVersion, write_version
+from datagen.versions import DatasetVersion, write_version
 from datagen.errors import DatagenError
 from datagen.filtering import apply_filters
 from datagen.methods import METHODS

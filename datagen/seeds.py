@@ -103,7 +103,7 @@ def load_seed_records(cfg) -> tuple[list[Record], dict, object]:
     """The starting pool of a RunConfig: a dataset version (--from) or a seed file; with what the
     manifest says of it, and the parent version (or None)."""
     if cfg.from_version:
-        from datagen.dataset import open_version
+        from datagen.versions import open_version
 
         parent = open_version(cfg.from_version, cfg.output_dir)
         seeds = parent.records()

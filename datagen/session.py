@@ -17,7 +17,7 @@ from typing import Any
 
 from datagen.backends import TeacherConfig, make_teacher, safe_url
 from datagen.cache import BUDGET_ERROR, Budget, CachedTeacher, ResponseCache
-from datagen.dataset import Rejection
+from datagen.versions import Rejection
 from datagen.errors import DatagenError
 from datagen.filtering import build_filters
 from datagen.progress import Progress

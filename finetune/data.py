@@ -1,7 +1,7 @@
 """DatasetVersion -> rows in TRL's dataset formats, checked before any model is loaded.
 
 SFT takes TRL's conversational `prompt`/`completion` (loss on the completion only) or `messages`;
-DPO takes `prompt`/`chosen`/`rejected`. The row conversion is datagen.export's, not a copy of it.
+DPO takes `prompt`/`chosen`/`rejected`. The row conversion is datagen.versions.export's, not a copy of it.
 
     load_rows(DataArgs(data="base"), "sft") -> (DatasetVersion(runs/base/v0001), [records], [rows])
 """
@@ -12,9 +12,9 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from datagen.dataset import DatasetVersion, open_version
+from datagen.versions import DatasetVersion, open_version
 from datagen.errors import DatagenError
-from datagen.export import check_format, row_for, to_messages
+from datagen.versions.export import check_format, row_for, to_messages
 from datagen.record import Record
 
 SFT_FORMATS = ("prompt-completion", "messages")
@@ -92,7 +92,7 @@ def split_eval(records: list[Record], n: int, seed: int) -> tuple[list[Record], 
 
 
 def rows_for(records: list[Record], fmt: str) -> list[dict]:
-    """Rows in TRL's columns via datagen.export.row_for: {"prompt": [...], "completion": [...]} etc.
+    """Rows in TRL's columns via datagen.versions.export.row_for: {"prompt": [...], "completion": [...]} etc.
     A version with multi-turn conversations, in prompt-completion (loss on the answers only), gives
     {"conversation": [...]} rows instead: finetune.sft tokenizes them with labels on every assistant turn
     (conversation_labels), since TRL's prompt/completion would train on the last answer only."""

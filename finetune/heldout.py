@@ -14,7 +14,7 @@ import json
 import math
 from pathlib import Path
 
-from datagen.dataset import DatasetVersion, open_version
+from datagen.versions import DatasetVersion, open_version
 from datagen.errors import DatagenError
 from datagen.record import Record
 from finetune import data

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from datagen.dataset import _file_sha
+from datagen.versions.hashing import file_sha
 from datagen.errors import DatagenError
 from datagen.record import sha256_text
 
@@ -75,7 +75,7 @@ def _convert_once(gguf: Path, target: Path, convert: Callable[[Path, Path], None
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
     try:
         convert(gguf, tmp)
-        meta = {"gguf": str(gguf.resolve()), "size": gguf.stat().st_size, "sha256": _file_sha(gguf)}
+        meta = {"gguf": str(gguf.resolve()), "size": gguf.stat().st_size, "sha256": file_sha(gguf)}
         (tmp / "source.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         try:
             os.replace(tmp, target)

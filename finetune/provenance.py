@@ -12,7 +12,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from datagen.dataset import DatasetVersion, git_commit
+from datagen.versions import DatasetVersion
+from datagen.versions.folders import git_commit
 
 PACKAGES = ("torch", "transformers", "trl", "peft", "datasets", "accelerate")
 

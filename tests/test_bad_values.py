@@ -8,7 +8,7 @@ import os
 import pytest
 
 from datagen.cli import main
-from datagen.dataset import list_versions
+from datagen.versions import list_versions
 
 SEEDS = ["Name a primary color.", "Give a synonym for happy.", "What is 2 + 2?", "Name a planet."]
 DEAD = "http://127.0.0.1:9/v1"  # nothing listens: no test below may reach a teacher

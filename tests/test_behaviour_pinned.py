@@ -17,7 +17,7 @@ from extras import needs
 needs("toxicity")  # the main job's preset runs the toxicity filter
 
 from datagen.cli import main  # noqa: E402
-from datagen.dataset import open_version  # noqa: E402
+from datagen.versions import open_version  # noqa: E402
 from fake_openai_server import FakeOpenAIServer  # noqa: E402
 from scripted_teacher import scripted_reply  # noqa: E402
 

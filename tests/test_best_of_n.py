@@ -11,7 +11,7 @@ import pytest
 from extras import needs
 
 from datagen.cli import main
-from datagen.dataset import open_version
+from datagen.versions import open_version
 from fake_openai_server import FakeOpenAIServer
 
 N = 4

@@ -13,7 +13,7 @@ from extras import needs
 
 import datagen.session
 from datagen import cli
-from datagen.dataset import list_versions
+from datagen.versions import list_versions
 from datagen.teacher import FakeTeacher
 
 TASKS = ["Name a primary color.", "Give a synonym for happy.", "What is 2 + 2?"]

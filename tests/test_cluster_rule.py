@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from datagen.cli import main
-from datagen.dataset import open_version, write_version
+from datagen.versions import open_version, write_version
 from datagen.errors import DatagenError
 from datagen.filtering import apply_filters, build_filters
 from datagen.record import Record

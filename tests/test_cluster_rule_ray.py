@@ -94,7 +94,7 @@ def test_equal_ids_tie_to_the_earlier_record(ray_local):
 def test_filter_command_on_ray_equals_local_on_a_sharded_parent(ray_local, tmp_path, monkeypatch):
     """The workers read the parent's shards: the driver's gathered-records path is never taken."""
     import datagen.ray_dedup
-    from datagen.dataset import write_version
+    from datagen.versions import write_version
     from datagen.refilter import FilterConfig, refilter
 
     monkeypatch.setenv("DATAGEN_SHARD_ROWS", "40")

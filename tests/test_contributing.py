@@ -51,7 +51,7 @@ def test_readme_shows_both_examples():
 
 def test_the_example_method_and_filter_run(installed, capsys):
     from datagen.cli import main
-    from datagen.dataset import list_versions
+    from datagen.versions import list_versions
 
     seeds = installed / "seeds.jsonl"
     rows = [("Name a color.", "Blue is a fine color."), ("List three planets you can see at night.", "Mars.")]

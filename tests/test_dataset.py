@@ -9,8 +9,10 @@ import time
 import pyarrow.parquet as pq
 import pytest
 
-from datagen import dataset as D
-from datagen.dataset import Rejection, list_versions, open_version, write_version
+from datagen.versions import folders as F
+from datagen.versions import publish as P
+from datagen.versions import shards as S
+from datagen.versions import Rejection, list_versions, open_version, write_version
 from datagen.errors import DatagenError
 from datagen.record import Lineage, Record
 
@@ -109,7 +111,7 @@ def test_failure_mid_write_leaves_nothing(tmp_path, monkeypatch, fail_at):
             raise OSError("disk full")
         return real(*a, **k)
 
-    target = {"write_table": D.pq, "render_card": D, "rename": D.os}[fail_at]
+    target = {"write_table": pq.ParquetWriter, "render_card": P, "rename": P.os}[fail_at]
     attr = {"write_table": "write_table", "render_card": "render_card", "rename": "rename"}[fail_at]
     real = getattr(target, attr)
     monkeypatch.setattr(target, attr, boom)
@@ -132,7 +134,7 @@ def test_a_killed_writer_is_invisible_and_cleaned_later(tmp_path):
     empty_claim.mkdir()
     assert [v.version for v in list_versions(tmp_path, "demo")] == ["v0001"]
     assert open_version("demo", tmp_path).version == "v0001"
-    old = time.time() - 2 * D.STALE_TMP_SECONDS
+    old = time.time() - 2 * F.STALE_TMP_SECONDS
     os.utime(stale, (old, old))
     v = write_version(tmp_path, "demo", recs(tag="z"), [], {})
     assert v.version in ("v0002", "v0003") and (v.path / "manifest.json").is_file()
@@ -141,18 +143,18 @@ def test_a_killed_writer_is_invisible_and_cleaned_later(tmp_path):
 
 def test_concurrent_writers_get_distinct_numbers(tmp_path, monkeypatch):
     """Another writer takes the number between our look and our rename: we take the next one."""
-    real = D._numbered
+    real = F.numbered
     state = {"raced": False}
 
     def racing(base, prefix="v"):
         found = real(base, prefix)
         if not state["raced"]:
             state["raced"] = True
-            monkeypatch.setattr(D, "_numbered", real)
+            monkeypatch.setattr(F, "numbered", real)
             write_version(tmp_path, "demo", recs(tag="other"), [], {"who": "other"})
         return found
 
-    monkeypatch.setattr(D, "_numbered", racing)
+    monkeypatch.setattr(F, "numbered", racing)
     mine = write_version(tmp_path, "demo", recs(tag="mine"), [], {"who": "mine"})
     assert mine.version == "v0002" and mine.manifest()["who"] == "mine" and mine.manifest()["version"] == "v0002"
     assert open_version("demo/v0001", tmp_path).manifest()["who"] == "other"
@@ -184,7 +186,7 @@ def test_bad_names_and_duplicate_ids(tmp_path):
 def test_empty_version_has_schemas(tmp_path):
     v = write_version(tmp_path, "demo", [], [], {})
     assert v.records() == [] and v.rejected() == []
-    assert pq.read_schema(v.path / "records.parquet").names == list(D.SCHEMA.names)
+    assert pq.read_schema(v.path / "records.parquet").names == list(S.SCHEMA.names)
     import polars as pl
 
     assert pl.read_parquet(v.path / "rejected.parquet").columns[-3:] == ["reason", "stage", "detail"]

@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("llama_cpp")
 from datagen.backends import TeacherConfig  # noqa: E402
-from datagen.dataset import list_versions, open_version  # noqa: E402
+from datagen.versions import list_versions, open_version  # noqa: E402
 from datagen.errors import DatagenError  # noqa: E402
 from datagen.teacher import Request, Sampling  # noqa: E402
 from cache_rows import cache_rows

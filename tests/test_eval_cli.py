@@ -168,7 +168,7 @@ def test_bad_input_is_one_line_and_no_eval_folder(server, tmp_path, capsys):
 
 
 def test_student_against_the_reference_outputs_of_held_out_records(server, tmp_path):
-    from datagen.dataset import write_version
+    from datagen.versions import write_version
     from datagen.record import Record
 
     runs = tmp_path / "runs"

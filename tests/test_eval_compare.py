@@ -60,7 +60,7 @@ def test_compare_command(tmp_path, capsys):
 
 def test_report_shows_students_of_its_version(tmp_path, monkeypatch):
     import datagen.session
-    from datagen.dataset import list_versions
+    from datagen.versions import list_versions
     from datagen.teacher import FakeTeacher
 
     monkeypatch.setattr(datagen.session, "make_teacher", lambda cfg: FakeTeacher(lambda r: "An answer."))

@@ -11,14 +11,14 @@ import json
 import pytest
 
 from datagen import cli
-from datagen.dataset import open_version
+from datagen.versions import open_version
 from datagen.errors import DatagenError
 from datagen.methods import evol_instruct as E
 from datagen.record import Lineage, Record
 from datagen.run import RunConfig, SamplingConfig, run
 from datagen.teacher import FakeTeacher, Sampling
 from datagen.templates import TemplateLoader
-from datagen.tree import ancestry, build_index
+from datagen.versions.tree import ancestry, build_index
 
 SAMPLING = Sampling(max_tokens=32, temperature=0.7)
 PARENT = Record.make("Explain how tides work.", "for a ten-year-old", "Tides come from the moon.",

@@ -7,9 +7,9 @@ import pytest
 from extras import requires
 
 from datagen import cli
-from datagen.dataset import write_version
+from datagen.versions import write_version
 from datagen.errors import DatagenError
-from datagen.export import FORMATS, export, row_for
+from datagen.versions.export import FORMATS, export, row_for
 from datagen.record import Lineage, Record
 
 tiny = pytest.importorskip("tiny_model")

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from datagen import cli
-from datagen.dataset import Rejection, list_versions, write_version
+from datagen.versions import Rejection, list_versions, write_version
 from datagen.refilter import FilterConfig, refilter
 from datagen.progress import Progress
 from datagen.record import Record

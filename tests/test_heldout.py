@@ -11,7 +11,7 @@ from extras import needs
 needs("train")  # before the imports below: they load the trainer
 
 from datagen.cli import main  # noqa: E402
-from datagen.dataset import open_version  # noqa: E402
+from datagen.versions import open_version  # noqa: E402
 from datagen.errors import DatagenError  # noqa: E402
 from datagen.record import Lineage, Record  # noqa: E402
 from finetune import data, heldout, sample  # noqa: E402

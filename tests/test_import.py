@@ -7,8 +7,8 @@ import pytest
 from extras import needs, requires
 
 from datagen.cli import main
-from datagen.dataset import open_version, verify_version, write_version
-from datagen.export import FORMATS
+from datagen.versions import open_version, verify_version, write_version
+from datagen.versions.export import FORMATS
 from datagen.record import Lineage, Record
 
 CHAT = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Name a prime."},

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from datagen.cli import main
-from datagen.dataset import list_versions, open_version
+from datagen.versions import list_versions, open_version
 
 
 def run_import(tmp_path, capsys, *argv):

@@ -10,7 +10,7 @@ import random
 import pytest
 
 from datagen.cli import main
-from datagen.dataset import open_version
+from datagen.versions import open_version
 from datagen.errors import DatagenError
 from datagen.methods.magpie import chat_template as T
 from datagen.methods.magpie.parse import parse_query, query_reason

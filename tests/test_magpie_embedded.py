@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("llama_cpp")
 from datagen.cli import main  # noqa: E402
-from datagen.dataset import open_version  # noqa: E402
+from datagen.versions import open_version  # noqa: E402
 from datagen.errors import DatagenError  # noqa: E402
 
 try:

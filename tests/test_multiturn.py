@@ -10,7 +10,7 @@ import pytest
 from extras import needs
 
 from datagen.cli import main
-from datagen.dataset import open_version
+from datagen.versions import open_version
 from datagen.record import Lineage, Record
 from filters.dedup import ExactDup
 from filters.minhash import MinHash

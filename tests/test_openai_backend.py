@@ -15,7 +15,7 @@ from datagen import cli
 from datagen.backends import TeacherConfig
 from datagen.backends.openai_compat import OpenAICompatTeacher, is_local, safe_url
 from datagen.backends.openai_errors import retry_after_seconds
-from datagen.dataset import list_versions
+from datagen.versions import list_versions
 from datagen.errors import DatagenError
 from datagen.progress import Progress
 from datagen.run import run

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from datagen.cli import main
-from datagen.dataset import open_version
+from datagen.versions import open_version
 from datagen.errors import DatagenError
 from datagen.personas import Persona, PersonaSampler, load_personas, make_sampler
 from fake_openai_server import FakeOpenAIServer

@@ -77,7 +77,7 @@ def test_missing_ray_is_one_line_error(tmp_path):
 
 
 def test_filter_command_on_ray_equals_local(ray_local, tmp_path):
-    from datagen.dataset import write_version
+    from datagen.versions import write_version
     from datagen.refilter import FilterConfig, refilter
     from datagen.record import Record
 
@@ -106,7 +106,7 @@ def test_magpie_on_ray_reads_the_servers_template_like_local(ray_local, tmp_path
                   "--method_cfg.num_conversations", "5", "--method_cfg.num_turns", "2"]
         assert main(common + ["--out", str(tmp_path / "local")]) == 0
         assert main(common + ["--out", str(tmp_path / "ray"), "--executor", "ray"]) == 0
-    from datagen.dataset import open_version
+    from datagen.versions import open_version
     local, on_ray = open_version("magpie", tmp_path / "local"), open_version("magpie", tmp_path / "ray")
     assert [r.id for r in local.records()] == [r.id for r in on_ray.records()] and len(local.records()) >= 3
     assert on_ray.manifest()["method_stats"]["template_source"] == "the teacher's chat template"

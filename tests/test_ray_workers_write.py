@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from datagen.cli import load_run_config
-from datagen.dataset import list_versions, open_version, verify_version, write_version
+from datagen.versions import list_versions, open_version, verify_version, write_version
 from datagen.errors import DatagenError
 from datagen.record import Record
 from datagen.refilter import FilterConfig, refilter

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from datagen.cli import main
-from datagen.dataset import Rejection, open_version, write_version
-from datagen.diff import diff_versions
+from datagen.versions import Rejection, open_version, write_version
+from datagen.versions import diff_versions
 from datagen.record import Lineage, Record
 from datagen.report import build_report, write_report
 

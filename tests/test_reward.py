@@ -105,7 +105,7 @@ def test_best_of_n_filter_scored_by_the_trained_reward_model(env, lora_run):
     write(Path(env["runs"]), "cands", cands)
     assert main(["filter", "--from", "cands", "--out", env["runs"], "--filters", "best_of_n", "--best_of_n.scorer",
                  "reward_model", "--best_of_n.reward_model", str(lora_run)]) == 0
-    from datagen.dataset import open_version
+    from datagen.versions import open_version
 
     kept = open_version("cands/v0002", env["runs"]).records()
     assert sorted(r.instruction for r in kept) == sorted(q for q, _ in QA)

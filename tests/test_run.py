@@ -4,7 +4,7 @@ import json
 import pytest
 
 from datagen.cli import load_run_config
-from datagen.dataset import list_versions
+from datagen.versions import list_versions
 from datagen.errors import DatagenError
 from datagen.progress import Progress
 from datagen.record import sha256_text

@@ -8,7 +8,7 @@ import pytest
 from extras import requires
 
 from datagen.cli import main
-from datagen.dataset import open_version, write_version
+from datagen.versions import open_version, write_version
 from datagen.record import Lineage, Record
 from datagen.select.greedy import choose, order_by_score
 from datagen.select.scorers import mtld

@@ -7,7 +7,7 @@ import pytest
 
 from datagen.cli import load_run_config, main
 from datagen.errors import DatagenError
-from datagen.export import export
+from datagen.versions.export import export
 from datagen.methods.self_align.principles import parse_principles
 from datagen.progress import Progress
 from datagen.record import Record, normalize

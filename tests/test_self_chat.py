@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from datagen.cli import main
-from datagen.dataset import open_version
+from datagen.versions import open_version
 from datagen.methods.self_chat.parse import parse_user_turn
 from fake_openai_server import FakeOpenAIServer
 from cache_rows import cache_rows

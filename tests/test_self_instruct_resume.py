@@ -13,7 +13,7 @@ pytest.importorskip("llama_cpp")
 from extras import needs  # noqa: E402
 
 needs("embedded")  # the preset runs on the embedded SmolLM2 teacher
-from datagen.dataset import open_version  # noqa: E402
+from datagen.versions import open_version  # noqa: E402
 from cache_rows import cache_rows
 
 # Tiny on purpose: 1 prompt a round and at most 2 new tasks from it, so 3 tasks need >= 2 rounds.

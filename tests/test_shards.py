@@ -7,10 +7,10 @@ import shutil
 import pyarrow.parquet as pq
 import pytest
 
-from datagen import dataset as D
+from datagen import versions as D
 from datagen.cli import main
-from datagen.dataset import Rejection, open_version, verify_version, write_version
-from datagen.version_writer import VersionWriter
+from datagen.versions import Rejection, open_version, verify_version, write_version
+from datagen.versions import VersionWriter
 from datagen.errors import DatagenError
 from datagen.record import Lineage, Record
 

@@ -9,14 +9,14 @@ import time
 from pathlib import Path
 
 from datagen.cli import main
-from datagen.dataset import list_versions, open_version, write_version
+from datagen.versions import list_versions, open_version, write_version
 from datagen.record import Record
 
 ROOT = Path(__file__).resolve().parent.parent
 
 WRITER = textwrap.dedent("""
     import sys, time
-    from datagen.version_writer import VersionWriter
+    from datagen.versions import VersionWriter
     from datagen.record import Record
     with VersionWriter(sys.argv[1], "big", shard_rows=20) as w:
         for b in range(10_000):

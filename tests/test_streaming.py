@@ -6,11 +6,11 @@ import random
 import numpy as np
 import pytest
 
-from datagen import dataset as D
+from datagen import versions as D
 from datagen import refilter as RF
 from datagen.cli import main
-from datagen.dataset import open_version, write_version
-from datagen.version_writer import VersionWriter
+from datagen.versions import open_version, write_version
+from datagen.versions import VersionWriter
 from datagen.filtering import apply_filters, build_filters, stream_filters
 from datagen.record import Record
 from filters.minhash import MinHash, NearDupIndex

@@ -14,7 +14,7 @@ needs("train")  # before the imports below: they load the trainer
 from datagen.backends import TeacherConfig, make_teacher  # noqa: E402
 from datagen.backends.student import _finish  # noqa: E402
 from datagen.cache import CachedTeacher, ResponseCache  # noqa: E402
-from datagen.dataset import _file_sha  # noqa: E402
+from datagen.versions.hashing import file_sha  # noqa: E402
 from datagen.errors import DatagenError  # noqa: E402
 from datagen.teacher import Request, Sampling  # noqa: E402
 from finetune import models  # noqa: E402
@@ -125,7 +125,7 @@ def test_gguf_student_is_named_by_the_gguf(env, tmp_path, monkeypatch):
     gguf = tmp_path / "tiny.gguf"
     gguf.write_bytes(b"GGUF" + b"\0" * 60)
     t = student(gguf)
-    assert t.name == f"student:gguf:tiny.gguf@{_file_sha(gguf)[:12]}" and t.base() is None
+    assert t.name == f"student:gguf:tiny.gguf@{file_sha(gguf)[:12]}" and t.base() is None
     assert t.complete(requests())[0].ok
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from datagen.dataset import write_version
+from datagen.versions import write_version
 from datagen.record import Lineage, Record
 from finetune.models import CHATML_TEMPLATE
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from datagen.dataset import _file_sha
+from datagen.versions.hashing import file_sha
 from datagen.errors import DatagenError
 from datagen.teacher import Choice, Completion, OnResult, Request, TeacherStats, one_by_one
 
@@ -78,7 +78,7 @@ def _folder_sha(folder: Path) -> str:
         raise DatagenError(f"student {folder} holds no weight files (*.safetensors, *.bin)")
     h = hashlib.sha256()
     for p in files:
-        h.update(f"{p.name}\0{_file_sha(p)}\n".encode())
+        h.update(f"{p.name}\0{file_sha(p)}\n".encode())
     return h.hexdigest()
 
 

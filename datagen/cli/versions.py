@@ -74,7 +74,7 @@ class ReportArgs:
 
 def cmd_versions(argv: list[str]) -> int:
     """List dataset versions: `datagen versions [NAME ...] [--out runs]`."""
-    from datagen.dataset import list_versions
+    from datagen.versions import list_versions
 
     a = parse_command(argv, VersionsArgs, "datagen versions [NAME ...] [--out runs]")
     if a is None:
@@ -99,7 +99,7 @@ def cmd_versions(argv: list[str]) -> int:
 
 def cmd_show(argv: list[str]) -> int:
     """Show a version: `datagen show NAME[/vNNNN] [--n 5] [--rejected] [--manifest] [--tree ID]`."""
-    from datagen.dataset import open_version
+    from datagen.versions import open_version
 
     a = parse_command(argv, ShowArgs, "datagen show VERSION [--n 5] [--rejected] [--manifest] [--tree ID] [--ids]")
     if a is None:
@@ -109,7 +109,7 @@ def cmd_show(argv: list[str]) -> int:
         print("\n".join(r.id for r in v.records()))
         return 0
     if a.tree:  # the evolution tree of one record, from the version alone
-        from datagen.tree import render_tree
+        from datagen.versions.tree import render_tree
         print(render_tree(v, a.tree))
         return 0
     if a.manifest:
@@ -124,8 +124,8 @@ def cmd_show(argv: list[str]) -> int:
 
 def cmd_export(argv: list[str]) -> int:
     """`datagen export VERSION --format alpaca|sharegpt|messages|prompt-completion|dpo|hf --out PATH`."""
-    from datagen.dataset import open_version
-    from datagen.export import export
+    from datagen.versions import open_version
+    from datagen.versions.export import export
 
     a = parse_command(argv, ExportArgs, "datagen export VERSION --format FORMAT --out PATH")
     if a is None:
@@ -139,7 +139,7 @@ def cmd_export(argv: list[str]) -> int:
 
 def cmd_verify(argv: list[str]) -> int:
     """Check a version's files against its manifest's sha256: `datagen verify VERSION`."""
-    from datagen.dataset import open_version, verify_version
+    from datagen.versions import open_version, verify_version
 
     a = parse_command(argv, VerifyArgs, "datagen verify VERSION [--out runs]")
     if a is None:
@@ -153,8 +153,8 @@ def cmd_verify(argv: list[str]) -> int:
 
 def cmd_diff(argv: list[str]) -> int:
     """Compare two versions: `datagen diff V1 V2 [--out runs] [--summary]`."""
-    from datagen.dataset import open_version
-    from datagen.diff import diff_versions
+    from datagen.versions import open_version
+    from datagen.versions import diff_versions
     from datagen.record import short_id
 
     a = parse_command(argv, DiffArgs, "datagen diff V1 V2 [--out runs] [--summary]")
@@ -186,8 +186,8 @@ def students_of(version, evals_dir: str) -> dict | None:
 
 def cmd_report(argv: list[str]) -> int:
     """Write an HTML report: `datagen report VERSION --out report.html [--prices 0.15,0.6] [--diff-against V]`."""
-    from datagen.dataset import open_version
-    from datagen.diff import diff_versions
+    from datagen.versions import open_version
+    from datagen.versions import diff_versions
     from datagen.report import write_report
 
     a = parse_command(argv, ReportArgs, "datagen report VERSION --out report.html [--prices IN,OUT] "

@@ -12,7 +12,7 @@ import logging
 
 from datagen import config as C
 from datagen.backends import public_config
-from datagen.dataset import open_version
+from datagen.versions import open_version
 from datagen.errors import DatagenError
 from datagen.evaluation import scoring
 from datagen.evaluation.evalset import BUNDLED, load_eval_set

@@ -1,6 +1,6 @@
 """Eval results are immutable like dataset versions: `<output_dir>/<name>/eNNNN/` with
 results.parquet (one row per prompt and model), summary.json and provenance.json, written to a temp
-folder and renamed in one step (datagen.dataset.publish).
+folder and renamed in one step (datagen.versions.folders.publish).
 
     write_eval("evals", "ifeval", rows, summary, provenance) -> Path("evals/ifeval/e0001")
 """
@@ -17,7 +17,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from datagen.dataset import _file_sha, _numbered, clean_stale_tmp, git_commit, publish
+from datagen.versions.folders import clean_stale_tmp, git_commit, numbered, publish
+from datagen.versions.hashing import file_sha
 from datagen.errors import DatagenError
 
 SCHEMA = pa.schema([
@@ -47,7 +48,7 @@ def write_eval(output_dir: str | Path, name: str, rows: list[dict], summary: dic
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=base))
     try:
         pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMA), tmp / "results.parquet")
-        provenance = {**provenance, "files": {"results.parquet": _file_sha(tmp / "results.parquet")},
+        provenance = {**provenance, "files": {"results.parquet": file_sha(tmp / "results.parquet")},
                       "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                       "git_commit": git_commit(), "name": name}
         os.chmod(tmp, 0o755)
@@ -71,7 +72,7 @@ def list_evals(output_dir: str | Path) -> list[Path]:
     if not root.is_dir():
         return []
     return [p for d in sorted(root.iterdir()) if d.is_dir() and not d.name.startswith(".")
-            for _, p in _numbered(d, "e") if (p / "summary.json").is_file()]
+            for _, p in numbered(d, "e") if (p / "summary.json").is_file()]
 
 
 def open_eval(ref: str | Path, output_dir: str | Path = "evals") -> Path:
@@ -79,7 +80,7 @@ def open_eval(ref: str | Path, output_dir: str | Path = "evals") -> Path:
     for p in (Path(ref), Path(output_dir) / ref):
         if (p / "summary.json").is_file():
             return p
-        found = [q for _, q in _numbered(p, "e") if (q / "summary.json").is_file()] if p.is_dir() else []
+        found = [q for _, q in numbered(p, "e") if (q / "summary.json").is_file()] if p.is_dir() else []
         if found:
             return found[-1]
     raise DatagenError(f"eval not found: {ref} (looked in {ref} and {Path(output_dir) / ref})")

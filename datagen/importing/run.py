@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from datagen import config as C
-from datagen.dataset import DatasetVersion, Rejection
-from datagen.version_writer import VersionWriter
+from datagen.versions import DatasetVersion, Rejection
+from datagen.versions import VersionWriter
 from datagen.errors import DatagenError
 from datagen.importing.detect import SAMPLE, apply_map, check_map, detect, parse_map
 from datagen.importing.formats import FORMATS, RowError, fields_of

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from datagen.dataset import DatasetVersion, open_version
+from datagen.versions import DatasetVersion, open_version
 from datagen.errors import DatagenError
 from datagen.record import Record, short_id
 from datagen.report.page import render_page

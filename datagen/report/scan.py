@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from datagen.dataset import DatasetVersion, Rejection
+from datagen.versions import DatasetVersion, Rejection
 from datagen.record import Record
 from datagen.report.reservoir import Reservoir
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from datagen import config as C
 from datagen.backends import TeacherConfig, public_config
-from datagen.dataset import DatasetVersion, Rejection, open_version, write_version
+from datagen.versions import DatasetVersion, Rejection, open_version, write_version
 from datagen.errors import DatagenError
 from datagen.progress import Progress
 from datagen.record import canonical_json, sha256_text, short_id

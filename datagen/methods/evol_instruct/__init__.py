@@ -12,7 +12,7 @@ evolution leaves its parent in the pool for the next round.
 Ancestry: lineage.parents names the parent record; intermediate parents are kept records of
 earlier rounds (records.parquet, or rejected.parquet if a later filter dropped them), and every
 evolved or eliminated record carries meta["seed"] = {id, instruction, input} of its root, so the
-tree back to the seed is recoverable from the version alone (datagen/tree.py prints it).
+tree back to the seed is recoverable from the version alone (datagen/versions/tree.py prints it).
 """
 from __future__ import annotations
 

@@ -8,21 +8,12 @@ removed by a later writer once it is old.
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import re
 import shutil
 import subprocess
 import time
 from pathlib import Path
-
-
-def _file_sha(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def git_commit() -> str | None:
@@ -34,7 +25,7 @@ def git_commit() -> str | None:
         return None
 
 
-def _numbered(base: Path, prefix: str = "v") -> list[tuple[int, Path]]:
+def numbered(base: Path, prefix: str = "v") -> list[tuple[int, Path]]:
     """Every <prefix>NNNN directory under base (vNNNN versions, eNNNN evals), complete or not, in order."""
     if not base.is_dir():
         return []
@@ -66,8 +57,8 @@ def publish(tmp: Path, base: Path, prefix: str, finish) -> Path:
     atomic, so the folder is either absent or complete (a kill -9 leaves at most a .tmp-* dir), and
     it fails if another writer took that number first, in which case the next one is tried."""
     while True:
-        numbered = _numbered(base, prefix)
-        final = base / f"{prefix}{(numbered[-1][0] + 1 if numbered else 1):04d}"
+        taken = numbered(base, prefix)
+        final = base / f"{prefix}{(taken[-1][0] + 1 if taken else 1):04d}"
         finish(tmp, final.name)
         for f in tmp.iterdir():
             os.chmod(f, 0o444)  # immutable by convention and by mode

@@ -1,15 +1,14 @@
-"""The parquet files of a dataset version (schemas, tables, content hash) and their shards:
-`records-00000.parquet`, `records-00001.parquet`, ... of at most SHARD_ROWS rows each (and the same
-for `rejected`). A kind that fits in one shard is written as one file named as before sharding
-existed (`records.parquet`), so small versions look exactly as they always did, and a reader takes
-either layout.
+"""The parquet files of a dataset version (schemas, tables) and their shards: `records-00000.parquet`,
+`records-00001.parquet`, ... of at most SHARD_ROWS rows each (and the same for `rejected`). A kind that
+fits in one shard is written as one file named as before sharding existed (`records.parquet`), so
+small versions look exactly as they always did, and a reader takes either layout. (The content hash:
+datagen.versions.hashing.)
 
     w = ShardWriter(tmp, "records", SCHEMA, shard_rows=2); w.write(rows); w.close() -> ["records-00000.parquet", ...]
     iter_parquet([tmp / "records.parquet"], batch_size=1000) -> RecordBatch, RecordBatch, ...
 """
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -18,7 +17,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from datagen.errors import DatagenError
-from datagen.record import canonical_json
 
 SHARD_ROWS = 100_000  # rows per shard; override with DATAGEN_SHARD_ROWS or write_version(shard_rows=...)
 BATCH_ROWS = 10_000  # rows buffered before a row group is written, and rows a reader yields at once
@@ -114,76 +112,20 @@ def iter_parquet(paths: Iterable[Path], batch_size: int = BATCH_ROWS) -> Iterato
                 yield batch
 
 
-class RowHash:
-    """content_sha256 built row by row: the kept rows, then `--rejected--`, then the rejected rows
-    (datagen.dataset.content_sha256). Depends on the rows and their order only, never on shards."""
-
-    def __init__(self) -> None:
-        self.h = hashlib.sha256()
-
-    def update(self, rows: Iterable[dict]) -> None:
-        for row in rows:
-            self.h.update(canonical_json(row).encode())
-            self.h.update(b"\n")
-
-    def separator(self) -> None:
-        self.h.update(b"--rejected--\n")
-
-    def hexdigest(self) -> str:
-        return self.h.hexdigest()
-
-
-def row_digest(rows: Iterable[dict]) -> str:
-    """RowHash of some rows alone (one shard's, for per_shard_sha)."""
-    h = RowHash()
-    h.update(rows)
-    return h.hexdigest()
-
-
-def per_shard_sha(records: list[str], rejected: list[str]) -> str:
-    """content_sha256 of a version written by the workers: its shards' row digests in order."""
-    h = hashlib.sha256()
-    for d in records:
-        h.update(d.encode() + b"\n")
-    h.update(b"--rejected--\n")
-    for d in rejected:
-        h.update(d.encode() + b"\n")
-    return h.hexdigest()
-
-
-def _table(records: list) -> pa.Table:
+def records_table(records: list) -> pa.Table:
     rows = [r.to_row() for r in records]
     return pa.Table.from_pylist(rows, schema=SCHEMA) if rows else SCHEMA.empty_table()
 
 
-def _rejected_table(rejections: list) -> pa.Table:
-    rows = []
-    for rej in rejections:
-        row = rej.record.to_row()
-        row.update(reason=rej.reason, stage=rej.stage, detail=rej.detail)
-        rows.append(row)
+def rejected_table(rejections: list) -> pa.Table:
+    rows = [j.to_row() for j in rejections]
     return pa.Table.from_pylist(rows, schema=REJECTED_SCHEMA) if rows else REJECTED_SCHEMA.empty_table()
 
 
-def _write_parquet(table: pa.Table, path: Path) -> None:
+def write_parquet(table: pa.Table, path: Path) -> None:
     """An empty table is written with no row group at all: pq.write_table would write one of 0 rows,
     which `datasets` cannot read ("BatchSize must be greater than 0")."""
     if table.num_rows:
         pq.write_table(table, path)
     else:
         pq.ParquetWriter(path, table.schema).close()
-
-
-def content_sha256(records: list, rejected: list) -> str:
-    """Hash of the data itself (not of file bytes or timestamps): equal for two runs that made
-    the same records with the same lineage and the same rejections."""
-    h = hashlib.sha256()
-    for r in records:
-        h.update(canonical_json({k: v for k, v in r.to_row().items()}).encode())
-        h.update(b"\n")
-    h.update(b"--rejected--\n")
-    for rej in rejected:
-        h.update(canonical_json({**rej.record.to_row(), "reason": rej.reason, "stage": rej.stage,
-                                 "detail": rej.detail}).encode())
-        h.update(b"\n")
-    return h.hexdigest()

@@ -9,7 +9,7 @@ import json
 import os
 from pathlib import Path
 
-from datagen.dataset import DatasetVersion
+from datagen.versions.version import DatasetVersion
 from datagen.errors import DatagenError
 from datagen.record import Record
 

@@ -6,7 +6,7 @@ instruction (and input) stayed while the content changed.
 """
 from __future__ import annotations
 
-from datagen.dataset import DatasetVersion
+from datagen.versions.version import DatasetVersion
 from datagen.record import normalize
 
 

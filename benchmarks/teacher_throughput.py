@@ -9,6 +9,11 @@ would (in-process it would share the GIL with the client being measured).
        10000 ok; client CPU 1.58 s (0.158 ms/request; system 0.50 s), waited 0.19 s for a CPU; ...
        (a measured line: load average 0.2 on 2 cores; runs under load in benchmarks/README.md)
 
+--baseline REV runs the same measurement on the code of git commit REV too (from `git archive`, in
+its own process), alternating with this code for --rounds rounds, so both figures come from the same
+minutes of the same machine: `--baseline db01c91` is the last commit with the hand-written HTTP/1.1
+client (datagen/backends/http11.py) that aiohttp replaced.
+
 The line also gives the seconds the client and the server sat ready to run without a CPU (Linux
 run-queue delay, /proc/PID/schedstat): on a shared machine that, not the client, is the gap.
 """
@@ -114,6 +119,21 @@ def measure(a) -> dict:
                 load1=os.getloadavg()[0])
 
 
+def baseline_line(rev: str, a) -> str:
+    """One run of REV's own benchmark script on REV's code; its output line."""
+    tmp = tempfile.mkdtemp(prefix="teacher_baseline_")
+    try:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
+        argv = [sys.executable, f"{tmp}/benchmarks/teacher_throughput.py", "--requests", str(a.requests),
+                "--concurrency", str(a.concurrency), "--latency", str(a.latency), "--max-ratio", "1000"]
+        out = subprocess.run(argv + (["--cache"] if a.cache else []), cwd=tmp, capture_output=True, text=True,
+                             env={**os.environ, "PYTHONPATH": tmp})
+        return f"baseline {rev}: " + (out.stdout.strip() or out.stderr.strip()[-500:])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--requests", type=int, default=10000)
@@ -123,10 +143,21 @@ def main() -> int:
                     help="through CachedTeacher and a fresh sqlite response cache, as `datagen generate` runs it")
     ap.add_argument("--bare", action="store_true", help="a bare asyncio client instead of the teacher (the floor)")
     ap.add_argument("--max-ratio", type=float, default=1.2, help="fail (exit 1) above this multiple of ideal")
+    ap.add_argument("--baseline", default="", help="git commit whose code is measured too, in turn with this code")
+    ap.add_argument("--rounds", type=int, default=1, help="with --baseline: rounds of (baseline, this code)")
     a = ap.parse_args()
     if a.requests < 8 or a.concurrency < 1 or a.latency <= 0:
         print("teacher_throughput: --requests must be >= 8, --concurrency >= 1, --latency > 0", file=sys.stderr)
         return 2
+    ok = True
+    for _ in range(max(1, a.rounds)):
+        if a.baseline:
+            print(baseline_line(a.baseline, a), flush=True)
+        ok = report(a) and ok
+    return 0 if ok else 1
+
+
+def report(a) -> bool:
     m = measure(a)
     ideal = a.requests / a.concurrency * a.latency
     what = "bare asyncio client" if a.bare else "teacher" + (" + response cache" if a.cache else "")
@@ -135,8 +166,8 @@ def main() -> int:
           f"{a.requests / m['elapsed']:.0f} req/s; {m['ok']} ok; client CPU {m['cpu']:.2f} s "
           f"({m['cpu'] / a.requests * 1e3:.3f} ms/request; system {m['sys']:.2f} s), waited {m['waited']:.2f} s "
           f"for a CPU; server CPU {m['srv_cpu']:.2f} s, waited {m['srv_wait']:.2f} s; load average "
-          f"{m['load0']:.1f} -> {m['load1']:.1f} on {os.cpu_count()} cores")
-    return 0 if m["ok"] == a.requests and m["elapsed"] <= a.max_ratio * ideal else 1
+          f"{m['load0']:.1f} -> {m['load1']:.1f} on {os.cpu_count()} cores", flush=True)
+    return m["ok"] == a.requests and m["elapsed"] <= a.max_ratio * ideal
 
 
 if __name__ == "__main__":

@@ -158,6 +158,7 @@ class CachedTeacher:
         sub = [requests[i] for i in send]
         inner_stats = getattr(self.inner, "stats", None)
         retries_before = inner_stats.retries if inner_stats else 0
+        batch_before = batch_tokens(inner_stats)
 
         def stored(j: int, comp: Completion) -> None:
             i = send[j]
@@ -184,3 +185,13 @@ class CachedTeacher:
         if inner_stats:
             self.stats.retries += inner_stats.retries - retries_before
             self.progress.update(retries=inner_stats.retries - retries_before)
+            self.stats.batch_prompt_tokens += batch_tokens(inner_stats)[0] - batch_before[0]
+            self.stats.batch_completion_tokens += batch_tokens(inner_stats)[1] - batch_before[1]
+            for name in ("concurrency_trace", "batches"):  # the backend's own record of the run
+                if getattr(inner_stats, name, None):
+                    setattr(self.stats, name, getattr(inner_stats, name))
+
+
+def batch_tokens(stats) -> tuple[int, int]:
+    """Prompt and completion tokens a backend answered through a batch API (priced at the batch rate)."""
+    return (getattr(stats, "batch_prompt_tokens", 0), getattr(stats, "batch_completion_tokens", 0)) if stats else (0, 0)

@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass, field
 
 from datagen import config as C
-from datagen.backends import TeacherConfig, public_config
+from datagen.backends import TRANSPORT_FIELDS, TeacherConfig, public_config
 from datagen.versions import DatasetVersion, write_version
 from datagen.errors import DatagenError
 from datagen.filtering import apply_filters
@@ -69,6 +69,8 @@ def run_id_of(cfg: RunConfig, method_cfg=None) -> str:
     for k in ("name", "output_dir", "cache", "max_requests", "max_tokens_total", "executor", "ray_address",
               "ray_workers", "allow_empty"):  # where and how it runs does not change the data
         d.pop(k, None)
+    for k in TRANSPORT_FIELDS if isinstance(d.get("teacher"), dict) else ():
+        d["teacher"].pop(k, None)
     if method_cfg is not None:
         d["method_cfg"] = C.to_dict(method_cfg)
         for k in UNSET_NOT_IN_RUN_ID:
@@ -110,7 +112,7 @@ def run(cfg: RunConfig, progress: Progress | None = None, backend=None) -> Datas
     with open_session(cfg, cfg.output_dir, run_id_of(cfg, method_cfg), backend, progress) as session:
         ctx = session.ctx
         filter_fns = session.filters(list(cfg.filters))
-        log.info("run %s: %s", ctx.run_id, C.non_defaults(cfg))
+        log.info("run %s: %s", ctx.run_id, public_config(C.non_defaults(cfg)))
         try:
             records = method.run(seeds, session.teacher, method_cfg, ctx)
         finally:

@@ -136,6 +136,11 @@ class TeacherStats:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     errors: dict = field(default_factory=dict)  # error kind -> count
+    # Written only when set (runs without them keep their manifests as they were):
+    concurrency_trace: list = field(default_factory=list)  # [seconds, in-flight limit, "429" | "recover"]
+    batch_prompt_tokens: int = 0      # of prompt_tokens, those answered through a batch API (batch price)
+    batch_completion_tokens: int = 0
+    batches: list = field(default_factory=list)  # batch API jobs: {"id", "status", "requests", "failed"}
 
     def count_error(self, kind: str) -> None:
         self.errors[kind] = self.errors.get(kind, 0) + 1
@@ -145,7 +150,11 @@ class TeacherStats:
         self.completion_tokens += int(usage.get("completion_tokens") or 0)
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        d = dataclasses.asdict(self)
+        return {k: v for k, v in d.items() if v or k not in OPTIONAL_STATS}
+
+
+OPTIONAL_STATS = ("concurrency_trace", "batch_prompt_tokens", "batch_completion_tokens", "batches")
 
 
 def one_by_one(one: Callable[[Request], Completion], requests: Sequence[Request],

@@ -288,9 +288,9 @@ def test_base_url_must_be_http(monkeypatch):
 def test_org_and_project_headers_from_the_environment(make_teacher, monkeypatch):
     monkeypatch.setenv("OPENAI_ORG_ID", "org-1")
     monkeypatch.delenv("OPENAI_PROJECT_ID", raising=False)
-    fixed = make_teacher()._pool()._fixed
-    assert b"OpenAI-Organization: org-1\r\n" in fixed and b"OpenAI-Project" not in fixed
-    assert b"Authorization: Bearer sk-no-key\r\n" in fixed
+    headers = make_teacher()._headers
+    assert headers["OpenAI-Organization"] == "org-1" and "OpenAI-Project" not in headers
+    assert headers["Authorization"] == "Bearer sk-no-key"
 
 
 def test_a_key_that_would_break_the_header_is_refused(monkeypatch):

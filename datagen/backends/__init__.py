@@ -33,6 +33,17 @@ class TeacherConfig:
     tokens_per_minute: float | None = field(default=None, metadata={"min": 0.0001, "help": "token rate limit (openai)"})
     n_ctx: int = field(default=4096, metadata={"min": 16, "help": "context window (embedded, vllm)"})
     n_threads: int | None = field(default=None, metadata={"min": 1, "help": "CPU threads (embedded; default: half the cores, at least 1)"})
+    provider: str = field(default="auto", metadata={
+        "help": "openai | azure | auto (openai): azure sends the key as `api-key` and builds deployment URLs "
+                "(auto picks azure for *.openai.azure.com hosts)"})
+    headers: str = field(default="", metadata={
+        "help": "extra HTTP headers (openai): 'Name: value; Other: $ENV_VAR' ($NAME values come from the "
+                "environment; the values are never written to manifests, caches or logs)"})
+    ca_bundle: str = field(default="", metadata={"help": "PEM file of CA certificates to trust (openai; "
+                                                          "empty = the system's store or certifi's)"})
+    batch: bool = field(default=False, metadata={
+        "help": "send the run's requests through the provider's batch API (openai: /v1/files, /v1/batches; "
+                "half price, results within 24 h)"})
     options: dict = field(default_factory=dict, metadata={
         "help": "extra backend options (vllm: LLM(**options), e.g. tensor_parallel_size)"})
 
@@ -62,9 +73,26 @@ def safe_url(url: str) -> str:
     return f"{p.scheme}://{netloc}{p.path}"
 
 
+# Teacher fields that change how requests travel, never the answers: not part of a run id (a run
+# made before they existed keeps its id).
+TRANSPORT_FIELDS = ("provider", "headers", "ca_bundle", "batch")
+
+
+def public_headers(text: str) -> str:
+    """'X-Title: datagen; Auth: $KEY' -> 'X-Title: ***; Auth: ***': the names only."""
+    names = [p.partition(":")[0].strip() for p in text.replace("\n", ";").split(";") if p.strip()]
+    return "; ".join(f"{n}: ***" for n in names)
+
+
 def public_config(cfg_dict: dict) -> dict:
-    """A resolved config as it may be written to a manifest: teacher.base_url without credentials."""
+    """A resolved config as it may be written to a manifest or a log: teacher.base_url without
+    credentials or query, teacher.headers without values."""
     teacher = cfg_dict.get("teacher")
-    if isinstance(teacher, dict) and teacher.get("base_url"):
-        cfg_dict = {**cfg_dict, "teacher": {**teacher, "base_url": safe_url(teacher["base_url"])}}
+    if isinstance(teacher, dict) and (teacher.get("base_url") or teacher.get("headers")):
+        teacher = {**teacher, "base_url": safe_url(teacher["base_url"]) if teacher.get("base_url") else ""}
+        if teacher.get("headers"):
+            teacher["headers"] = public_headers(teacher["headers"])
+        cfg_dict = {**cfg_dict, "teacher": teacher}
+    if cfg_dict.get("teacher.headers"):  # a flat dict (config.non_defaults)
+        cfg_dict = {**cfg_dict, "teacher.headers": public_headers(cfg_dict["teacher.headers"])}
     return cfg_dict

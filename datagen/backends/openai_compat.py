@@ -4,9 +4,12 @@ The only place in datagen that knows HTTP: async inside, sync `complete()` outsi
     OpenAICompatTeacher(TeacherConfig(backend="openai", model="m", base_url="http://127.0.0.1:8080/v1"))
         .complete([req]) -> [Completion(choices=(Choice("Hello!", "stop"),), usage={...})]
 
-- HTTP/1.1 keep-alive on asyncio streams (datagen/backends/http11.py), not the openai SDK: the
-  SDK costs ~0.8-1 ms of CPU per request, which caps one event loop near 1,000 requests per second.
-- Bounded: `concurrency` requests in flight, each attempt cut off after `timeout` seconds.
+- aiohttp (datagen/backends/http_client.py): one session, so one connection pool, for the whole run
+  on the teacher's own event loop; redirects, proxies, TLS and Azure's URLs are handled there, the
+  provider's headers in datagen/backends/providers.py. Not the openai SDK: it costs ~0.8-1 ms of
+  CPU per request, which caps one event loop near 1,000 requests per second.
+- Bounded: at most `concurrency` requests in flight, fewer while the server answers 429
+  (datagen/backends/adaptive.py), each attempt cut off after `timeout` seconds.
 - Retried (tenacity, exponential backoff with full jitter, `Retry-After` honoured): 408, 429, 500,
   502, 503, 504, timeouts, dropped connections and malformed bodies, up to `max_retries` times.
 - Never raises for one bad request: it comes back as Completion(error="<kind>: <message>").
@@ -14,50 +17,39 @@ The only place in datagen that knows HTTP: async inside, sync `complete()` outsi
   request and ends the run with one DatagenError line instead of N failed requests.
 - n > 1 is asked for; servers that return fewer choices (llama.cpp ignores n) get the rest as
   single requests with seeds seed+1, seed+2, ...
-- The API key is read from the environment only and scrubbed from every message.
+- The API key and the extra headers' values are scrubbed from every message; the key is read
+  from the environment only.
 """
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
-import os
 import random
 import urllib.request
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from typing import Sequence
-from urllib.parse import urlsplit
 
-from datagen import __version__
+import aiohttp
+
 from datagen.backends import safe_url  # noqa: F401 - re-exported
-from datagen.backends.http11 import Pool, ProtocolError, ssl_context
+from datagen.backends.adaptive import AdaptiveLimit
+from datagen.backends.http_client import HttpClient, RedirectFailure
 from datagen.backends.openai_errors import Failure, parse_body, status_failure, transport_failure
+from datagen.backends.providers import endpoint_of, header_safe, is_local  # noqa: F401 - re-exported
 from datagen.backends.ratelimit import RateLimits
 from datagen.errors import DatagenError
 from datagen.teacher import Choice, Completion, OnResult, Request, TeacherStats
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
-NO_KEY = "sk-no-key"  # local servers without auth still want some bearer token
 RETRY_AFTER_CAP = 120.0  # seconds; a longer Retry-After is clipped (the openai client uses the same cap)
-TRANSPORT_ERRORS = (OSError, TimeoutError, ProtocolError)  # what Pool.request raises besides cancellation
-OPTIONS = {"retry_initial": 0.5, "retry_max": 30.0, "preflight": True}  # cfg.options keys for this backend
+TRANSPORT_ERRORS = (OSError, TimeoutError, aiohttp.ClientError)  # what HttpClient.request raises
+OPTIONS = {"retry_initial": 0.5, "retry_max": 30.0, "preflight": True,  # cfg.options keys for this backend
+           "adaptive": True, "recover_after": 25}
+REFUSED = {"auth", "not_found", "redirect"}  # a run where every request failed so: one line, not N errors
 
 
-def is_local(url: str) -> bool:
-    """Loopback, private, link-local addresses and single-label or .local/.internal names."""
-    host = (urlsplit(url).hostname or "").lower()
-    if host in ("localhost", "") or "." not in host or host.endswith((".local", ".internal", ".localhost")):
-        return True
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return ip.is_loopback or ip.is_private or ip.is_link_local
-
-
-def header_safe(value: str) -> bool:
-    """An HTTP header can carry it: printable ASCII (a newline would end the header and start another)."""
-    return value.isascii() and value.isprintable()
+def _flag(value) -> bool:
+    return value.strip().lower() not in ("0", "false", "no", "off") if isinstance(value, str) else bool(value)
 
 
 def _options(given: dict) -> dict:
@@ -69,11 +61,47 @@ def _options(given: dict) -> dict:
     out = {**OPTIONS, **given}
     try:
         out["retry_initial"], out["retry_max"] = float(out["retry_initial"]), float(out["retry_max"])
+        out["recover_after"] = int(out["recover_after"])
     except (TypeError, ValueError):
-        raise DatagenError("teacher.options.retry_initial and retry_max must be numbers (seconds)") from None
-    if isinstance(out["preflight"], str):
-        out["preflight"] = out["preflight"].strip().lower() not in ("0", "false", "no", "off")
+        raise DatagenError("teacher.options.retry_initial and retry_max must be numbers (seconds), "
+                           "recover_after a whole number") from None
+    out["preflight"], out["adaptive"] = _flag(out["preflight"]), _flag(out["adaptive"])
     return out
+
+
+class EventLoop:
+    """The teacher's own event loop, kept between complete() calls so that its connections are
+    kept too (one pool for the run); closed by close() or when the teacher is collected."""
+
+    def __init__(self) -> None:
+        self.runner: asyncio.Runner | None = None
+
+    def run(self, coro):
+        if self.runner is None:
+            self.runner = asyncio.Runner()
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return self.runner.run(coro)
+        with ThreadPoolExecutor(1) as pool:  # called from inside a running loop (e.g. a notebook)
+            return pool.submit(self.runner.run, coro).result()
+
+    def close(self, client: HttpClient) -> None:
+        if self.runner is None:
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return self._close(client)
+        with ThreadPoolExecutor(1) as pool:  # closing needs a thread without a running loop
+            pool.submit(self._close, client).result()
+
+    def _close(self, client: HttpClient) -> None:
+        try:
+            self.runner.run(client.close())
+        finally:
+            self.runner.close()
+            self.runner = None
 
 
 class OpenAICompatTeacher:
@@ -92,26 +120,21 @@ class OpenAICompatTeacher:
         self.opts = _options(cfg.options)
         self.model = cfg.model
         self.name = f"openai:{cfg.model}"
-        self.base_url = (cfg.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
-        if urlsplit(self.base_url).scheme not in ("http", "https") or not urlsplit(self.base_url).hostname:
-            raise DatagenError(f"--base-url must be an http:// or https:// URL, got {safe_url(self.base_url)!r}")
-        key = os.environ.get(cfg.api_key_env or "", "") if cfg.api_key_env else ""
-        if not key:
-            if not is_local(self.base_url):
-                raise DatagenError(f"the openai teacher needs an API key for {safe_url(self.base_url)}: set the "
-                                   f"environment variable {cfg.api_key_env or 'OPENAI_API_KEY'} "
-                                   "(or name another with --api-key-env)")
-            key = NO_KEY
-        if not header_safe(key):
-            raise DatagenError(f"the API key in ${cfg.api_key_env} has characters an HTTP header cannot carry "
-                               "(a newline or non-ASCII text?)")
-        self._key = key
+        where = endpoint_of(cfg)
+        self.base_url, self.provider, self._headers = where.base_url, where.provider, where.headers
+        self._secrets = where.secrets
         self.stats = TeacherStats()
         self._limits = RateLimits(cfg.requests_per_second, cfg.requests_per_minute, cfg.tokens_per_second,
                                   cfg.tokens_per_minute)
+        self._slots = AdaptiveLimit(cfg.concurrency, adaptive=self.opts["adaptive"],
+                                    recover_after=self.opts["recover_after"])
+        self.stats.concurrency_trace = self._slots.trace  # the same list: it grows as the limit moves
+        self._http = HttpClient(self.base_url, headers=self._headers, ca_bundle=cfg.ca_bundle,
+                                connect_timeout=min(10.0, cfg.timeout))
         self._checked = not self.opts["preflight"]
-        self._tls = None
         self._jitter = random.Random()  # backoff jitter only: it never touches the data
+        self._loop = EventLoop()
+        weakref.finalize(self, self._loop.close, self._http)
 
     def __repr__(self) -> str:  # never show the key
         return f"OpenAICompatTeacher(model={self.model!r}, base_url={safe_url(self.base_url)!r})"
@@ -119,10 +142,10 @@ class OpenAICompatTeacher:
     def chat_template(self) -> str | None:
         """The served model's chat template where the server tells it: llama.cpp's GET /props
         ("chat_template"). vLLM and hosted APIs do not: None (give Magpie the template instead)."""
-        root = self.base_url.removesuffix("/v1")
-        req = urllib.request.Request(f"{root}/props", headers={"Authorization": f"Bearer {self._key}"})
+        root = safe_url(self.base_url).removesuffix("/v1")
+        req = urllib.request.Request(f"{root}/props", headers=self._headers)
         try:  # one GET, off the hot path: the standard library (an HTTP error status is an OSError)
-            with urllib.request.urlopen(req, timeout=min(10.0, self.cfg.timeout), context=self._tls_context()) as resp:
+            with urllib.request.urlopen(req, timeout=min(10.0, self.cfg.timeout), context=self._http.tls) as resp:
                 data = json.loads(resp.read())
         except (OSError, ValueError):
             return None
@@ -130,65 +153,43 @@ class OpenAICompatTeacher:
         return template if isinstance(template, str) and template.strip() else None
 
     def scrub(self, text: str) -> str:
-        return text.replace(self._key, "***") if self._key and self._key != NO_KEY else text
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def close(self) -> None:
+        """Close the connections; a later complete() opens new ones."""
+        self._loop.close(self._http)
 
     # ---- sync surface ----------------------------------------------------------------------
     def complete(self, requests: Sequence[Request], on_result: OnResult | None = None) -> list[Completion]:
         if not requests:
             return []
-        coro = self._batch(list(requests), on_result)
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return asyncio.run(coro)
-        with ThreadPoolExecutor(1) as pool:  # called from inside a running loop (e.g. a notebook)
-            return pool.submit(asyncio.run, coro).result()
+        return self._loop.run(self._batch(list(requests), on_result))
 
     # ---- async core ------------------------------------------------------------------------
-    def _tls_context(self):
-        """The TLS context of an https base URL, built once per teacher (None for http)."""
-        if self._tls is None and self.base_url.startswith("https:"):
-            self._tls = ssl_context()
-        return self._tls
-
-    def _pool(self) -> Pool:
-        """The HTTP/1.1 connections of one batch (one event loop). The TLS context is built once per
-        teacher: loading the CA store costs more than a batch of requests."""
-        headers = {"Authorization": f"Bearer {self._key}", "Content-Type": "application/json",
-                   "Accept": "application/json", "User-Agent": f"datagen/{__version__}"}
-        for name, env in (("OpenAI-Organization", "OPENAI_ORG_ID"), ("OpenAI-Project", "OPENAI_PROJECT_ID")):
-            value = os.environ.get(env, "")
-            if header_safe(value) and value.strip():  # as the openai SDK sends them
-                headers[name] = value.strip()
-        return Pool(self.base_url, headers=headers, tls=self._tls_context(),
-                    connect_timeout=min(10.0, self.cfg.timeout))
-
     async def _batch(self, requests: list[Request], on_result: OnResult | None) -> list[Completion]:
-        """One event loop and one set of connections per batch; rate-limit buckets outlive both."""
-        self._http = self._pool()
-        slots = max(1, int(self.cfg.concurrency))
-        self._slots = asyncio.Semaphore(slots)  # attempts in flight (n fan-outs included)
+        """One batch on the teacher's loop; connections and rate-limit buckets outlive it."""
+        for _ in range(2):  # let the loop see connections the server closed while it was stopped
+            await asyncio.sleep(0)
         out: list[Completion | None] = [None] * len(requests)
         todo = iter(range(len(requests)))
 
-        async def worker() -> None:  # `slots` workers rather than one task per request: 10,000 tasks
-            for i in todo:           # started at once delay the first replies by a burst of CPU
+        async def worker() -> None:  # `concurrency` workers rather than one task per request: 10,000
+            for i in todo:           # tasks started at once delay the first replies by a burst of CPU
                 out[i] = await self._one(requests[i])
                 if on_result:
                     on_result(i, out[i])
 
-        try:
-            if not self._checked:
-                await self._preflight()
-            await asyncio.gather(*(worker() for _ in range(min(slots, len(requests)))))
-        finally:
-            await self._http.close()
+        if not self._checked:
+            await self._preflight()
+        await asyncio.gather(*(worker() for _ in range(min(self._slots.ceiling, len(requests)))))
         kinds = {(c.error or "").split(":")[0] for c in out}
         if kinds == {"not_found"} and all(r.prompt is not None for r in requests):
             raise DatagenError(f"{safe_url(self.base_url)}/completions answered HTTP 404 to every raw prompt: this "
                                "server is chat-only (raw completions: the embedded teacher, a llama.cpp server "
                                "or vLLM)")
-        if not self.stats.succeeded and kinds <= {"auth", "not_found"}:  # a wrong --model or path: all will fail
+        if not self.stats.succeeded and kinds <= REFUSED:  # a wrong --model or path: all will fail
             raise DatagenError(f"{safe_url(self.base_url)} refused every request: {out[0].error} "
                                "(check --model and --base-url)")
         return out  # type: ignore[return-value]
@@ -200,6 +201,8 @@ class OpenAICompatTeacher:
             try:
                 async with asyncio.timeout(timeout):
                     resp = await self._http.request("GET", "/models")
+            except RedirectFailure:
+                break  # the requests themselves will say where it points
             except TRANSPORT_ERRORS as exc:
                 if attempt == 2:
                     why = transport_failure(exc, timeout).message
@@ -284,14 +287,20 @@ class OpenAICompatTeacher:
         else:
             params["prompt"] = prompt
         body = json.dumps(params).encode()
-        async with self._slots:
+        epoch, outcome = await self._slots.acquire(), "failed"
+        try:
             if self._limits:
                 await self._limits.acquire(len(prompt) / 4 + s.max_tokens * n)  # ~4 characters per token
             try:
                 async with asyncio.timeout(self.cfg.timeout):
                     resp = await self._http.request("POST", "/chat/completions" if chat else "/completions", body)
+            except RedirectFailure as exc:
+                raise Failure("redirect", str(exc), False) from None
             except TRANSPORT_ERRORS as exc:
                 raise transport_failure(exc, self.cfg.timeout) from None
+            outcome = "ok" if 200 <= resp.status < 300 else "rate_limited" if resp.status == 429 else "failed"
+        finally:
+            self._slots.release(epoch, outcome)
         if not 200 <= resp.status < 300:
             raise status_failure(resp.status, resp.headers, resp.body)
         return parse_body(resp.body, chat)

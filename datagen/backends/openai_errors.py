@@ -14,7 +14,8 @@ import socket
 import ssl
 import time
 
-from datagen.backends.http11 import ConnectTimeout, ProtocolError, ServerClosed
+import aiohttp
+
 from datagen.teacher import Choice
 
 RETRY_STATUS = {408, 429, 500, 502, 503, 504}
@@ -56,8 +57,8 @@ def retry_after_seconds(headers) -> float | None:
 def transport_failure(exc: BaseException, timeout: float) -> Failure:
     """A timeout or a connection that failed, in plain words: "connection refused", "the server
     closed the connection before answering", "TLS certificate not accepted: ..."."""
-    if isinstance(exc, ConnectTimeout):
-        return Failure("timeout", str(exc), True)
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return Failure("timeout", "no connection within the connect timeout", True)
     if isinstance(exc, TimeoutError):
         return Failure("timeout", f"no reply within {timeout:g} s", True)
     return Failure("connection", describe(exc)[:300], True)
@@ -65,6 +66,10 @@ def transport_failure(exc: BaseException, timeout: float) -> Failure:
 
 def describe(exc: BaseException) -> str:
     text = str(exc)
+    if isinstance(exc, aiohttp.ClientError):
+        said = describe_aiohttp(exc)
+        if said:
+            return said
     if isinstance(exc, ConnectionRefusedError) and exc.errno is None and text:
         return text  # our own words (a proxy that refused the tunnel)
     if isinstance(exc, ConnectionRefusedError) or f"[Errno {errno.ECONNREFUSED}]" in text:
@@ -77,11 +82,33 @@ def describe(exc: BaseException) -> str:
         return f"TLS error: {exc.reason or text}"
     if isinstance(exc, ConnectionResetError):
         return "the server reset the connection"
-    if isinstance(exc, (ServerClosed, ProtocolError)):
-        return text
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror[:1].lower() + exc.strerror[1:]
     return f"{type(exc).__name__}: {text}"
+
+
+def describe_aiohttp(exc: aiohttp.ClientError) -> str | None:
+    """aiohttp's errors in the words datagen has always used; None: describe the OSError inside."""
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "the server closed the connection before answering"
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        if "decode" in str(exc).lower():
+            return f"bad response body ({str(exc)[:120]})"
+        return "the server closed the connection mid-response"
+    if isinstance(exc, aiohttp.ClientHttpProxyError):
+        return f"the proxy refused the tunnel (HTTP {exc.status})"
+    if isinstance(exc, aiohttp.ClientProxyConnectionError):
+        return f"cannot reach the proxy: {describe(exc.os_error)}"
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        err = exc.certificate_error
+        return f"TLS certificate not accepted: {getattr(err, 'verify_message', None) or err}"
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return f"cannot resolve the host name ({exc.os_error.strerror or exc.os_error})"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return describe(exc.os_error)
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return f"not an HTTP response datagen can read ({exc.message})"
+    return None
 
 
 def status_failure(code: int, headers, body: bytes) -> Failure:

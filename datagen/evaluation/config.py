@@ -12,6 +12,9 @@ from datagen.errors import DatagenError
 from datagen.session import SamplingConfig
 
 COMPARISONS = ("base", "students", "reference")
+# Answer length when --answer_max_tokens is not given: IFEval's prompts ask for up to 1,200 words, and
+# lm-evaluation-harness's ifeval task generates up to 1,280 tokens; datagen's own sets ask for short answers.
+ANSWER_TOKENS = {"ifeval": 1280, "datagen": 192}
 
 
 def judge_sampling() -> SamplingConfig:
@@ -34,7 +37,9 @@ class EvalConfig:
                                                     "(empty = the eval set's name)"})
     output_dir: str = field(default="evals", metadata={"help": "where eval results are written"})
     runs: str = field(default="runs", metadata={"help": "where dataset versions live (held-out records)"})
-    answer_max_tokens: int = field(default=192, metadata={"help": "max new tokens of a student's answer", "min": 1})
+    answer_max_tokens: int | None = field(default=None, metadata={
+        "help": "max new tokens of a student's answer (empty = chosen for the eval set: 1280 for an IFEval-format "
+                "file, as lm-evaluation-harness gives; 192 for datagen's format)", "min": 1})
     answer_temperature: float = field(default=0.0, metadata={
         "help": "student sampling temperature (0 = greedy, as IFEval scores)", "min": 0.0, "max": 5.0})
     judge: bool = field(default=True, metadata={"help": "run the pairwise judge (teacher below)"})

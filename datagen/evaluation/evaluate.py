@@ -15,6 +15,7 @@ from datagen.backends import public_config
 from datagen.versions import open_version
 from datagen.errors import DatagenError
 from datagen.evaluation import scoring
+from datagen.evaluation.config import ANSWER_TOKENS
 from datagen.evaluation.evalset import BUNDLED, load_eval_set
 from datagen.evaluation.models import Model, models_of
 from datagen.evaluation.store import write_eval
@@ -98,7 +99,8 @@ def evaluate(cfg, judge_backend=None, backends: dict | None = None, progress=Non
     prompts = list(evalset.prompts[: cfg.limit] if cfg.limit else evalset.prompts)
     models = models_of(cfg)
     backends = backends or {}
-    answer_s = Sampling(max_tokens=cfg.answer_max_tokens, temperature=cfg.answer_temperature, seed=cfg.seed)
+    answer_s = Sampling(max_tokens=cfg.answer_max_tokens or ANSWER_TOKENS[evalset.format],
+                        temperature=cfg.answer_temperature, seed=cfg.seed)
     need_judge = cfg.judge and (pairs_to_judge(cfg, models) or "reference" in cfg.compare)
     if need_judge:  # a broken judge template fails now, before any model is loaded or asked
         TemplateLoader(cfg.templates or None).load(cfg.judge_template).render(instruction="", first="", second="")
@@ -125,7 +127,8 @@ def evaluate(cfg, judge_backend=None, backends: dict | None = None, progress=Non
     rows = result_rows(prompts, answers, scored, judged, ref_answers, held)
     provenance = {"run_id": run_id, "config": public_config(C.to_dict(cfg)),
                   "eval_set": {"name": evalset.name, "source": evalset.source, "sha256": evalset.sha256,
-                               "prompts": len(evalset.prompts), "scored": len(prompts)},
+                               "prompts": len(evalset.prompts), "scored": len(prompts),
+                               "format": evalset.format},
                   "models": [m.describe() | {"teacher_stats": teachers[m.label].stats.to_dict()} for m in models],
                   "answer_sampling": json.loads(canonical_json(answer_s.__dict__)), "judge": judge_info or None}
     return write_eval(cfg.output_dir, cfg.name or evalset.name, rows, summary, provenance)

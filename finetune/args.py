@@ -19,6 +19,9 @@ ALIASES = {"--model": ["--model_name_or_path"], "--lora": ["--use_peft", "true"]
 # LoRA wants a higher rate than full fine-tuning: 2e-4 is the QLoRA paper's rate for its small
 # models (Dettmers et al. 2023, Table 9); TRL's own default 2e-5 (full SFT) is kept for --full.
 LORA_LEARNING_RATE = 2e-4
+# IA3 learns only rescaling vectors and wants a much higher rate: 3e-3 is T-Few's (Liu et al. 2022, sec. 3.3).
+# Prefix tuning keeps LoRA's rate (not from a source: the tiny-model tests and a SmolLM2 smoke run train with it).
+PEFT_LEARNING_RATE = {"lora": LORA_LEARNING_RATE, "prefix": LORA_LEARNING_RATE, "ia3": 3e-3}
 
 
 @dataclass
@@ -27,6 +30,10 @@ class StudentArgs:
     out: str = field(default="adapters", metadata={"help": "Root folder: runs go to OUT/NAME/<trainer>-NNNN/."})
     name: str | None = field(default=None, metadata={"help": "Run folder name (default: the dataset's name)."})
     merge: bool = field(default=False, metadata={"help": "Also write LoRA-merged full weights to RUN/merged/."})
+    peft: str = field(default="lora", metadata={
+        "help": "Adapter method (finetune/peft_methods.py): lora | prefix (prefix tuning, --num_virtual_tokens) | "
+                "ia3. With --adapter the adapter's own method is trained on."})
+    num_virtual_tokens: int = field(default=16, metadata={"help": "--peft prefix: trained virtual tokens per layer."})
     adapter: str | None = field(default=None, metadata={
         "help": "Start from this LoRA adapter (e.g. an SFT run) and keep training it (DPO: the reference "
                 "is the adapter as loaded)."})
@@ -97,9 +104,9 @@ def parse(argv: list[str], kind: str):
     except ValueError as exc:  # unknown keys, bad values in the dataclasses' __post_init__
         raise DatagenError(unknown_flag_message(str(exc), parser, kind)) from None
     explicit_lr = config_lr or any(a == "--learning_rate" or a.startswith("--learning_rate=") for a in argv)
-    train_args, model_args = parsed[2], parsed[3]
+    student_args, train_args, model_args = parsed[1], parsed[2], parsed[3]
     if model_args.use_peft and not explicit_lr:
-        train_args.learning_rate = LORA_LEARNING_RATE
+        train_args.learning_rate = PEFT_LEARNING_RATE.get(student_args.peft, LORA_LEARNING_RATE)
     return tuple(parsed)
 
 

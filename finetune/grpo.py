@@ -78,6 +78,7 @@ def write_rewards_csv(path: Path, history: list[dict]) -> None:
 
 
 def main(data_args, student_args, train_args, model_args, reward_args) -> dict:
+    T.check_peft(student_args, model_args, "grpo")
     prep = prepare(data_args, student_args, model_args, reward_args, train_args.seed)
     session = judge_session(reward_args, data_args.runs) if reward_args.reward == "judge" else None
     try:
@@ -91,7 +92,8 @@ def main(data_args, student_args, train_args, model_args, reward_args) -> dict:
 def run(prep, fn, data_args, student_args, train_args, model_args, reward_args) -> dict:
     from trl import GRPOTrainer
 
-    model, tok, template, peft_config = T.load(prep["model_dir"], model_args, student_args.adapter)
+    model, tok, template, peft_config = T.load(prep["model_dir"], model_args, student_args.adapter,
+                                               student_args.peft, student_args.num_virtual_tokens)
     root = Path(student_args.out) / (student_args.name or prep["version"].name)
     tmp = T.temp_run(root)
     try:
@@ -120,7 +122,7 @@ def run(prep, fn, data_args, student_args, train_args, model_args, reward_args) 
             base_model=T.base_entry(prep), chat_template=template,
             configs={"data": data_args, "student": student_args, "training": train_args, "model": model_args,
                      "reward": reward_args},
-            metrics=metrics, adapter_parent=student_args.adapter, outputs=outputs)
+            metrics=metrics, adapter_parent=student_args.adapter, outputs=outputs, peft=T.peft_of(model))
         final = T.publish(tmp, root, "grpo", prov)
     except BaseException:
         T.discard(tmp)

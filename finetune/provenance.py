@@ -71,13 +71,14 @@ def dataset_entry(version: DatasetVersion, n_train: int, held_out: list[str]) ->
 
 
 def build(kind: str, *, dataset: dict, base_model: dict, chat_template: dict, configs: dict, metrics: dict,
-          adapter_parent: str | None, outputs: list[str]) -> dict:
+          adapter_parent: str | None, outputs: list[str], peft: dict | None = None) -> dict:
     return {
         "trainer": kind,
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "dataset": dataset,
         "base_model": base_model,
         "adapter_parent": adapter_parent,
+        **({"peft": peft} if peft is not None else {}),
         "chat_template": chat_template,
         "config": {name: jsonable(cfg) for name, cfg in configs.items()},
         "metrics": metrics,

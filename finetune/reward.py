@@ -18,6 +18,7 @@ from datagen.errors import DatagenError
 from finetune import args as A
 from finetune import data, models, provenance
 from finetune import train as T
+from finetune.peft_methods import peft_config
 from finetune.reward_model import load_classifier, pair_accuracy
 
 
@@ -42,8 +43,9 @@ def prepare(data_args, student_args, model_args, seed: int) -> dict:
 
 
 def main(data_args, student_args, train_args, model_args) -> dict:
-    from trl import RewardTrainer, get_peft_config
+    from trl import RewardTrainer
 
+    T.check_peft(student_args, model_args, "reward")
     prep = prepare(data_args, student_args, model_args, train_args.seed)
     model, tok = load_classifier(prep["model_dir"], None, prep["model_dir"], model_args.dtype or "float32")
     _, template = models.load_tokenizer(prep["model_dir"])
@@ -53,7 +55,8 @@ def main(data_args, student_args, train_args, model_args) -> dict:
         train_args.output_dir = str(tmp / "trainer")
         before = pair_accuracy(model, tok, prep["held_rows"])
         trainer = RewardTrainer(model=model, args=train_args, train_dataset=data.to_dataset(prep["rows"]),
-                                processing_class=tok, peft_config=get_peft_config(model_args))
+                                processing_class=tok,
+                                peft_config=peft_config(student_args.peft, model_args, student_args.num_virtual_tokens))
         t0 = time.time()
         trainer.train()
         seconds = time.time() - t0
@@ -70,7 +73,7 @@ def main(data_args, student_args, train_args, model_args) -> dict:
             "reward", dataset=provenance.dataset_entry(prep["version"], prep["n_train"], [r.id for r in prep["held"]]),
             base_model=T.base_entry(prep), chat_template=template,
             configs={"data": data_args, "student": student_args, "training": train_args, "model": model_args},
-            metrics=metrics, adapter_parent=None, outputs=outputs)
+            metrics=metrics, adapter_parent=None, outputs=outputs, peft=T.peft_of(model))
         final = T.publish(tmp, root, "reward", prov)
     except BaseException:
         T.discard(tmp)

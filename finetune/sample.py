@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from datagen.errors import DatagenError
-from finetune import models
+from finetune import models, prefix_generate
 
 
 def base_of(adapter: str | Path) -> str | None:
@@ -33,7 +33,7 @@ def load_student(model_spec: str | None, adapter: str | None = None, dtype: str 
     if adapter:
         from peft import PeftModel
 
-        model = PeftModel.from_pretrained(model, adapter)
+        model = prefix_generate.install(PeftModel.from_pretrained(model, adapter))
     model.eval()
     return model, tok
 
@@ -43,6 +43,7 @@ def generate(model, tok, prompts: list[list[dict]], max_new_tokens: int = 64) ->
     import torch
 
     out = []
+    prefix_generate.install(model)  # a prefix-tuned student (e.g. just trained) answers with its prefix
     device = next(model.parameters()).device
     for messages in prompts:
         enc = tok.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from datagen.errors import DatagenError
-from finetune import data, models, provenance, sample
+from finetune import data, models, peft_methods, provenance, sample
 
 log = logging.getLogger("datagen.finetune")
 
@@ -43,10 +43,22 @@ def prepare(kind: str, data_args, student_args, model_args, seed: int) -> dict:
             "held": held, "model_dir": model_dir, "base_info": base_info, "n_train": len(train_records)}
 
 
-def load(model_dir: Path, model_args, adapter: str | None):
-    """-> (model, tokenizer, chat template info, peft_config for the trainer or None)."""
-    from trl import get_peft_config
+def check_peft(student_args, model_args, kind: str) -> None:
+    """--peft against the trainer, --full, --merge and a continued --adapter's method (one line, before loading)."""
+    method = student_args.peft
+    peft_methods.check(method, model_args.use_peft, student_args.merge, kind)
+    if student_args.adapter:
+        own = peft_methods.adapter_method(student_args.adapter)
+        if method != "lora" and own != method:
+            raise DatagenError(f"--peft {method}: adapter {student_args.adapter} is a {own} adapter; "
+                               f"continue it without --peft (or with --peft {own})")
+        if own in peft_methods.METHODS:  # the adapter's own method meets the same rules
+            peft_methods.check(own, True, student_args.merge or not model_args.use_peft, kind)
 
+
+def load(model_dir: Path, model_args, adapter: str | None, peft: str = "lora", num_virtual_tokens: int = 16):
+    """-> (model, tokenizer, chat template info, peft_config for the trainer or None). `peft` picks the adapter
+    method of a new adapter (finetune/peft_methods.py); a continued --adapter keeps its own."""
     tok, template = models.load_tokenizer(model_dir)
     model = models.load_model(model_dir, tok, model_args.dtype)
     if adapter:
@@ -56,7 +68,7 @@ def load(model_dir: Path, model_args, adapter: str | None):
         if not model_args.use_peft:  # --full on top of an adapter: fold it in, train every weight
             model = model.merge_and_unload()
         return model, tok, template, None
-    return model, tok, template, get_peft_config(model_args)
+    return model, tok, template, peft_methods.peft_config(peft, model_args, num_virtual_tokens)
 
 
 def claim_run_dir(root: Path, kind: str) -> Path:
@@ -75,8 +87,10 @@ def claim_run_dir(root: Path, kind: str) -> Path:
 def train(kind: str, data_args, student_args, train_args, model_args,
           make_trainer: Callable[..., object]) -> dict:
     """Run one training job; make_trainer(model, tok, dataset, train_args, peft_config) builds the TRL trainer."""
+    check_peft(student_args, model_args, kind)
     prep = prepare(kind, data_args, student_args, model_args, train_args.seed)
-    model, tok, template, peft_config = load(prep["model_dir"], model_args, student_args.adapter)
+    model, tok, template, peft_config = load(prep["model_dir"], model_args, student_args.adapter,
+                                             student_args.peft, student_args.num_virtual_tokens)
     root = Path(student_args.out) / (student_args.name or prep["version"].name)
     tmp = temp_run(root)
     try:
@@ -106,12 +120,19 @@ def train(kind: str, data_args, student_args, train_args, model_args,
             kind, dataset=provenance.dataset_entry(prep["version"], prep["n_train"], prep["held"]),
             base_model=base_entry(prep), chat_template=template,
             configs={"data": data_args, "student": student_args, "training": train_args, "model": model_args},
-            metrics=metrics, adapter_parent=student_args.adapter, outputs=outputs)
+            metrics=metrics, adapter_parent=student_args.adapter, outputs=outputs, peft=peft_of(model))
         final = publish(tmp, root, kind, prov)
     except BaseException:
         discard(tmp)
         raise
     return {"path": final, "metrics": metrics, "prompts": prep["prompts"], "before": before, "after": after}
+
+
+def peft_of(model) -> dict:
+    """The trained adapter's method and settings for provenance.json ({"method": "full"} for full weights)."""
+    from peft import PeftModel
+
+    return peft_methods.describe(model.peft_config["default"] if isinstance(model, PeftModel) else None)
 
 
 def base_entry(prep: dict) -> dict:

@@ -37,7 +37,7 @@ class BestOfN(Filter):
     scorer: str = field(default="verifier", metadata={"help": "verifier | reward_model (the judge: use "
                                                                "`--method answer --method_cfg.scorer judge`)"})
     verifier: str = field(default="", metadata={
-        "help": "bundled verifier (json_parses, python_runs, matches_reference, constraints, shorter) or module:function"})
+        "help": "bundled verifier (json_parses, python_runs, matches_reference, shorter, hedging, constraints, constraints_all) or module:function"})
     reward_model: str = field(default="", metadata={
         "help": "a `datagen train reward` run folder or a sequence-classification model folder"})
     min_score: float | None = field(default=None, metadata={

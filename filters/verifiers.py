@@ -20,7 +20,6 @@ import sys
 import tempfile
 from typing import Callable
 
-from datagen.constraints import constraints_of, score
 from datagen.errors import DatagenError
 from datagen.record import Record, normalize
 
@@ -87,25 +86,23 @@ def matches_reference(answer: str, record: Record) -> float:
     return 0.0
 
 
-def constraints(answer: str, record: Record) -> float:
-    """The fraction of the record's meta["constraints"] (datagen.constraints) the answer follows strictly:
-    1.0 when all pass, so best-of-n keeps the candidate that follows most. A record without constraints
-    raises (-> verifier_error)."""
-    cs = constraints_of(record.meta, "the record's meta")
-    if not cs:
-        raise ValueError("the record has no constraints (meta['constraints']) to check")
-    passed = score(cs, answer or "", record.instruction)["strict"]
-    return sum(passed) / len(passed)
-
-
 def shorter(answer: str, record: Record) -> float:
     """Minus the number of words: the shortest answer scores highest (a length-penalty baseline)."""
     return -float(len((answer or "").split()))
 
 
-BUNDLED: dict[str, Verifier] = {"json_parses": json_parses, "python_runs": python_runs,
-                                "matches_reference": matches_reference, "constraints": constraints,
-                                "shorter": shorter}
+def _bundled() -> dict[str, Verifier]:
+    from filters.constraint_verify import constraints_all, constraints_fraction
+    from filters.hedging import hedging
+
+    return {"json_parses": json_parses, "python_runs": python_runs, "matches_reference": matches_reference,
+            "shorter": shorter, "hedging": hedging, "constraints": constraints_fraction,
+            "constraints_all": constraints_all}
+
+
+# hedging: filters/hedging.py (Schulman's reward for questions with a reference); constraints and
+# constraints_all: the share of the prompt's meta["constraints"] met, or all of them (filters/constraint_verify.py).
+BUNDLED: dict[str, Verifier] = _bundled()
 
 
 def load_verifier(spec: str) -> Verifier:

@@ -12,6 +12,7 @@ completion length at every step.
 from __future__ import annotations
 
 import csv
+import json
 import time
 from pathlib import Path
 
@@ -30,9 +31,15 @@ def make_parser():
 
 
 def prompt_rows(records) -> list[dict]:
-    """GRPO rows: the conversation up to the answer, plus the columns the reward function reads."""
+    """GRPO rows: the conversation up to the answer, plus the columns the reward function reads (meta: the
+    record's constraints, as JSON, for `--reward constraints`)."""
     return [{"prompt": data.prompt_messages(r), "instruction": r.instruction, "input": r.input,
-             "reference": r.output or ""} for r in records]
+             "reference": r.output or "", "meta": json.dumps(reward_meta(r))} for r in records]
+
+
+def reward_meta(r) -> dict:
+    """What of a record's meta a reward reads: its constraints and the request without their wording."""
+    return {k: r.meta[k] for k in ("constraints", "base_instruction") if k in (r.meta or {})}
 
 
 def prepare(data_args, student_args, model_args, reward_args, seed: int) -> dict:

@@ -7,18 +7,26 @@ step 3), or the teacher as judge (RLAIF: Bai et al. 2022, Constitutional AI; Lee
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from datagen.errors import DatagenError
 from datagen.record import Record
 
 
+# Bundled verifiers that `--reward` names directly: `--reward hedging` is `--reward verifier --verifier hedging`.
+SHORTHANDS = ("hedging", "constraints", "constraints_all")
+
+
 @dataclass
 class RewardArgs:
     """What scores the student's sampled answers during `datagen train grpo`."""
-    reward: str = field(default="verifier", metadata={"help": "verifier | reward_model | judge (the teacher grades)"})
+    reward: str = field(default="verifier", metadata={
+        "help": "verifier | reward_model | judge (the teacher grades) | hedging (Schulman's honesty reward on "
+                "questions with a reference: filters/hedging.py) | constraints (share of the prompt's "
+                "meta constraints met) | constraints_all (1 when all are met)"})
     verifier: str = field(default="", metadata={
-        "help": "bundled verifier (json_parses, python_runs, matches_reference, shorter) or module:function"})
+        "help": "bundled verifier (json_parses, python_runs, matches_reference, shorter, hedging, constraints, constraints_all) or module:function"})
     reward_model: str = field(default="", metadata={
         "help": "a `datagen train reward` run folder or a sequence-classification model folder"})
     judge_teacher: str = field(default="embedded", metadata={"help": "judge backend: embedded | openai | vllm"})
@@ -56,12 +64,14 @@ def reward_function(args: RewardArgs, ctx=None):
 
     if args.judge_max_tokens < 1:
         raise DatagenError("--judge_max_tokens must be >= 1")
-    scorer = make_scorer(args.reward, verifier=args.verifier, reward_model=args.reward_model, ctx=ctx,
+    kind, verifier = (("verifier", args.reward) if args.reward in SHORTHANDS else (args.reward, args.verifier))
+    scorer = make_scorer(kind, verifier=verifier, reward_model=args.reward_model, ctx=ctx,
                          judge_max_tokens=args.judge_max_tokens)
 
-    def reward(prompts, completions, instruction=None, input=None, reference=None, **_):
+    def reward(prompts, completions, instruction=None, input=None, reference=None, meta=None, **_):
         n = len(completions)
-        records = [Record.make(instruction[i], input[i], reference[i] or None) for i in range(n)]
+        records = [Record.make(instruction[i], input[i], reference[i] or None,
+                               meta=json.loads(meta[i]) if meta and meta[i] else {}) for i in range(n)]
         scores = scorer.score(records, [[completion_text(c)] for c in completions])
         return [None if isinstance(row[0], tuple) else float(row[0]) for row in scores]
 

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from extras import needs
 
-pytest.importorskip("peft")
-pytest.importorskip("trl")
+needs("train")
 
 from datagen.cli import main  # noqa: E402
 from finetune import sample  # noqa: E402

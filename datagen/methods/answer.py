@@ -35,7 +35,7 @@ class Config:
     scorer: str = field(default="", metadata={
         "help": "scores the candidates: verifier | reward_model | judge (the teacher grades each); empty = none"})
     verifier: str = field(default="", metadata={
-        "help": "scorer verifier: bundled (json_parses, python_runs, matches_reference, constraints, shorter) or module:function"})
+        "help": "scorer verifier: bundled (json_parses, python_runs, matches_reference, shorter, hedging, constraints, constraints_all) or module:function"})
     reward_model: str = field(default="", metadata={
         "help": "scorer reward_model: a `datagen train reward` run or a sequence-classification model folder"})
     keep: str = field(default="", metadata={

@@ -40,6 +40,14 @@ CHATML = ("{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_
           "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
 
 
+def route(path: str) -> str:
+    """The path without its query; Azure's /openai/deployments/<name>/... served as /v1/... ."""
+    path = path.split("?")[0]
+    if path.startswith("/openai/deployments/"):
+        return "/v1/" + path.split("/", 4)[4] if path.count("/") >= 4 else path
+    return path
+
+
 def reply_text(content: str, seed: int | None, index: int) -> str:
     """The deterministic answer: reply_text("hi", 3, 1) -> "Re: hi (s=3, i=1)"."""
     return f"Re: {content} (s={seed}, i={index})"
@@ -65,6 +73,7 @@ class FakeOpenAIServer:
         self.bodies: list[dict] = []           # every JSON body received, in arrival order
         self.times: list[float] = []           # monotonic arrival time of every POST
         self.auth: set[str] = set()            # Authorization header values seen
+        self.seen: list[tuple[str, str, dict]] = []  # (method, path with query, headers) of every request
         self._forced: deque[str] = deque()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server = None
@@ -136,10 +145,11 @@ class FakeOpenAIServer:
                 body = await reader.readexactly(int(headers.get("content-length", 0) or 0))
                 if "authorization" in headers:
                     self.auth.add(headers["authorization"])
-                if self.api_key and headers.get("authorization") != f"Bearer {self.api_key}":
+                self.seen.append((method, path, headers))
+                if self.api_key and self.api_key not in (headers.get("authorization", "")[7:], headers.get("api-key")):
                     self._send(writer, 401, {"error": {"message": "invalid API key", "type": "invalid_request_error"}})
                     continue
-                if not await self._respond(method, path.split("?")[0], body, writer):
+                if not await self._respond(method, route(path), body, writer):
                     return
         except (asyncio.CancelledError, ConnectionError, asyncio.IncompleteReadError):
             pass

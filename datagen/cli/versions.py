@@ -66,7 +66,8 @@ class ReportArgs:
     version: str = _version()
     out: str = field(default="", metadata={"help": "HTML file to write (empty = <version>-report.html)"})
     runs: str = field(default="runs", metadata={"help": "where versions live"})
-    prices: str = field(default="", metadata={"help": "USD per million input,output tokens, e.g. 0.15,0.6"})
+    prices: str = field(default="", metadata={"help": "USD per million input,output tokens, e.g. 0.15,0.6; "
+                                                   "then batch input,output (default: half)"})
     diff_against: str = field(default="", metadata={"help": "also show what changed since this version"})
     evals: str = field(default="evals", metadata={"help": "where `datagen eval` results live: students trained "
                                                           "on this version are shown"})
@@ -198,10 +199,13 @@ def cmd_report(argv: list[str]) -> int:
     prices = None
     if a.prices:
         try:
-            pin, pout = (float(x) for x in a.prices.split(","))
+            numbers = [float(x) for x in a.prices.split(",")]
+            if len(numbers) not in (2, 4):
+                raise ValueError
         except ValueError:
-            raise DatagenError("--prices takes two numbers, USD per million input and output tokens: 0.15,0.6") from None
-        prices = {"input": pin, "output": pout}
+            raise DatagenError("--prices takes two numbers, USD per million input and output tokens: 0.15,0.6 "
+                               "(four with the batch API's: 0.15,0.6,0.075,0.3)") from None
+        prices = dict(zip(("input", "output", "batch_input", "batch_output"), numbers))
     diff = diff_versions(open_version(a.diff_against, a.runs), v) if a.diff_against else None
     out = write_report(v, a.out or v.path.name + "-report.html", prices, diff, students_of(v, a.evals))
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")

@@ -109,12 +109,30 @@ def origin_manifest(version: DatasetVersion, key: str) -> tuple[dict, str]:
 
 
 def teacher_usage(manifest: dict, prices: dict | None) -> dict:
+    """The teacher's counters; with prices, the cost, tokens answered through a batch API priced at
+    the batch rate (prices "batch_input"/"batch_output", else half the others, as OpenAI's batch API)."""
     s = dict(manifest.get("teacher_stats") or {})
     if prices and s:
-        cost = (s.get("prompt_tokens", 0) * prices.get("input", 0.0)
-                + s.get("completion_tokens", 0) * prices.get("output", 0.0)) / 1e6
+        b_in, b_out = s.get("batch_prompt_tokens", 0), s.get("batch_completion_tokens", 0)
+        cost = ((s.get("prompt_tokens", 0) - b_in) * prices.get("input", 0.0)
+                + (s.get("completion_tokens", 0) - b_out) * prices.get("output", 0.0)
+                + b_in * prices.get("batch_input", prices.get("input", 0.0) / 2)
+                + b_out * prices.get("batch_output", prices.get("output", 0.0) / 2)) / 1e6
         s["estimated_cost_usd"] = round(cost, 4)
+    if s.get("concurrency_trace"):
+        s["concurrency"] = concurrency_summary(s["concurrency_trace"])
+    if s.get("batches"):
+        s["batch_jobs"] = len(s["batches"])
     return s
+
+
+def concurrency_summary(trace: list) -> str:
+    """[[0.8, 12, "429"], [0.9, 9, "429"], [5.1, 10, "recover"], ...] -> "lowest 9 after 2 drops on 429
+    (first at 0.8 s); back up to 10 by 5.1 s; 3 changes"."""
+    drops = [row for row in trace if row[2] == "429"]
+    lowest = min(row[1] for row in trace)
+    text = f"lowest {lowest} after {len(drops)} drops on 429" + (f" (first at {drops[0][0]:g} s)" if drops else "")
+    return text + f"; {trace[-1][1]} at {trace[-1][0]:g} s; {len(trace)} changes"
 
 
 def funnel(manifest: dict) -> dict:

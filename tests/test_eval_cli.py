@@ -105,6 +105,14 @@ def test_if_scores_are_real_checks(server, tmp_path):
     assert s["pairs"] == [] and sum(k["n"] for k in ifs["per_kind"].values()) == len(
         [c for r in pq.read_table(folder / "results.parquet").to_pylist() if r["model"] == "stud"
          for c in json.loads(r["checks"])])
+    # the paired comparison: both answer the same 12 prompts with the same text but for their marker
+    [paired] = s["paired"]
+    assert (paired["a"], paired["b"], paired["kind"]) == ("stud", "base", "base")
+    ps = paired["prompt_strict"]
+    assert ps["n"] == 12 and ps["diff"] == pytest.approx(ps["a"] - ps["b"])
+    assert ps["ci95"][0] <= ps["diff"] <= ps["ci95"][1] and 0 <= ps["p_mcnemar"] <= 1
+    assert paired["answer_words"]["a"] == paired["answer_words"]["b"] == 6
+    assert set(paired["per_split"]) <= {"train", "heldout", "eval"}
 
 
 def test_kill_9_mid_eval_then_resume_asks_only_for_what_is_missing(tmp_path):

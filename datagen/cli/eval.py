@@ -45,9 +45,11 @@ def cmd_eval(argv: list[str]) -> int:
     folder = evaluate(cfg)
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     print(f"wrote {folder}")
-    from datagen.evaluation.compare import compare_rows, render_table
+    from datagen.evaluation.compare import compare_rows, paired_lines, render_table
 
     print(render_table(compare_rows([folder])))
+    for line in paired_lines(summary):
+        print(line)
     for p in summary["pairs"]:
         print(f"  {p['a']} vs {p['b']}: {p['wins']} wins, {p['ties']} ties, {p['losses']} losses "
               f"(ties: {', '.join(f'{k} {v}' for k, v in p['reasons'].items() if v and k != 'consistent') or '-'})")
@@ -65,8 +67,8 @@ class CompareArgs:
 
 def cmd_compare(argv: list[str]) -> int:
     """Compare students across dataset versions: `datagen compare [EVAL ...] [--format text|md|json]`."""
-    from datagen.evaluation.compare import compare_rows, render_table
-    from datagen.evaluation.store import list_evals, open_eval
+    from datagen.evaluation.compare import compare_rows, paired_lines, render_table
+    from datagen.evaluation.store import list_evals, open_eval, read_json
 
     a = parse_command(argv, CompareArgs, "datagen compare [EVAL ...] [--out evals] [--format text|md|json]")
     if a is None:
@@ -80,5 +82,13 @@ def cmd_compare(argv: list[str]) -> int:
         print(f"no evals under {a.out}")
         return 0
     rows = compare_rows(folders)
-    print(json.dumps(rows, indent=2) if a.format == "json" else render_table(rows, a.format))
+    if a.format == "json":
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(render_table(rows, a.format))
+    for folder in folders:  # each eval's paired comparisons: student - base, student - student
+        lines = paired_lines(read_json(folder / "summary.json"))
+        if lines:
+            print(f"\n{folder}:" + ("\n" if a.format == "md" else ""))
+            print("\n".join(lines))
     return 0

@@ -26,6 +26,35 @@ def _win(p: dict | None) -> str:
     return f"{100 * p['win_rate']:.1f} [{100 * lo:.1f}, {100 * hi:.1f}] ({p['wins']}/{p['ties']}/{p['losses']})"
 
 
+def _delta(p: dict | None) -> str:
+    """A paired difference in points: "+5.0 [1.2, 8.8] p=0.012"."""
+    if not p or p.get("diff") is None:
+        return "-"
+    lo, hi = p["ci95"]
+    ci = f" [{100 * lo:+.1f}, {100 * hi:+.1f}]" if lo is not None else ""
+    pv = f" p={p['p_mcnemar']:.3g}" if "p_mcnemar" in p else ""
+    return f"{100 * p['diff']:+.1f}{ci}{pv}"
+
+
+def paired_lines(summary: dict) -> list[str]:
+    """One block per paired comparison of an eval: differences in points (a - b) with the paired
+    bootstrap 95% interval and McNemar's exact p, per split of the constraint kinds, and answer length."""
+    lines = []
+    for p in summary.get("paired", []):
+        w = p["answer_words"]
+        lines.append(f"  {p['a']} - {p['b']} (paired, {p['prompt_strict']['n']} prompts): "
+                     f"prompt strict {_delta(p['prompt_strict'])}, loose {_delta(p['prompt_loose'])}; "
+                     f"instruction strict {_delta(p['instruction_strict'])}, loose {_delta(p['instruction_loose'])}")
+        for split, s in p.get("per_split", {}).items():
+            lines.append(f"    {split} kinds ({s['prompts']} prompts): prompt strict {_delta(s['prompt_strict'])}; "
+                         f"instruction strict {_delta(s['instruction_strict'])} "
+                         f"({s['instruction_strict']['instructions']} instructions)")
+        if w.get("a") is not None and w["ci95"][0] is not None:
+            lines.append(f"    mean answer words {w['a']:.1f} vs {w['b']:.1f} "
+                         f"(difference {w['diff']:+.1f} [{w['ci95'][0]:+.1f}, {w['ci95'][1]:+.1f}])")
+    return lines
+
+
 def compare_rows(evals: list[Path]) -> list[dict]:
     """One row per model of each eval; students carry their dataset version, bases their own line."""
     rows = []
@@ -34,6 +63,7 @@ def compare_rows(evals: list[Path]) -> list[dict]:
         described = {m["label"]: m for m in prov.get("models", [])}
         for label, m in summary["models"].items():
             vs_base = next((p for p in summary.get("pairs", []) if p["a"] == label and p["kind"] == "base"), None)
+            paired = next((p for p in summary.get("paired", []) if p["a"] == label and p["kind"] == "base"), None)
             ds = (described.get(label) or {}).get("dataset") or {}
             rows.append({
                 "dataset": ds.get("ref") or ("(base)" if m["role"] == "base" else "-"),
@@ -42,6 +72,7 @@ def compare_rows(evals: list[Path]) -> list[dict]:
                 "spec": (described.get(label) or {}).get("spec", ""), "n": summary["eval_set"]["scored"],
                 "if_strict": m["if"]["prompt_strict"], "if_loose": m["if"]["prompt_loose"],
                 "instr_strict": m["if"]["instruction_strict"], "vs_base": vs_base,
+                "paired_vs_base": (paired or {}).get("prompt_strict"),
                 "heldout_loss": m.get("heldout_loss"),
                 "base_heldout_loss": summary.get("base_heldout_loss", {}).get(
                     f"base@{(m.get('heldout_loss') or {}).get('version')}"),
@@ -49,14 +80,14 @@ def compare_rows(evals: list[Path]) -> list[dict]:
     return rows
 
 
-HEAD = ("dataset", "student", "eval", "n", "IF strict %", "IF loose %", "instr. strict %", "win % vs base (W/T/L)",
-        "held-out loss", "base on the same rows")
+HEAD = ("dataset", "student", "eval", "n", "IF strict %", "IF loose %", "instr. strict %",
+        "strict vs base, paired (points, McNemar p)", "win % vs base (W/T/L)", "held-out loss", "base on the same rows")
 
 
 def cells(r: dict) -> list[str]:
     return [r["dataset"], r["student"], r["eval"], str(r["n"]), _ci(r["if_strict"], 100), _ci(r["if_loose"], 100),
-            _ci(r["instr_strict"], 100), _win(r["vs_base"]), _ci(r["heldout_loss"], 1.0, 3),
-            _ci(r["base_heldout_loss"], 1.0, 3)]
+            _ci(r["instr_strict"], 100), _delta(r.get("paired_vs_base")), _win(r["vs_base"]),
+            _ci(r["heldout_loss"], 1.0, 3), _ci(r["base_heldout_loss"], 1.0, 3)]
 
 
 def render_table(rows: list[dict], fmt: str = "text") -> str:

@@ -15,9 +15,11 @@ from datagen.backends import public_config
 from datagen.versions import open_version
 from datagen.errors import DatagenError
 from datagen.evaluation import scoring
+from datagen.constraints import KINDS
 from datagen.evaluation.config import ANSWER_TOKENS
 from datagen.evaluation.evalset import BUNDLED, load_eval_set
 from datagen.evaluation.models import Model, models_of
+from datagen.evaluation.paired import compare_scored
 from datagen.evaluation.store import write_eval
 from datagen.record import canonical_json
 from datagen.run import run_id_of  # the same rule: where and how it runs is not part of the id
@@ -134,6 +136,14 @@ def evaluate(cfg, judge_backend=None, backends: dict | None = None, progress=Non
     return write_eval(cfg.output_dir, cfg.name or evalset.name, rows, summary, provenance)
 
 
+def paired_labels(models: list[Model]) -> list[tuple[str, str, str]]:
+    """(a, b, kind): every student against the base, and every two students against each other."""
+    students = [m.label for m in models if m.role == "student"]
+    base = next((m.label for m in models if m.role == "base"), None)
+    pairs = [(s, base, "base") for s in students if base is not None]
+    return pairs + [(a, b, "students") for i, a in enumerate(students) for b in students[i + 1:]]
+
+
 def summarize(cfg, evalset, prompts, models, answers, scored, judged, losses) -> dict:
     per_model = {}
     for m in models:
@@ -144,6 +154,11 @@ def summarize(cfg, evalset, prompts, models, answers, scored, judged, losses) ->
             "answers": scoring.answer_summary([c.text for c in comps], [c.finish_reason for c in comps]),
             "heldout_loss": losses.get(m.label)}
     base_losses = {k: v for k, v in losses.items() if k.startswith("base@")}
-    return {"eval_set": {"name": evalset.name, "sha256": evalset.sha256, "scored": len(prompts)},
-            "models": per_model, "base_heldout_loss": base_losses,
+    split_of = {k: v.split for k, v in KINDS.items()}
+    paired = [{"a": a, "b": b, "kind": kind, **compare_scored(
+        scored[a], scored[b], [c.text for c in answers[a]], [c.text for c in answers[b]], split_of, cfg.resamples,
+        cfg.seed)} for a, b, kind in paired_labels(models)]
+    return {"eval_set": {"name": evalset.name, "sha256": evalset.sha256, "scored": len(prompts),
+                         "format": evalset.format},
+            "models": per_model, "base_heldout_loss": base_losses, "paired": paired,
             "pairs": [scoring.pair_summary(a, b, kind, res, cfg.seed, cfg.resamples) for a, b, kind, res in judged]}

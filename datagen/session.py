@@ -1,6 +1,6 @@
 """One run session: the teacher (backend, response cache, budget), the run context a method or a
 filter sees, the live progress, the executor (local or Ray), and the manifest's teacher section.
-`generate`, `filter`, `eval`, `select` and GRPO's judge reward build it here and nowhere else; a
+`generate`, `filter`, `eval` and `select` build it here and nowhere else; a
 Ray generation worker (datagen/ray_generate.py) builds its own local one from the same config.
 
     with open_session(cfg, run_id="3f2a...", progress=Progress()) as s:

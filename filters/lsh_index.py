@@ -27,7 +27,7 @@ def band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
 
 
 
-def _batch_pairs(keys: np.ndarray, has: np.ndarray, window: int = 16) -> list[tuple[int, int]]:
+def batch_pairs(keys: np.ndarray, has: np.ndarray, window: int = 16) -> list[tuple[int, int]]:
     """(i, j), i < j, sharing a band key within one batch. Each text is paired with at most
     `window` earlier members of a bucket, so a batch of many copies stays linear."""
     n, b = keys.shape

@@ -25,7 +25,7 @@ import numpy as np
 from datagen.record import Record
 from filters.base import Filter
 from filters.clusters import check_keep, near_duplicate_clusters
-from filters.lsh_index import BandIndex, DatasketchIndex, Rows, _batch_pairs, band_keys
+from filters.lsh_index import BandIndex, DatasketchIndex, Rows, band_keys, batch_pairs
 from filters.shingle_sets import ShingleStore, pair_jaccard, shingle_sets
 from filters.shingles import shingle_hashes
 from filters.signatures import lsh_params, signatures_of
@@ -104,7 +104,7 @@ class NearDupIndex:
             first = order[np.concatenate(([True], q[order][1:] != q[order][:-1]))] if q.size else order
             best[q[first]], best_sim[q[first]] = self.where.take(cand[first]), sims[first]
         # within the batch: pairs sharing a band key, verified, resolved in order
-        pairs = np.array(_batch_pairs(keys, has), np.int64).reshape(-1, 2)
+        pairs = np.array(batch_pairs(keys, has), np.int64).reshape(-1, 2)
         sims = batch_sim(pairs[:, 0], pairs[:, 1])
         later: dict[int, list[tuple[int, float]]] = {}
         for (i, j), sim in zip(pairs.tolist(), sims.tolist()):

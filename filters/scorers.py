@@ -37,15 +37,15 @@ class RewardModelScorer:
     path: str
 
     def __post_init__(self) -> None:
-        # finetune holds the one reward-model loader (also used by `datagen train reward` and grpo); it
+        # filters/reward_model.py is the one reward-model loader (also used by `datagen train reward`); it
         # checks that the folder is a sequence classifier before anything runs.
-        from finetune.reward_model import load_reward_model
+        from filters.reward_model import load_reward_model
 
         self.model, self.tok = load_reward_model(self.path)
         self.name = f"reward_model:{self.path}"
 
     def score(self, prompts: list[Record], answers: list[list[str]]) -> list[list[Score]]:
-        from finetune.reward_model import reward_scores
+        from filters.reward_model import reward_scores
 
         flat_prompts = [[{"role": "user", "content": p.prompt_text()}] for p, c in zip(prompts, answers) for _ in c]
         flat = reward_scores(self.model, self.tok, flat_prompts, [a for c in answers for a in c])

@@ -17,10 +17,11 @@ import time
 from pathlib import Path
 
 from datagen.errors import DatagenError
+from datagen.hf import models
 from finetune import args as A
-from finetune import data, models, provenance, sample
+from finetune import data, provenance, sample
 from finetune import train as T
-from finetune.rewards import judge_session, reward_function
+from finetune.rewards import open_judge, reward_function
 
 LENGTH = "completions/mean_length"
 
@@ -54,7 +55,7 @@ def prepare(data_args, student_args, model_args, reward_args, seed: int) -> dict
     train_records, held = data.split_eval(records, data_args.num_eval, seed)
     if student_args.adapter and not (Path(student_args.adapter) / "adapter_config.json").is_file():
         raise DatagenError(f"adapter not found: {student_args.adapter} (no adapter_config.json)")
-    spec = model_args.model_name_or_path or (sample.base_of(student_args.adapter) if student_args.adapter else None)
+    spec = model_args.model_name_or_path or (models.base_of(student_args.adapter) if student_args.adapter else None)
     model_dir, base_info = models.resolve_model(spec)
     train_ids = {r.id for r in train_records}
     return {"version": version, "rows": prompt_rows(train_records), "prompts": [data.prompt_messages(r) for r in held],
@@ -87,13 +88,13 @@ def write_rewards_csv(path: Path, history: list[dict]) -> None:
 def main(data_args, student_args, train_args, model_args, reward_args) -> dict:
     T.check_peft(student_args, model_args, "grpo")
     prep = prepare(data_args, student_args, model_args, reward_args, train_args.seed)
-    session = judge_session(reward_args, data_args.runs) if reward_args.reward == "judge" else None
+    judge = open_judge(reward_args, data_args.runs) if reward_args.reward == "judge" else None
     try:
-        fn = reward_function(reward_args, session.ctx if session else None)
+        fn = reward_function(reward_args, judge)
         return run(prep, fn, data_args, student_args, train_args, model_args, reward_args)
     finally:
-        if session is not None:
-            session.close()
+        if judge is not None:
+            judge.close()
 
 
 def run(prep, fn, data_args, student_args, train_args, model_args, reward_args) -> dict:

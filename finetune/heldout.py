@@ -122,7 +122,7 @@ def heldout_loss(student_spec: str, version_ref: str, runs: str = "runs", ids: l
     heldout_loss("adapters/qa/sft-0001", "qa", runs="runs") -> {"version": "qa/v0001", "n": 1, "mean": 2.3, ...}
     """
     from datagen.backends.student import resolve_student
-    from finetune.sample import load_student
+    from datagen.hf.models import load_student
 
     version = open_version(version_ref, runs)
     spec = resolve_student(student_spec, base)

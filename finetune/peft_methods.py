@@ -25,7 +25,7 @@ MERGEABLE = ("lora", "ia3")
 
 # Trainers a prefix cannot serve: PEFT's sequence classifier rejects a prefix on Llama-type models ("does not
 # support past key values"), and GRPO samples through TRL's own generate, which drops the prefix under
-# transformers 5 (finetune/prefix_generate.py): the student would be trained on answers it did not give.
+# transformers 5 (datagen/hf/prefix_generate.py): the student would be trained on answers it did not give.
 NO_PREFIX = {"reward": "a reward model (sequence classifier) cannot take a prefix in PEFT",
              "grpo": "GRPO samples through generate, which ignores a prefix under transformers 5"}
 

@@ -15,11 +15,12 @@ import time
 from pathlib import Path
 
 from datagen.errors import DatagenError
+from datagen.hf import models
+from filters.reward_model import load_classifier, pair_accuracy
 from finetune import args as A
-from finetune import data, models, provenance
+from finetune import data, provenance
 from finetune import train as T
 from finetune.peft_methods import peft_config
-from finetune.reward_model import load_classifier, pair_accuracy
 
 
 def make_parser():

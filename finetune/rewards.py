@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from datagen.errors import DatagenError
 from datagen.record import Record
+from datagen.teacher import Sampling
+from datagen.templates import TemplateLoader
 
 
 # Bundled verifiers that `--reward` names directly: `--reward hedging` is `--reward verifier --verifier hedging`.
@@ -44,16 +48,31 @@ def completion_text(completion) -> str:
     return str(completion)
 
 
-def judge_session(args: RewardArgs, runs: str):
-    """A datagen session whose teacher is the judge (response cache under RUNS/.cache, as generation's)."""
-    from datagen.backends import TeacherConfig
-    from datagen.refilter import FilterConfig
-    from datagen.session import SamplingConfig, open_session
+@dataclass
+class JudgeContext:
+    """What the judge scorer reads (the fields of a run's RunContext it uses): the judge teacher answering
+    through the response cache under RUNS/.cache (generation's), greedy sampling and the bundled templates."""
+    teacher: Any
+    sampling: Sampling
+    templates: TemplateLoader = field(default_factory=TemplateLoader)
 
-    cfg = FilterConfig(teacher=TeacherConfig(backend=args.judge_teacher, model=args.judge_model,
-                                             base_url=args.judge_base_url),
-                       sampling=SamplingConfig(max_tokens=args.judge_max_tokens, temperature=0.0), seed=0)
-    return open_session(cfg, runs, run_id="grpo-judge", purpose="the judge reward")
+    def close(self) -> None:
+        if hasattr(self.teacher.inner, "close"):
+            self.teacher.inner.close()
+        self.teacher.cache.close()
+
+
+def open_judge(args: RewardArgs, runs: str) -> JudgeContext:
+    """The teacher that grades GRPO's samples, cached as a generation run's teacher is (same cache keys)."""
+    from datagen.backends import TeacherConfig, make_teacher
+    from datagen.cache import CachedTeacher, ResponseCache
+
+    if args.judge_max_tokens < 1:
+        raise DatagenError("--judge_max_tokens must be >= 1")
+    backend = make_teacher(TeacherConfig(backend=args.judge_teacher, model=args.judge_model,
+                                         base_url=args.judge_base_url))
+    teacher = CachedTeacher(backend, ResponseCache(Path(runs) / ".cache" / "responses.sqlite"))
+    return JudgeContext(teacher, Sampling(max_tokens=args.judge_max_tokens, temperature=0.0, seed=0))
 
 
 def reward_function(args: RewardArgs, ctx=None):

@@ -1,41 +1,11 @@
-"""Generate answers from a student (base model, optionally with an adapter) for a before/after look.
+"""Generate answers from a student (loaded by datagen.hf.models.load_student) for a before/after look.
 
     generate(model, tok, [[{"role": "user", "content": "Name a color."}]], 16) -> ["Blue."]
     table(prompts, before, after) -> "### prompt / before: ... / after: ..." blocks, answers whole
 """
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-from datagen.errors import DatagenError
-from finetune import models, prefix_generate
-
-
-def base_of(adapter: str | Path) -> str | None:
-    """The base model an adapter run was trained from, read from its provenance.json."""
-    p = Path(adapter) / "provenance.json"
-    if not p.is_file():
-        return None
-    return json.loads(p.read_text(encoding="utf-8")).get("base_model", {}).get("source")
-
-
-def load_student(model_spec: str | None, adapter: str | None = None, dtype: str = "float32"):
-    """-> (model in eval mode, tokenizer). The adapter folder's own tokenizer wins when present, so a
-    ChatML default applied at training time is applied again here."""
-    if adapter and not (Path(adapter) / "adapter_config.json").is_file():
-        raise DatagenError(f"adapter not found: {adapter} (no adapter_config.json)")
-    model_spec = model_spec or (base_of(adapter) if adapter else None)
-    model_dir, _ = models.resolve_model(model_spec)
-    tok_dir = Path(adapter) if adapter and (Path(adapter) / "tokenizer_config.json").is_file() else model_dir
-    tok, _ = models.load_tokenizer(tok_dir)
-    model = models.load_model(model_dir, tok, dtype)
-    if adapter:
-        from peft import PeftModel
-
-        model = prefix_generate.install(PeftModel.from_pretrained(model, adapter))
-    model.eval()
-    return model, tok
+from datagen.hf import prefix_generate
 
 
 def generate(model, tok, prompts: list[list[dict]], max_new_tokens: int = 64) -> list[str]:

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Callable
 
 from datagen.errors import DatagenError
-from finetune import data, models, peft_methods, provenance, sample
+from datagen.hf import models
+from finetune import data, peft_methods, provenance, sample
 
 log = logging.getLogger("datagen.finetune")
 
@@ -37,7 +38,7 @@ def prepare(kind: str, data_args, student_args, model_args, seed: int) -> dict:
     if student_args.adapter and not (Path(student_args.adapter) / "adapter_config.json").is_file():
         raise DatagenError(f"adapter not found: {student_args.adapter} (no adapter_config.json)")
     model_spec = model_args.model_name_or_path or (
-        sample.base_of(student_args.adapter) if student_args.adapter else None)
+        models.base_of(student_args.adapter) if student_args.adapter else None)
     model_dir, base_info = models.resolve_model(model_spec)
     return {"version": version, "fmt": fmt, "rows": data.rows_for(train_records, fmt), "prompts": prompts,
             "held": held, "model_dir": model_dir, "base_info": base_info, "n_train": len(train_records)}

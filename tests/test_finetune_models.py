@@ -8,7 +8,7 @@ import pytest
 from extras import requires
 
 from datagen.errors import DatagenError
-from finetune import models
+from datagen.hf import models
 from tiny_model import build_tiny_model, build_tokenizer
 
 
@@ -105,7 +105,7 @@ def test_real_smollm2_gguf_converts_and_generates(cache):
     from datagen.backends.embedded import smollm2_path
     from finetune import sample
 
-    model, tok = sample.load_student(str(smollm2_path()))
+    model, tok = models.load_student(str(smollm2_path()))
     assert (next(cache.iterdir()) / "model.safetensors").is_file()
     out = sample.generate(model, tok, [[{"role": "user", "content": "What is the capital of France?"}]], 12)
     assert "Paris" in out[0]

@@ -1,6 +1,6 @@
 """`datagen train --peft lora|prefix|ia3` on the tiny random Llama: a prefix adapter trains, is recorded in the
 provenance, reloads (`datagen sample`, the student backend that `datagen eval` uses) and answers WITH its prefix
-(transformers 5's generate drops it: finetune/prefix_generate.py); IA3 trains at its own rate; combinations
+(transformers 5's generate drops it: datagen/hf/prefix_generate.py); IA3 trains at its own rate; combinations
 that cannot work are one line, exit 2."""
 import json
 from pathlib import Path

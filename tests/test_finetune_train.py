@@ -11,8 +11,9 @@ from extras import needs
 needs("train")  # before the imports below: they load the trainer
 
 from datagen.cli import main  # noqa: E402
+from datagen.hf import models  # noqa: E402
 from finetune import args as A  # noqa: E402
-from finetune import data, models, sample, sft  # noqa: E402
+from finetune import data, sample, sft  # noqa: E402
 from tiny_model import build_tiny_model, pair_records, sft_records, write  # noqa: E402
 
 FAST = ["--per_device_train_batch_size", "2", "--eval_max_new_tokens", "4", "--num_eval", "1", "--max_length", "64"]
@@ -73,7 +74,7 @@ def test_sft_lora_writes_adapter_tokenizer_metrics_provenance(env, lora_run):
 def test_reloaded_adapter_generates_and_changes_the_model(env, lora_run, tmp_path, capsys):
     import torch
 
-    model, tok = sample.load_student(None, str(lora_run))  # base taken from provenance.json
+    model, tok = models.load_student(None, str(lora_run))  # base taken from provenance.json
     lora_b = [p for n, p in model.named_parameters() if "lora_B" in n]
     assert lora_b and any(p.abs().sum() > 0 for p in lora_b)  # B starts at zero; training moved it
     enc = tok.apply_chat_template([{"role": "user", "content": "Which animal barks?"}], add_generation_prompt=True,
@@ -103,7 +104,7 @@ def test_sft_full_lowers_loss_and_writes_full_weights(env, capsys):
     assert m["train_set_loss"]["after"] < m["train_set_loss"]["before"]
     assert read(path, "provenance.json")["config"]["model"]["use_peft"] is False
     assert "### " in out and "  before:" in out and "  after:" in out  # the before/after table
-    model, tok = sample.load_student(str(path))
+    model, tok = models.load_student(str(path))
     assert sample.generate(model, tok, [[{"role": "user", "content": "Hi"}]], 2)
 
 

@@ -13,8 +13,9 @@ needs("train")  # before the imports below: they load the trainer
 from datagen.cli import main  # noqa: E402
 from datagen.versions import open_version  # noqa: E402
 from datagen.errors import DatagenError  # noqa: E402
+from datagen.hf import models  # noqa: E402
 from datagen.record import Lineage, Record  # noqa: E402
-from finetune import data, heldout, sample  # noqa: E402
+from finetune import data, heldout  # noqa: E402
 from tiny_model import build_tiny_model, sft_records, write  # noqa: E402
 
 
@@ -43,8 +44,8 @@ def trained_records(env):
 def test_row_losses_match_the_trainers_train_set_loss(env):
     loss = json.loads((env["run"] / "metrics.json").read_text())["summary"]["train_set_loss"]
     rows = trained_records(env)
-    before = heldout.row_losses(*sample.load_student(str(env["model"])), rows)
-    after = heldout.row_losses(*sample.load_student(str(env["run"])), rows)
+    before = heldout.row_losses(*models.load_student(str(env["model"])), rows)
+    after = heldout.row_losses(*models.load_student(str(env["run"])), rows)
     assert len(before) == len(after) == len(rows) == 5 and all(math.isfinite(x) for x in before + after)
     assert sum(before) / 5 == pytest.approx(loss["before"], rel=1e-4)
     assert sum(after) / 5 == pytest.approx(loss["after"], rel=1e-4)
@@ -52,7 +53,7 @@ def test_row_losses_match_the_trainers_train_set_loss(env):
 
 
 def test_row_losses_formats_and_truncation(env):
-    model, tok = sample.load_student(str(env["model"]))
+    model, tok = models.load_student(str(env["model"]))
     rows = sft_records(2)
     pc = heldout.row_losses(model, tok, rows)
     msgs = heldout.row_losses(model, tok, rows, "messages")

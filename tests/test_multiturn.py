@@ -10,13 +10,14 @@ import pytest
 from extras import needs
 
 from datagen.cli import main
-from datagen.versions import open_version
+from datagen.hf import models
 from datagen.record import Lineage, Record
+from datagen.versions import open_version
 from filters.dedup import ExactDup
 from filters.minhash import MinHash
 from filters.quality import Length, Quality, Refusal, Truncated
 from filters.semantic import text_of
-from finetune import data, models, sft
+from finetune import data, sft
 from tiny_model import build_tiny_model, write
 
 LIN = Lineage(method="self_chat", teacher="fake")

@@ -12,7 +12,7 @@ needs("train")  # before the imports below: they load the trainer
 
 from datagen.cli import main  # noqa: E402
 from datagen.record import Lineage, Record  # noqa: E402
-from finetune.reward_model import load_reward_model, reward_scores  # noqa: E402
+from filters.reward_model import load_reward_model, reward_scores  # noqa: E402
 from tiny_model import QA, WORSE, build_tiny_model, sft_records, write  # noqa: E402
 
 FAST = ["--per_device_train_batch_size", "4", "--max_length", "64", "--num_eval", "8", "--seed", "0"]

@@ -14,10 +14,10 @@ needs("train")  # before the imports below: they load the trainer
 from datagen.backends import TeacherConfig, make_teacher  # noqa: E402
 from datagen.backends.student import _finish  # noqa: E402
 from datagen.cache import CachedTeacher, ResponseCache  # noqa: E402
-from datagen.versions.hashing import file_sha  # noqa: E402
 from datagen.errors import DatagenError  # noqa: E402
+from datagen.hf import models  # noqa: E402
 from datagen.teacher import Request, Sampling  # noqa: E402
-from finetune import models  # noqa: E402
+from datagen.versions.hashing import file_sha  # noqa: E402
 from tiny_model import build_tiny_model  # noqa: E402
 
 QUESTIONS = ["Which animal barks?", "Name a primary color.", "What is two plus two?"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from datagen.versions import write_version
 from datagen.record import Lineage, Record
-from finetune.models import CHATML_TEMPLATE
+from datagen.hf.models import CHATML_TEMPLATE
 
 QA = [
     ("Name a primary color.", "Red is a primary color."),

@@ -2,7 +2,7 @@
 cache as teachers do (`datagen eval` asks a student and its base model the same way it asks any teacher).
 
 The student is a `datagen train` adapter folder (its base read from provenance.json), a merged or full
-Hugging Face model folder, or a .gguf file (converted once by finetune.models.resolve_model). torch and
+Hugging Face model folder, or a .gguf file (converted once by datagen.hf.models.resolve_model). torch and
 transformers are imported only when such a teacher is made.
 
     StudentTeacher(TeacherConfig(backend="student", model="adapters/qa/sft-0001")).name
@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from datagen.versions.hashing import file_sha
 from datagen.errors import DatagenError
+from datagen.hf import models
 from datagen.teacher import Choice, Completion, OnResult, Request, TeacherStats, one_by_one
+from datagen.versions.hashing import file_sha
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin")
 
@@ -36,15 +37,13 @@ def resolve_student(spec: str, base: str | None = None) -> StudentSpec:
 
     resolve_student("adapters/qa/sft-0001") -> StudentSpec("adapter", ..., model="/m/tiny", adapter="adapters/...")
     """
-    from finetune.sample import base_of
-
     if not spec:
         raise DatagenError("the student backend needs teacher.model: an adapter folder, a model folder or a .gguf file")
     path = Path(spec).expanduser()
     if not path.exists():
         raise DatagenError(f"student not found: {spec}")
     if path.is_dir() and (path / "adapter_config.json").is_file():
-        base = base or base_of(path)
+        base = base or models.base_of(path)
         if not base:
             raise DatagenError(f"student adapter {spec} names no base model (no provenance.json with "
                                "base_model.source); set teacher.options.base")
@@ -65,8 +64,6 @@ def weights_sha(model_spec: str) -> str:
 
     weights_sha("m/tiny") -> "9c0e..."  (64 hex)
     """
-    from finetune import models
-
     model_dir, _ = models.resolve_model(model_spec)
     stored = models.read_source(model_dir).get("sha256")
     return stored or _folder_sha(model_dir)
@@ -125,10 +122,8 @@ class StudentTeacher:
     def _load(self) -> None:
         import torch
 
-        from finetune.sample import load_student
-
         try:
-            model, tok = load_student(self.spec.model, self.spec.adapter, self.dtype)
+            model, tok = models.load_student(self.spec.model, self.spec.adapter, self.dtype)
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
             raise DatagenError(f"cannot load student {self.spec.path}: {str(exc).splitlines()[0]}") from None
         self._model = model.to(self.device or ("cuda" if torch.cuda.is_available() else "cpu"))

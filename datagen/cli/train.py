@@ -90,6 +90,7 @@ class SampleArgs:
 
 def cmd_sample(argv: list[str]) -> int:
     """Generate answers from a student: `datagen sample --model PATH [--adapter RUN] --prompts FILE`."""
+    from datagen.hf import models
     from finetune import sample
     from finetune.data import read_prompts
 
@@ -102,7 +103,7 @@ def cmd_sample(argv: list[str]) -> int:
     prompts = read_prompts(a.prompts)
     if not a.model and not a.adapter:
         raise DatagenError("no model given: pass --model PATH (and optionally --adapter RUN)")
-    model, tok = sample.load_student(a.model, a.adapter)
+    model, tok = models.load_student(a.model, a.adapter)
     answers = sample.generate(model, tok, prompts, a.max_new_tokens)
     if a.compare and a.adapter:
         with model.disable_adapter():

@@ -1,10 +1,13 @@
-"""Load a student: a local Hugging Face folder, or a GGUF file converted once to a cached safetensors folder.
+"""Load a model: a local Hugging Face folder, or a GGUF file converted once to a cached safetensors folder;
+a student is such a model, optionally with a `datagen train` LoRA adapter on it (its base read from the
+run's provenance.json).
 
 transformers reads GGUF through the `gguf` package and de-quantizes it to full precision; that takes
 tens of seconds, so the result is saved under ~/.cache/datagen/models/<key>/ and reused.
 
     resolve_model("SmolLM2-135M-Instruct.Q4_1.gguf") -> (Path("~/.cache/datagen/models/3f2a.../"), {...})
     load_tokenizer(dir) -> (tokenizer, {"source": "model", "sha256": "..."})
+    load_student(None, "adapters/qa/sft-0001") -> (model in eval mode, tokenizer)
 """
 from __future__ import annotations
 
@@ -15,9 +18,10 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from datagen.versions.hashing import file_sha
 from datagen.errors import DatagenError
+from datagen.hf import prefix_generate
 from datagen.record import sha256_text
+from datagen.versions.hashing import file_sha
 
 # ChatML (the `<|im_start|>role ... <|im_end|>` turn format), applied when a tokenizer has no chat
 # template of its own. Written for this project; the provenance records that it was used.
@@ -147,3 +151,29 @@ def read_source(model_dir: Path) -> dict:
     """The GGUF a cached folder was converted from ({} for a plain folder)."""
     p = Path(model_dir) / "source.json"
     return json.loads(p.read_text(encoding="utf-8")) if p.is_file() else {}
+
+
+def base_of(adapter: str | Path) -> str | None:
+    """The base model an adapter run was trained from, read from its provenance.json."""
+    p = Path(adapter) / "provenance.json"
+    if not p.is_file():
+        return None
+    return json.loads(p.read_text(encoding="utf-8")).get("base_model", {}).get("source")
+
+
+def load_student(model_spec: str | None, adapter: str | None = None, dtype: str = "float32"):
+    """-> (model in eval mode, tokenizer). The adapter folder's own tokenizer wins when present, so a
+    ChatML default applied at training time is applied again here."""
+    if adapter and not (Path(adapter) / "adapter_config.json").is_file():
+        raise DatagenError(f"adapter not found: {adapter} (no adapter_config.json)")
+    model_spec = model_spec or (base_of(adapter) if adapter else None)
+    model_dir, _ = resolve_model(model_spec)
+    tok_dir = Path(adapter) if adapter and (Path(adapter) / "tokenizer_config.json").is_file() else model_dir
+    tok, _ = load_tokenizer(tok_dir)
+    model = load_model(model_dir, tok, dtype)
+    if adapter:
+        from peft import PeftModel
+
+        model = prefix_generate.install(PeftModel.from_pretrained(model, adapter))
+    model.eval()
+    return model, tok

@@ -1,7 +1,7 @@
 """Load and apply a reward model: a `datagen train reward` run (a LoRA adapter on a sequence classifier, its
 base read from provenance.json, or full weights) or any local Hugging Face sequence-classification folder
-with one output. Used by `train reward` (held-out pair accuracy), best-of-n (filters/scorers.py) and
-`train grpo --reward reward_model`.
+with one output. It lives beside the scorers (filters/scorers.py) that apply it for best-of-n and for
+`train grpo --reward reward_model`; `train reward` (finetune/reward.py) loads and measures through it too.
 
     model, tok = load_reward_model("adapters/pairs/reward-0001")
     reward_scores(model, tok, [[{"role": "user", "content": "Hi"}]], ["Hello!"]) -> [0.83]
@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from datagen.errors import DatagenError
-from finetune import models
+from datagen.hf import models
 
 
 def _is_classifier(config) -> bool:
@@ -34,9 +34,7 @@ def load_reward_model(path: str | Path, dtype: str = "float32"):
         if task != "SEQ_CLS":
             raise DatagenError(f"{path} is a LoRA adapter for {task or 'an unknown task'}, not a reward model "
                                "(a sequence classifier): train one with `datagen train reward`")
-        from finetune.sample import base_of
-
-        base_dir, _ = models.resolve_model(base_of(p))
+        base_dir, _ = models.resolve_model(models.base_of(p))
         return load_classifier(base_dir, p, p, dtype)
     if not (p / "config.json").is_file():
         raise DatagenError(f"{path} is not a model folder (no config.json)")

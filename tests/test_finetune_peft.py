@@ -11,6 +11,7 @@ from extras import needs
 needs("train")
 
 from datagen.cli import main  # noqa: E402
+from datagen.hf import models  # noqa: E402
 from finetune import sample  # noqa: E402
 from tiny_model import build_tiny_model, pair_records, sft_records, write  # noqa: E402
 
@@ -53,7 +54,7 @@ def test_prefix_adapter_is_written_and_recorded(prefix_run):
 def test_reloaded_prefix_answers_with_its_prefix(prefix_run):
     import torch
 
-    model, tok = sample.load_student(None, str(prefix_run))
+    model, tok = models.load_student(None, str(prefix_run))
     enc = tok.apply_chat_template(PROMPT, add_generation_prompt=True, return_tensors="pt", return_dict=True)
     with torch.no_grad():
         with_prefix = model(**enc).logits[0, -1]

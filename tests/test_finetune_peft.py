@@ -12,7 +12,6 @@ needs("train")
 
 from datagen.cli import main  # noqa: E402
 from datagen.hf import models  # noqa: E402
-from finetune import sample  # noqa: E402
 from tiny_model import build_tiny_model, pair_records, sft_records, write  # noqa: E402
 
 FAST = ["--per_device_train_batch_size", "2", "--eval_max_new_tokens", "4", "--num_eval", "1", "--max_length", "64",

@@ -103,9 +103,9 @@ class WorkerPeak:
 def on_ray(args) -> tuple[dict, list]:
     import ray
 
-    from datagen.ray_dedup import dedup_blocks
+    from datagen.ray.dedup import dedup_blocks
 
-    from datagen.ray_exec import LOCAL_SYSTEM_CONFIG
+    from datagen.ray.runtime import LOCAL_SYSTEM_CONFIG
 
     ray.init(num_cpus=args.workers, object_store_memory=int(args.object_store_gb * 2**30), include_dashboard=False,
              log_to_driver=False, configure_logging=False, _node_ip_address="127.0.0.1",

@@ -3,10 +3,10 @@
 `filter`: a sharded version of --n records (the generator of benchmarks/dedup.py, one shard a block, so
 the kept ids compare with ray_dedup.py / cluster_local.py by kept_ids_sha256) goes through `refilter`
 with exact + MinHash dedup (keep=smallest_id) on a local Ray, once with the workers writing the new
-version (datagen/ray_write.py) and once with the driver writing it (VersionWriter; worker_plan
+version (datagen/ray/write.py) and once with the driver writing it (VersionWriter; worker_plan
 disabled). `generate`: --gen short instructions answered by `--method answer` through the fake
 OpenAI server (a separate process, no latency) with exact dedup (smallest_id) + length, workers
-writing (datagen/ray_generate.py) vs the driver path (RayTeacher under the driver's CachedTeacher).
+writing (datagen/ray/generate.py) vs the driver path (RayTeacher under the driver's CachedTeacher).
 Each mode runs in its own process; reported: wall, the driver's CPU and peak RSS (getrusage), kept.
 
     .venv/bin/python benchmarks/ray_write.py filter --n 1000000
@@ -60,12 +60,12 @@ def kept_shas(version) -> dict:
 
 
 def one_filter(args) -> dict:
-    import datagen.ray_write
-    from datagen.ray_exec import init_ray
+    import datagen.ray.write
+    from datagen.ray.runtime import init_ray
     from datagen.refilter import FilterConfig, refilter
 
     if args.mode == "driver":
-        datagen.ray_write.worker_plan = lambda fns: None
+        datagen.ray.write.worker_plan = lambda fns: None
     init_ray(num_cpus=args.workers)  # as datagen starts a local Ray (small objects to the object store)
     specs = [{"name": "exact_dup", "keep": "smallest_id"},
              {"name": "minhash", "keep": "smallest_id", "threshold": args.threshold, "num_perm": args.num_perm,
@@ -83,13 +83,13 @@ def one_filter(args) -> dict:
 
 
 def one_generate(args) -> dict:
-    import datagen.ray_generate
-    from datagen.ray_exec import init_ray
+    import datagen.ray.generate
+    from datagen.ray.runtime import init_ray
     from datagen.cli import load_run_config
     from datagen.run import run
 
     if args.mode == "driver":
-        datagen.ray_generate.generation_plan = lambda cfg: None
+        datagen.ray.generate.generation_plan = lambda cfg: None
     init_ray(num_cpus=args.workers)  # as datagen starts a local Ray (small objects to the object store)
     cfg = load_run_config(["--method", "answer", "--teacher", "openai", "--base-url", args.url, "--model", "fake",
                            "--from", args.parent, "--executor", "ray", "--out", args.runs, "--name", f"gen_{args.mode}",

@@ -19,7 +19,9 @@ from fake_openai_server import FakeOpenAIServer  # noqa: E402
 
 from datagen.backends import TeacherConfig  # noqa: E402
 from datagen.backends.openai_compat import OpenAICompatTeacher  # noqa: E402
-from datagen.ray_exec import RayTeacher, distribute, init_ray  # noqa: E402
+from datagen.ray.filtering import distribute  # noqa: E402
+from datagen.ray.runtime import init_ray  # noqa: E402
+from datagen.ray.teacher import RayTeacher  # noqa: E402
 from datagen.record import Record  # noqa: E402
 from datagen.teacher import Request, Sampling  # noqa: E402
 from filters.minhash import MinHash, NearDupIndex  # noqa: E402

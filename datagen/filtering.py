@@ -88,18 +88,18 @@ def apply_filters(filters: Sequence[tuple[str, object]], records: list[Record],
     funnel = []
     for name, fn in filters:
         entry = {"filter": name, "in": 0, "kept": 0, "dropped": {}}
-        kept = _judge(name, fn, fn, kept, entry, rejected.append)
-        funnel.append(_tidy(entry))
+        kept = run_filter(name, fn, fn, kept, entry, rejected.append)
+        funnel.append(tidy_entry(entry))
         if progress is not None:
             progress.update(rejected=entry["in"] - entry["kept"])
     return kept, rejected, funnel
 
 
-def _tidy(entry: dict) -> dict:
+def tidy_entry(entry: dict) -> dict:
     return {k: v for k, v in entry.items() if k != "undone" or v}
 
 
-def _judge(name: str, fn, call, batch: list[Record], entry: dict, reject) -> list[Record]:
+def run_filter(name: str, fn, call, batch: list[Record], entry: dict, reject) -> list[Record]:
     """One filter over one batch: the survivors; counts go to the funnel `entry`, drops to reject()."""
     from filters.base import split_verdict
 
@@ -144,7 +144,7 @@ def stream_filters(filters: Sequence[tuple[str, object]], batches: Iterable[list
         for lane, ((name, fn, step), entry) in enumerate(zip(steps, entries)):
             dropped: list[Rejection] = []
             before = len(batch)
-            batch = _judge(name, fn, step, batch, entry, dropped.append)
+            batch = run_filter(name, fn, step, batch, entry, dropped.append)
             on_rejected(lane, dropped)
             if progress is not None:
                 progress.update(rejected=before - len(batch))
@@ -152,7 +152,7 @@ def stream_filters(filters: Sequence[tuple[str, object]], batches: Iterable[list
             gathered += batch
         elif batch:
             on_kept(batch)
-    funnel = [_tidy(e) for e in entries]
+    funnel = [tidy_entry(e) for e in entries]
     if rest:
         kept, rejected, tail = apply_filters(rest, gathered, progress)
         on_rejected(len(steps), rejected)

@@ -13,13 +13,13 @@ from pathlib import Path
 
 from datagen import config as C
 from datagen.backends import TeacherConfig, public_config
-from datagen.versions import DatasetVersion, open_version
-from datagen.versions import VersionWriter
-from datagen.filtering import needs_teacher, resolve_specs, stream_filters
+from datagen.versions import DatasetVersion, VersionWriter, open_version
+from datagen.executor import make_executor
+from datagen.filtering import needs_teacher, resolve_specs
 from datagen.progress import Progress
 from datagen.run import check_not_empty
 from datagen.record import canonical_json, sha256_text
-from datagen.session import SamplingConfig, check_executor, open_session
+from datagen.session import SamplingConfig, open_session
 
 BATCH = 10_000  # parent records read and filtered at once
 
@@ -46,44 +46,18 @@ class FilterConfig:
     allow_empty: bool = field(default=False, metadata={"help": "write a version even when nothing is kept"})
 
 
-def run_filters(cfg: FilterConfig, session, specs: list, parent: DatasetVersion, out: VersionWriter):
-    """Stream the parent through the filters into `out`: (funnel, None). On Ray, leading
-    keep=smallest_id dedup filters run on the workers over the parent's shards (datagen/ray_shards.py);
-    when every filter after them is per-record, the workers also write the new version's shards:
-    (funnel, the blocks' summaries) for ray_write.publish_blocks."""
-    fns = session.filters(specs)
-    lead = 0
-    if cfg.executor == "ray":
-        from datagen.ray_exec import init_ray
-        from datagen.ray_shards import cluster_prefix, shard_dedup, shard_sources
-        from datagen.ray_write import merge_funnels, worker_plan, write_blocks
-
-        ray, plan = init_ray(cfg.ray_address), worker_plan(fns)
-        if plan is not None:
-            blocks = write_blocks(ray, out, shard_sources(parent), fns, plan, progress=session.progress)
-            return merge_funnels([b["funnel"] for b in blocks]), blocks
-        lead = cluster_prefix(fns)
-    if not lead:
-        return stream_filters(fns, parent.iter_records(BATCH), out.add,
-                              lambda lane, rejections: out.reject(rejections, lane), session.progress), None
-    batches, head = shard_dedup(ray, parent, fns[:lead], out.reject, session.progress)
-    tail = stream_filters(fns[lead:], batches, out.add,
-                          lambda lane, rejections: out.reject(rejections, lane + lead), session.progress)
-    return head + tail, None
-
-
 def refilter(cfg: FilterConfig, specs: list | None = None, backend=None, progress: Progress | None = None) -> DatasetVersion:
     """Filter cfg.from_version with `specs` (default cfg.filters) and write the next version."""
     specs = resolve_specs(specs if specs is not None else cfg.filters)
-    check_executor(cfg.executor)
+    executor = make_executor(cfg)
     parent = open_version(cfg.from_version, cfg.output_dir or "runs")
     output_dir = Path(cfg.output_dir) if cfg.output_dir else parent.path.parent.parent
     pm = parent.manifest()
     run_id = sha256_text(canonical_json({"filter": C.to_dict(cfg)}))[:12]
     with VersionWriter(output_dir, cfg.name or parent.name) as out:
         with open_session(cfg, output_dir, run_id, backend, progress,
-                          purpose="the judge filter" if needs_teacher(specs) else None) as session:
-            funnel, blocks = run_filters(cfg, session, specs, parent, out)
+                          purpose="the judge filter" if needs_teacher(specs) else None, executor=executor) as session:
+            funnel, publish = executor.filter_version(session.filters(specs), parent, out, session.progress, BATCH)
         kept = funnel[-1]["kept"] if funnel else 0
         undone = {f"filter:{f['filter']}": f["undone"] for f in funnel if f.get("undone")}
         check_not_empty(kept, session.teacher_manifest(), undone, cfg.allow_empty, session.teacher)
@@ -99,8 +73,4 @@ def refilter(cfg: FilterConfig, specs: list | None = None, backend=None, progres
             **session.teacher_manifest(),
             "undone": undone,
         }
-        if blocks is not None:
-            from datagen.ray_write import publish_blocks
-
-            return publish_blocks(out, {**manifest, "written_by": "ray workers"}, blocks)
-        return out.commit(manifest)
+        return publish(manifest)

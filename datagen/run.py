@@ -11,12 +11,13 @@ from datagen import config as C
 from datagen.backends import TRANSPORT_FIELDS, TeacherConfig, public_config
 from datagen.versions import DatasetVersion, write_version
 from datagen.errors import DatagenError
+from datagen.executor import make_executor
 from datagen.filtering import apply_filters
 from datagen.methods import METHODS
 from datagen.progress import Progress
 from datagen.record import canonical_json, sha256_text
 from datagen.seeds import load_seed_records
-from datagen.session import SamplingConfig, check_executor, open_session
+from datagen.session import SamplingConfig, open_session
 
 log = logging.getLogger("datagen")
 
@@ -99,17 +100,16 @@ def check_not_empty(kept: list, teacher_section: dict, undone: dict, allow_empty
 def run(cfg: RunConfig, progress: Progress | None = None, backend=None) -> DatasetVersion:
     """`backend` replaces the configured teacher (tests pass a FakeTeacher)."""
     cfg.check()
-    check_executor(cfg.executor)
+    executor = make_executor(cfg)
     method = METHODS[cfg.method]
     method_cfg = resolve_method_cfg(cfg)
-    if cfg.executor == "ray" and backend is None:  # the workers make and write the version when they can
-        from datagen.ray_generate import generate_on_workers, generation_plan
-
-        plan = generation_plan(cfg)
-        if plan is not None:
-            return generate_on_workers(cfg, method_cfg, run_id_of(cfg, method_cfg), plan, progress)
+    if backend is None:  # the executor's workers make and write the version when they can (Ray)
+        version = executor.generate(cfg, method_cfg, run_id_of(cfg, method_cfg), progress)
+        if version is not None:
+            return version
     seeds, seeds_info, parent = load_seed_records(cfg)
-    with open_session(cfg, cfg.output_dir, run_id_of(cfg, method_cfg), backend, progress) as session:
+    with open_session(cfg, cfg.output_dir, run_id_of(cfg, method_cfg), backend, progress,
+                      executor=executor) as session:
         ctx = session.ctx
         filter_fns = session.filters(list(cfg.filters))
         log.info("run %s: %s", ctx.run_id, public_config(C.non_defaults(cfg)))

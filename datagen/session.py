@@ -1,7 +1,8 @@
 """One run session: the teacher (backend, response cache, budget), the run context a method or a
-filter sees, the live progress, the executor (local or Ray), and the manifest's teacher section.
-`generate`, `filter`, `eval` and `select` build it here and nowhere else; a
-Ray generation worker (datagen/ray_generate.py) builds its own local one from the same config.
+filter sees, the live progress, the executor it was handed (datagen/executor.py; LocalExecutor here
+unless told otherwise), and the manifest's teacher section. `generate`, `filter`, `eval` and `select`
+build it here and nowhere else; a Ray generation worker (datagen/ray/generate.py)
+builds its own local one from the same config.
 
     with open_session(cfg, run_id="3f2a...", progress=Progress()) as s:
         records = method.run(seeds, s.teacher, method_cfg, s.ctx)
@@ -19,7 +20,7 @@ from datagen.backends import TeacherConfig, make_teacher, safe_url
 from datagen.cache import BUDGET_ERROR, Budget, CachedTeacher, ResponseCache
 from datagen.versions import Rejection
 from datagen.errors import DatagenError
-from datagen.filtering import build_filters
+from datagen.filtering import build_filters, stream_filters
 from datagen.progress import Progress
 from datagen.record import Lineage, Record
 from datagen.teacher import Sampling
@@ -69,14 +70,24 @@ class RunContext:
         return getattr(self.teacher, "stopped", None)
 
 
-def check_executor(executor: str) -> None:
-    """Fail in one line before any work: an unknown executor, or Ray without its extra."""
-    if executor not in ("local", "ray"):
-        raise DatagenError(f"unknown executor {executor!r}; choose local or ray")
-    if executor == "ray":
-        from datagen.ray_exec import require_ray
+class LocalExecutor:
+    """Everything in this process: the configured backend, the filters as built, the method on the
+    driver, the parent streamed batch by batch into the writer (the seam: datagen/executor.py)."""
+    name = "local"
 
-        require_ray()
+    def teacher_backend(self, teacher_cfg: TeacherConfig):
+        return make_teacher(teacher_cfg)
+
+    def distribute(self, fns: list) -> list:
+        return fns
+
+    def generate(self, cfg, method_cfg, run_id: str, progress) -> None:
+        return None
+
+    def filter_version(self, fns: list, parent, out, progress, batch: int):
+        funnel = stream_filters(fns, parent.iter_records(batch), out.add,
+                                lambda lane, rejections: out.reject(rejections, lane), progress)
+        return funnel, out.commit
 
 
 def make_sampling(cfg, what: str = "this run") -> Sampling:
@@ -91,22 +102,17 @@ class Session:
     """Built by open_session(); closed once (cache, backend, progress)."""
 
     def __init__(self, cfg, output_dir: Path, run_id: str, backend=None, progress: Progress | None = None,
-                 purpose: str | None = "this run") -> None:
+                 purpose: str | None = "this run", executor=None) -> None:
         self.cfg = cfg
         self.progress = progress or Progress()
-        self.executor = getattr(cfg, "executor", "local")
-        check_executor(self.executor)
+        self.executor = executor or LocalExecutor()
         self.templates = TemplateLoader(cfg.templates or None)
         self.output_dir = output_dir
         self.extra_backends: list = []
         self.backend = self.cache = self.teacher = self.ctx = None
         if purpose is not None:  # None: no filter or step needs a teacher
             sampling = make_sampling(cfg, purpose)
-            if backend is None and self.executor == "ray":
-                from datagen.ray_exec import RayTeacher
-
-                backend = RayTeacher(cfg.teacher, workers=getattr(cfg, "ray_workers", 2), address=cfg.ray_address)
-            self.backend = backend or make_teacher(cfg.teacher)
+            self.backend = backend or self.executor.teacher_backend(cfg.teacher)
             self.cache = ResponseCache(cfg.cache or output_dir / ".cache" / "responses.sqlite")
             self.teacher = CachedTeacher(self.backend, self.cache, self.budget(), self.progress)
             self.ctx = RunContext(rng=random.Random(cfg.seed or 0), sampling=sampling, templates=self.templates,
@@ -146,14 +152,8 @@ class Session:
             self.cache.close()
 
     def filters(self, specs: list[dict]) -> list:
-        """Built, bound and (with --executor ray) distributed filters, in order."""
-        fns = build_filters(specs, self.ctx)
-        if self.executor == "ray":
-            from datagen.ray_exec import distribute, init_ray
-
-            ray = init_ray(self.cfg.ray_address)
-            fns = [(name, distribute(fn, ray)) for name, fn in fns]
-        return fns
+        """Built, bound and distributed (as the executor runs them) filters, in order."""
+        return self.executor.distribute(build_filters(specs, self.ctx))
 
     def teacher_manifest(self) -> dict:
         """The manifest's teacher section: templates, sampling, teacher, its usage and any budget stop."""
@@ -165,7 +165,7 @@ class Session:
 
 def teacher_section(t: TeacherConfig, name: str, sampling: Sampling, templates: dict, stats: dict,
                     stopped: str | None) -> dict:
-    """The manifest's teacher section (a session's, or the Ray actors' summed, datagen/ray_generate.py)."""
+    """The manifest's teacher section (a session's, or the Ray actors' summed, datagen/ray/generate.py)."""
     return {"templates": dict(sorted(templates.items())),
             "sampling": dataclasses.asdict(sampling),
             "teacher": {"name": name, "backend": t.backend, "model": t.model,
@@ -176,8 +176,9 @@ def teacher_section(t: TeacherConfig, name: str, sampling: Sampling, templates: 
 
 
 def open_session(cfg, output_dir: str | Path, run_id: str, backend=None, progress: Progress | None = None,
-                 purpose: str | None = "this run") -> Session:
+                 purpose: str | None = "this run", executor=None) -> Session:
     """cfg: any config with the session fields (teacher, sampling, seed, templates, cache,
     max_requests, max_tokens_total, executor, ray_address): RunConfig, FilterConfig, EvalConfig.
-    `purpose` names what needs the teacher in error messages; None opens no teacher at all."""
-    return Session(cfg, Path(output_dir), run_id, backend, progress, purpose)
+    `purpose` names what needs the teacher in error messages; None opens no teacher at all.
+    `executor`: datagen.executor.make_executor(cfg) where the config chooses one; else LocalExecutor."""
+    return Session(cfg, Path(output_dir), run_id, backend, progress, purpose, executor)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import random
 
-from datagen.ray_dedup import cluster_dedup
-from datagen.ray_exec import distribute
+from datagen.ray.dedup import cluster_dedup
+from datagen.ray.filtering import distribute
 from datagen.record import Record
 from filters.dedup import ExactDup
 from filters.minhash import MinHash
@@ -73,7 +73,7 @@ def test_a_long_path_settles_in_few_rounds(ray_local):
     local = fn(records)
     assert len({r.id for r in path} & kept(records, local)) <= 2
     stats: dict = {}
-    from datagen.ray_dedup import RowsBlock, dedup_blocks
+    from datagen.ray.dedup import RowsBlock, dedup_blocks
 
     sources = [RowsBlock(ray_local.put([r.to_row() for r in records[lo:lo + 10]])) for lo in range(0, len(records), 10)]
     refs = dedup_blocks(fn, ray_local, sources, partitions=4, stats=stats)
@@ -93,7 +93,7 @@ def test_equal_ids_tie_to_the_earlier_record(ray_local):
 
 def test_filter_command_on_ray_equals_local_on_a_sharded_parent(ray_local, tmp_path, monkeypatch):
     """The workers read the parent's shards: the driver's gathered-records path is never taken."""
-    import datagen.ray_dedup
+    import datagen.ray.dedup
     from datagen.versions import write_version
     from datagen.refilter import FilterConfig, refilter
 
@@ -105,7 +105,7 @@ def test_filter_command_on_ray_equals_local_on_a_sharded_parent(ray_local, tmp_p
     specs = [{"name": "exact_dup", "keep": "smallest_id"}, {"name": "minhash", "keep": "smallest_id"},
              {"name": "exact_dup", "keep": "smallest_id", "fields": ["output"]}, "length"]
     local = refilter(FilterConfig(from_version=str(base.path), filters=specs))
-    monkeypatch.setattr(datagen.ray_dedup, "cluster_dedup", None)  # calling it would fail
+    monkeypatch.setattr(datagen.ray.dedup, "cluster_dedup", None)  # calling it would fail
     on_ray = refilter(FilterConfig(from_version=str(base.path), filters=specs, executor="ray"))
     assert [r.id for r in local.records()] == [r.id for r in on_ray.records()]
     key = lambda v: sorted((j.record.id, j.reason, j.detail) for j in v.rejected())  # noqa: E731

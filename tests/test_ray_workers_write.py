@@ -1,4 +1,4 @@
-"""Versions written by the Ray workers (datagen/ray_generate.py, datagen/ray_write.py): `generate --method
+"""Versions written by the Ray workers (datagen/ray/generate.py, datagen/ray/write.py): `generate --method
 answer` and `filter` on Ray with keep=smallest_id dedup and per-record filters give the local run's kept
 ids, rejections and funnel; the version is sharded one pair a block, verifies, and a rerun finds it
 unchanged; anything the workers cannot do alone takes the driver path; kill -9 leaves no version."""
@@ -146,15 +146,15 @@ def test_a_bad_verifier_on_the_workers_is_one_line(ray_local, tmp_path):
 
 KILLED = textwrap.dedent("""
     import sys
-    import datagen.ray_write as W
+    import datagen.ray.write as W
 
     def slow(folder, b, *args):  # pickled by value: the workers run it, then the real task
         import time
-        import datagen.ray_write as real
+        import datagen.ray.write as real
         time.sleep(0.4 * b)
-        return real._write_block(folder, b, *args)
+        return real.write_block(folder, b, *args)
 
-    W._write_block = slow
+    W.write_block = slow
     from datagen.refilter import FilterConfig, refilter
     refilter(FilterConfig(from_version=sys.argv[1], filters=["length"], executor="ray"))
 """)

@@ -24,7 +24,7 @@ CONSTRAINTS_MAY_IMPORT = {"datagen.record", "datagen.errors", "datagen.templates
 # The layers, lowest first. A module may import its own layer and the layers below it, never one above,
 # at the top of the file, inside a function, or by a "module:attr" registry string. A module belongs to
 # the entry with the longest matching dotted prefix ("datagen.ray" holds datagen.ray and datagen.ray.x,
-# not datagen.ray_exec; "datagen" holds only datagen/__init__.py); a module no entry holds fails.
+# not a top-level datagen.ray_x; "datagen" holds only datagen/__init__.py); a module no entry holds fails.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("core", (  # types, readers, teachers and their cache, model loading, constraints, dataset versions
         "datagen", "datagen.record", "datagen.errors", "datagen.jsonl", "datagen.assets", "datagen.templates",
@@ -35,9 +35,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("engine", (  # what a command runs: methods, sessions, filtering runs, eval, select, import, Ray, report
         "datagen.methods", "datagen.session", "datagen.run", "datagen.refilter", "datagen.filtering",
         "datagen.evaluation", "datagen.select", "datagen.importing", "datagen.ray", "datagen.report",
-        "datagen.recipes",
-        # the Ray path until it moves into datagen.ray (issue 26)
-        "datagen.ray_exec", "datagen.ray_generate", "datagen.ray_shards", "datagen.ray_dedup", "datagen.ray_write")),
+        "datagen.recipes", "datagen.executor")),
     ("command line", ("datagen.cli",)),
 )
 
@@ -181,16 +179,6 @@ def test_no_import_circle():
     assert find_cycle(graph()) is None
 
 
-# Uses of another module's _name left in the Ray modules issue 26 is moving into datagen/ray/; the list
-# only shrinks (an entry no longer found fails too, so it gets removed).
-PRIVATE_USES_BEING_MOVED = frozenset({
-    "datagen.ray_write imports _judge from datagen.filtering",
-    "datagen.ray_write imports _tidy from datagen.filtering",
-    "datagen.ray_write imports _judge_batch from datagen.ray_shards",
-    "datagen.ray_write imports _cluster_fn from datagen.ray_shards",
-})
-
-
 def check_layers(root: Path = ROOT) -> None:
     unplaced = [m for m in sorted(all_modules(root)) if layer_of(m) is None]
     assert not unplaced, f"modules in no layer (add them to LAYERS): {unplaced}"
@@ -203,7 +191,7 @@ def check_private_names(root: Path = ROOT, known: frozenset[str] = frozenset()) 
     new = [u for u in found if u not in known]
     assert not new, "another module's _private name used:\n" + "\n".join(new)
     gone = sorted(known - set(found))
-    assert not gone, "fixed, so remove from PRIVATE_USES_BEING_MOVED:\n" + "\n".join(gone)
+    assert not gone, "fixed, so remove it from the known list:\n" + "\n".join(gone)
 
 
 def check_command_layer(root: Path = ROOT) -> None:
@@ -216,7 +204,7 @@ def test_imports_point_down_the_layers():
 
 
 def test_no_module_uses_another_modules_private_names():
-    check_private_names(known=PRIVATE_USES_BEING_MOVED)
+    check_private_names()
 
 
 def test_no_library_module_imports_the_command_layer():

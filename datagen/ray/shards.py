@@ -1,6 +1,6 @@
 """`datagen filter --executor ray` with leading keep=smallest_id dedup filters: the workers read the
 parent's shards themselves (the shard list is in the manifest) and dedup them on Ray
-(datagen/ray_dedup.py); the driver streams the parent shard by shard, holding one shard's verdicts
+(datagen/ray/dedup.py); the driver streams the parent shard by shard, holding one shard's verdicts
 (dropped rows and the ids they lost to) and one batch, and hands the survivors to the filters that
 follow. Same kept records, rejections and funnel as the local filters.
 
@@ -27,7 +27,7 @@ class ShardBlock:
         return [Record.from_row(r) for batch in iter_parquet([self.path]) for r in batch.to_pylist()]
 
 
-def _cluster_fn(fn):
+def cluster_fn(fn):
     """The ExactDup or MinHash inside a distributed filter, if it keeps the smallest id; else None."""
     from filters.dedup import ExactDup
     from filters.minhash import MinHash
@@ -40,7 +40,7 @@ def _cluster_fn(fn):
 def cluster_prefix(fns: list) -> int:
     """How many of the leading (name, filter) pairs are keep=smallest_id dedup."""
     n = 0
-    while n < len(fns) and _cluster_fn(fns[n][1]) is not None:
+    while n < len(fns) and cluster_fn(fns[n][1]) is not None:
         n += 1
     return n
 
@@ -57,12 +57,12 @@ def _union(a, b) -> tuple:
 
 def dedup_stages(ray, sources: list, lead: list) -> list[list]:
     """Per leading dedup filter, its per-block verdict refs; each stage sees what the earlier left."""
-    from datagen.ray_dedup import dedup_blocks
+    from datagen.ray.dedup import dedup_blocks
 
     union = ray.remote(_union)
     stages, dropped = [], None
     for _, fn in lead:
-        refs = dedup_blocks(_cluster_fn(fn), ray, sources, dropped=dropped)
+        refs = dedup_blocks(cluster_fn(fn), ray, sources, dropped=dropped)
         stages.append(refs)
         dropped = refs if dropped is None else [union.remote(a, b) for a, b in zip(dropped, refs)]
     return stages
@@ -71,7 +71,7 @@ def dedup_stages(ray, sources: list, lead: list) -> list[list]:
 def shard_dedup(ray, parent, fns: list, reject, progress=None):
     """(survivor batches, funnel entries) of the dedup filters `fns` over `parent`'s shards; each
     rejection goes to reject(rejections, lane) as the batches are consumed."""
-    from datagen.ray_dedup import dedup_reason
+    from datagen.ray.dedup import dedup_reason
 
     sources = shard_sources(parent)
     paths = [s.path for s in sources]
@@ -88,13 +88,13 @@ def shard_dedup(ray, parent, fns: list, reject, progress=None):
             row = 0
             for batch in iter_parquet([path], BATCH_ROWS):
                 records = [Record.from_row(r) for r in batch.to_pylist()]
-                yield _judge_batch(records, row, lost, fns, reasons, entries, reject, progress)
+                yield judge_shard_batch(records, row, lost, fns, reasons, entries, reject, progress)
                 row += len(records)
 
     return batches(), entries
 
 
-def _judge_batch(records, row, lost, fns, reasons, entries, reject, progress) -> list[Record]:
+def judge_shard_batch(records, row, lost, fns, reasons, entries, reject, progress) -> list[Record]:
     """The survivors of one batch (rows from `row` on); rejections and counts per stage."""
     survivors, rejected = [], [[] for _ in fns]
     for i, rec in enumerate(records):

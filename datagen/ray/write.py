@@ -2,8 +2,8 @@
 (counts, funnel, shard digests, file sha256s), never a record.
 
 One task a block: it reads its block itself (a shard of the parent version, or the shard a generation
-actor wrote, datagen/ray_generate.py), drops the rows the leading keep=smallest_id dedup stages
-dropped (datagen/ray_dedup.py: their verdicts go worker to worker), runs the per-record filters
+actor wrote, datagen/ray/generate.py), drops the rows the leading keep=smallest_id dedup stages
+dropped (datagen/ray/dedup.py: their verdicts go worker to worker), runs the per-record filters
 that follow, and writes `records-NNNNN.parquet` and `rejected-NNNNN.parquet` (block NNNNN) into the
 version's temp folder. The driver then publishes the folder as every version is published
 (datagen.versions.publish: atomic, never half-visible).
@@ -35,7 +35,7 @@ def worker_plan(fns: list) -> tuple[int, list] | None:
     """(n, tail): the first n filters are keep=smallest_id dedup (run as Ray stages), the tail the
     per-record filters after them (run inside the write tasks). None when any filter after the
     leading dedup ones is neither per-record nor teacher-free: the driver must see the records."""
-    from datagen.ray_shards import cluster_prefix
+    from datagen.ray.shards import cluster_prefix
 
     n = cluster_prefix(fns)
     tail = [(name, getattr(fn, "inner", fn)) for name, fn in fns[n:]]
@@ -44,14 +44,14 @@ def worker_plan(fns: list) -> tuple[int, list] | None:
     return n, tail
 
 
-def _write_block(folder: str, b: int, source, lead: list, tail: list, before: str, *verdicts) -> dict:
+def write_block(folder: str, b: int, source, lead: list, tail: list, before: str, *verdicts) -> dict:
     """Write block b's records and rejections; its summary. `before`: a parquet of rejections that
     come first (the generation's own), or ""."""
     import pyarrow as pa
 
-    from datagen.filtering import _judge, _tidy
-    from datagen.ray_dedup import dedup_reason
-    from datagen.ray_shards import _judge_batch
+    from datagen.filtering import run_filter, tidy_entry
+    from datagen.ray.dedup import dedup_reason
+    from datagen.ray.shards import judge_shard_batch
 
     records = source()
     lost = {}
@@ -60,9 +60,9 @@ def _write_block(folder: str, b: int, source, lead: list, tail: list, before: st
     reasons = [dedup_reason(fn) for _, fn in lead]
     entries = [{"filter": name, "in": 0, "kept": 0, "dropped": {}} for name, _ in lead + tail]
     lanes: list[list] = [[] for _ in lead + tail]
-    kept = _judge_batch(records, 0, lost, lead, reasons, entries, lambda rej, lane: lanes[lane].extend(rej), None)
+    kept = judge_shard_batch(records, 0, lost, lead, reasons, entries, lambda rej, lane: lanes[lane].extend(rej), None)
     for j, (name, fn) in enumerate(tail):
-        kept = _judge(name, fn, fn, kept, entries[len(lead) + j], lanes[len(lead) + j].append)
+        kept = run_filter(name, fn, fn, kept, entries[len(lead) + j], lanes[len(lead) + j].append)
     rejected_rows = [row for batch in iter_parquet([Path(before)]) for row in batch.to_pylist()] if before else []
     for lane in lanes:
         rejected_rows += [j.to_row() for j in lane]
@@ -74,7 +74,7 @@ def _write_block(folder: str, b: int, source, lead: list, tail: list, before: st
             "digests": {"records": row_digest(rows), "rejected": row_digest(rejected_rows)},
             "files": {f: file_sha(Path(folder) / f) for f in names.values()},
             "reasons": dict(Counter(row["reason"] for row in rejected_rows)),
-            "stages": dict(Counter(row["stage"] for row in rejected_rows)), "funnel": [_tidy(e) for e in entries]}
+            "stages": dict(Counter(row["stage"] for row in rejected_rows)), "funnel": [tidy_entry(e) for e in entries]}
 
 
 def sum_counts(dicts: list[dict]) -> dict:
@@ -111,12 +111,12 @@ def write_blocks(ray, out, sources: list, fns: list, plan: tuple[int, list], bef
                  progress=None) -> list[dict]:
     """Run the filters over `sources` on the workers and write one shard pair a block into the
     VersionWriter `out`'s temp folder; the blocks' summaries in block order."""
-    from datagen.ray_shards import _cluster_fn, dedup_stages
+    from datagen.ray.shards import cluster_fn, dedup_stages
 
     n, tail = plan
-    lead = [(name, _cluster_fn(fn)) for name, fn in fns[:n]]
+    lead = [(name, cluster_fn(fn)) for name, fn in fns[:n]]
     stages = dedup_stages(ray, sources, lead)
-    task = ray.remote(_write_block)
+    task = ray.remote(write_block)
     refs = [task.remote(str(out.tmp), b, src, lead, tail, (befores or [""] * len(sources))[b],
                         *[s[b] for s in stages]) for b, src in enumerate(sources)]
     summaries: list[dict] = [None] * len(refs)  # type: ignore[list-item]

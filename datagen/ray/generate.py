@@ -2,7 +2,7 @@
 depend on each seed alone (its module says PER_SEED = True: `answer`), a pool of actors, each with its
 own teacher (backend, the run's response cache, no budget), runs the method over one block of seeds at
 a time and writes the block's records and method rejections into the version's temp folder (`.gen/`);
-the filters and the final shards then run on the workers as for `datagen filter` (datagen/ray_write.py).
+the filters and the final shards then run on the workers as for `datagen filter` (datagen/ray/write.py).
 The driver holds the seed blocks (refs, or the parent version's shard paths), ids and verdicts
 never, and one summary a block.
 
@@ -23,8 +23,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from datagen import config as C
-from datagen.versions import open_version
-from datagen.versions import VersionWriter
+from datagen.versions import VersionWriter, open_version
 from datagen.errors import DatagenError
 from datagen.methods import METHODS
 from datagen.record import Record
@@ -78,7 +77,7 @@ class _GenerateActor:
 def generation_plan(cfg):
     """(filters, plan) when the workers can make and write this run's version; else None."""
     from datagen.filtering import build_filters, needs_teacher
-    from datagen.ray_write import worker_plan
+    from datagen.ray.write import worker_plan
 
     if not getattr(METHODS[cfg.method], "PER_SEED", False):
         return None
@@ -160,7 +159,7 @@ def run_actors(ray, cfg, run_id: str, blocks: list, folder: Path, method_cfg, pr
 
 
 class SameId:
-    """An exact-dedup stage for datagen/ray_dedup.py keyed by the record id itself."""
+    """An exact-dedup stage for datagen/ray/dedup.py keyed by the record id itself."""
     keep = "smallest_id"
 
     def map(self, records: list[Record]) -> list[str]:
@@ -175,7 +174,7 @@ def check_unique_ids(ray, sources: list, lead: list) -> None:
     """Two blocks can make the same record (two seeds with one instruction): as write_version does
     locally, that is an error unless an exact_dup stage (whose key is part of the id) comes first.
     Checked on the workers; the driver gets one count a block."""
-    from datagen.ray_dedup import dedup_blocks
+    from datagen.ray.dedup import dedup_blocks
     from filters.dedup import ExactDup
 
     if any(isinstance(fn, ExactDup) for _, fn in lead):
@@ -198,7 +197,7 @@ def _get(ray, ref):
 
 def generate_on_workers(cfg, method_cfg, run_id: str, plan, progress=None):
     """The run's version, made and written by the Ray workers (see the module's docstring)."""
-    from datagen.ray_exec import init_ray
+    from datagen.ray.runtime import init_ray
 
     from datagen.progress import Progress
 
@@ -220,8 +219,8 @@ def generate_on_workers(cfg, method_cfg, run_id: str, plan, progress=None):
 
 def _make_version(ray, cfg, method_cfg, run_id, fns, worker, blocks, seeds_info, parent_ref, progress):
     from datagen.backends import public_config
-    from datagen.ray_shards import ShardBlock
-    from datagen.ray_write import merge_funnels, publish_blocks, sum_counts, write_blocks
+    from datagen.ray.shards import ShardBlock
+    from datagen.ray.write import merge_funnels, publish_blocks, sum_counts, write_blocks
     from datagen.session import make_sampling, teacher_section
 
     with VersionWriter(cfg.output_dir, cfg.name or cfg.method) as out:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole loop measured (README "The whole loop"): the main job (Self-Instruct with the full filter
+# The whole loop measured (README.md "The whole loop", docs/evaluation.md): the main job (Self-Instruct with the full filter
 # chain, decontaminate included) and a second dataset version (the teacher's answers to the seeds),
 # a SmolLM2 LoRA student trained on each, then `datagen eval` of both students and their base on the
 # bundled eval set with the embedded teacher as judge, and `datagen compare`. About 40 min on 2 cores.

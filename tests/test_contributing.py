@@ -1,5 +1,5 @@
-"""The README's "Adding a method or a filter" examples, run as written: the files and registry lines
-are taken from the README, the method makes a version and the filter filters it."""
+"""The examples of docs/contributing.md ("Adding a method or a filter"), run as written: the files and
+registry lines are taken from the page, the method makes a version and the filter filters it."""
 from __future__ import annotations
 
 import json
@@ -8,20 +8,18 @@ from pathlib import Path
 
 import pytest
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+PAGE = Path(__file__).resolve().parent.parent / "docs" / "contributing.md"
 BLOCK = re.compile(r"<!-- (file|registry): (\S+) -->\n```\w*\n(.*?)```", re.S)
 
 
 def blocks() -> dict[tuple[str, str], str]:
-    text = README.read_text(encoding="utf-8")
-    section = text[text.index("## Adding a method or a filter"):]
-    return {(kind, path): body for kind, path, body in BLOCK.findall(section)}
+    return {(kind, path): body for kind, path, body in BLOCK.findall(PAGE.read_text(encoding="utf-8"))}
 
 
 @pytest.fixture
 def installed(tmp_path, monkeypatch):
     """The example files under tmp_path, found as datagen.methods.* / filters.* modules, and the
-    README's registry lines added to the registries (the one-line change a contributor makes)."""
+    page's registry lines added to the registries (the one-line change a contributor makes)."""
     import datagen.methods as M
     import datagen.session
     import filters as F
@@ -36,7 +34,7 @@ def installed(tmp_path, monkeypatch):
     monkeypatch.setattr(F, "__path__", [*F.__path__, str(tmp_path / "filters")])
     for registry, env in ((M.METHODS, {"_Lazy": M._Lazy}), (F.FILTERS, {})):
         line = found[("registry", "datagen/methods/__init__.py" if registry is M.METHODS else "filters/__init__.py")]
-        for name, entry in eval("{" + line + "}", env).items():  # noqa: S307 - our own README text
+        for name, entry in eval("{" + line + "}", env).items():  # noqa: S307 - our own docs text
             monkeypatch.setitem(registry, name, entry)
     monkeypatch.setattr(datagen.session, "make_teacher",
                         lambda cfg: FakeTeacher(lambda r: ' "Please ' + r.messages[-1]["content"].split("\n\n")[-1]
@@ -44,7 +42,7 @@ def installed(tmp_path, monkeypatch):
     return tmp_path
 
 
-def test_readme_shows_both_examples():
+def test_the_page_shows_both_examples():
     found = blocks()
     assert {k for k, _ in found} == {"file", "registry"} and len(found) == 5
 

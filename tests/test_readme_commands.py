@@ -1,4 +1,6 @@
-"""Issue 18, point 1: every command in README.md's bash blocks runs, in order, as written, and exits 0.
+"""Issue 18, point 1 (and issue 26, point 6): every command in the bash blocks of README.md and of every
+docs/**/*.md page runs, in order (readme_commands.pages: README first, then docs in a fixed order), as
+written, and exits 0.
 
 The teacher is the fake OpenAI server with the scripted teacher of the pinned tests; the student is the
 tiny model built here. What is skipped, stood in for or appended is listed in tests/readme_commands.py
@@ -22,7 +24,7 @@ from scripted_teacher import scripted_reply
 from tiny_model import build_tiny_model
 
 ROOT = Path(__file__).resolve().parents[1]
-README = (ROOT / "README.md").read_text(encoding="utf-8")
+SCRIPT = rc.script(ROOT)
 OUTPUTS = {"runs", "adapters", "evals", ".git"}
 ASSIGN = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(\$\(.*\)|\S*)$")
 
@@ -56,20 +58,27 @@ def run_step(cmd: str, cwd: Path, env: dict) -> subprocess.CompletedProcess:
     return proc
 
 
-def test_the_script_is_read_from_the_readme():
-    steps = rc.steps(README)
-    texts = [s.text for s in steps]
+def test_the_script_is_read_from_the_readme_and_the_docs():
+    texts = [s.text for s in SCRIPT]
     assert sum(t.startswith("datagen ") for t in texts) >= 30, texts
     assert "datagen versions" in texts
+    assert [s.page for s in SCRIPT[:2]] == ["README.md", "README.md"] and SCRIPT[0].text.startswith("make run")
+    assert {"README.md", "docs/training.md", "docs/evaluation.md"} <= {s.page for s in SCRIPT}
     # continuations are joined and trailing comments dropped
     assert any(t.startswith("datagen generate --method answer --teacher openai") and "--timeout 120" in t
                for t in texts)
     assert not any("#" in t for t in texts if t.startswith("datagen "))
 
 
+def test_every_page_of_the_order_exists_and_every_docs_page_is_run():
+    assert [p for p in rc.ORDER if not (ROOT / p).is_file()] == []
+    on_disk = {p.relative_to(ROOT).as_posix() for p in (ROOT / "docs").rglob("*.md")}
+    assert on_disk <= set(rc.pages(ROOT)) and rc.pages(ROOT)[0] == "README.md"
+
+
 @pytest.mark.parametrize("key", list(rc.SKIP) + list(rc.STAND_IN))
-def test_every_marker_names_a_readme_line(key):
-    assert any(s.text.startswith(key) for s in rc.steps(README)), f"marker {key!r} matches no README line"
+def test_every_marker_names_a_line(key):
+    assert any(s.text.startswith(key) for s in SCRIPT), f"marker {key!r} matches no README or docs line"
 
 
 def test_every_readme_command_runs_in_order(tmp_path):
@@ -79,15 +88,16 @@ def test_every_readme_command_runs_in_order(tmp_path):
     env = shell_env(tmp_path)
     log = []
     with FakeOpenAIServer(reply=scripted_reply) as srv:
-        for step in rc.steps(README):
+        for step in SCRIPT:
+            where = f"{step.page}:{step.line}"
             if step.action == "skip":
-                log.append(f"README:{step.line} skipped ({step.why}): {step.text}")
+                log.append(f"{where} skipped ({step.why}): {step.text}")
                 continue
             cmd = rc.command_of(step, srv.url, str(tiny))
             proc = run_step(cmd, here, env)
-            log.append(f"README:{step.line} rc={proc.returncode}: {cmd}")
+            log.append(f"{where} rc={proc.returncode}: {cmd}")
             assert proc.returncode == 0, (
-                f"README line {step.line} failed (exit {proc.returncode}):\n  as written: {step.text}\n"
+                f"{where} failed (exit {proc.returncode}):\n  as written: {step.text}\n"
                 f"  run as: {cmd}\n--- stderr ---\n{proc.stderr[-3000:]}\n--- stdout ---\n{proc.stdout[-1500:]}")
     print("\n".join(log))
     assert (here / "runs" / "self_instruct" / "v0001" / "manifest.json").exists()

@@ -47,6 +47,9 @@ class ResponseCache:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, teacher TEXT,"
                              " completion TEXT NOT NULL, created_at TEXT DEFAULT CURRENT_TIMESTAMP)")
+            # Batch API jobs of the openai teacher (datagen/backends/batch_mode.py): sha256 of the
+            # uploaded JSONL -> {"file_id", "batch_id", ...}, so a killed run resumes polling.
+            self._db.execute("CREATE TABLE IF NOT EXISTS jobs (key TEXT PRIMARY KEY, job TEXT NOT NULL)")
         except sqlite3.DatabaseError as exc:
             raise self.damaged(exc) from None
 
@@ -67,6 +70,21 @@ class ResponseCache:
             with self._lock:
                 self._db.execute("INSERT OR REPLACE INTO responses (key, teacher, completion) VALUES (?, ?, ?)",
                                  (key, teacher, canonical_json(completion.to_dict())))
+        except sqlite3.DatabaseError as exc:
+            raise self.damaged(exc) from None
+
+    def job(self, key: str) -> dict | None:
+        try:
+            with self._lock:
+                row = self._db.execute("SELECT job FROM jobs WHERE key = ?", (key,)).fetchone()
+            return None if row is None else json.loads(row[0])
+        except (sqlite3.DatabaseError, ValueError) as exc:
+            raise self.damaged(exc) from None
+
+    def put_job(self, key: str, job: dict) -> None:
+        try:
+            with self._lock:
+                self._db.execute("INSERT OR REPLACE INTO jobs (key, job) VALUES (?, ?)", (key, json.dumps(job)))
         except sqlite3.DatabaseError as exc:
             raise self.damaged(exc) from None
 
@@ -119,6 +137,8 @@ class CachedTeacher:
         self.progress = progress or Progress(enabled=False)
         self.stats = TeacherStats()
         self.stopped: str | None = None  # set once the budget is spent
+        if cache is not None and hasattr(inner, "attach_cache"):  # batch mode keeps its job ids there
+            inner.attach_cache(cache)
 
     def complete(self, requests: Sequence[Request], on_result: OnResult | None = None) -> list[Completion]:
         results: list[Completion | None] = [None] * len(requests)

@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass, field
 
 from datagen import config as C
-from datagen.backends import TRANSPORT_FIELDS, TeacherConfig, public_config
+from datagen.backends import TeacherConfig, public_config, without_transport
 from datagen.versions import DatasetVersion, write_version
 from datagen.errors import DatagenError
 from datagen.executor import make_executor
@@ -70,8 +70,8 @@ def run_id_of(cfg: RunConfig, method_cfg=None) -> str:
     for k in ("name", "output_dir", "cache", "max_requests", "max_tokens_total", "executor", "ray_address",
               "ray_workers", "allow_empty"):  # where and how it runs does not change the data
         d.pop(k, None)
-    for k in TRANSPORT_FIELDS if isinstance(d.get("teacher"), dict) else ():
-        d["teacher"].pop(k, None)
+    if isinstance(d.get("teacher"), dict):
+        d["teacher"] = without_transport(d["teacher"])
     if method_cfg is not None:
         d["method_cfg"] = C.to_dict(method_cfg)
         for k in UNSET_NOT_IN_RUN_ID:

@@ -76,6 +76,16 @@ def safe_url(url: str) -> str:
 # Teacher fields that change how requests travel, never the answers: not part of a run id (a run
 # made before they existed keeps its id).
 TRANSPORT_FIELDS = ("provider", "headers", "ca_bundle", "batch")
+TRANSPORT_OPTIONS = ("adaptive", "recover_after", "batch_poll", "batch_submit", "batch_max_requests",
+                     "batch_max_bytes")  # teacher.options keys of the same kind
+
+
+def without_transport(teacher: dict) -> dict:
+    """A teacher config dict as it counts in a run id: without TRANSPORT_FIELDS / TRANSPORT_OPTIONS."""
+    out = {k: v for k, v in teacher.items() if k not in TRANSPORT_FIELDS}
+    if isinstance(out.get("options"), dict):
+        out["options"] = {k: v for k, v in out["options"].items() if k not in TRANSPORT_OPTIONS}
+    return out
 
 
 def public_headers(text: str) -> str:

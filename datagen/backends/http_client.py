@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from concurrent.futures import ThreadPoolExecutor
 import ssl
 from typing import NamedTuple
 from urllib.parse import urljoin, urlsplit
@@ -148,3 +149,38 @@ class HttpClient:
         if self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None
+
+
+class EventLoop:
+    """The teacher's own event loop, kept between complete() calls so that its connections are
+    kept too (one pool for the run); closed by close() or when the teacher is collected."""
+
+    def __init__(self) -> None:
+        self.runner: asyncio.Runner | None = None
+
+    def run(self, coro):
+        if self.runner is None:
+            self.runner = asyncio.Runner()
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return self.runner.run(coro)
+        with ThreadPoolExecutor(1) as pool:  # called from inside a running loop (e.g. a notebook)
+            return pool.submit(self.runner.run, coro).result()
+
+    def close(self, client: HttpClient) -> None:
+        if self.runner is None:
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return self._close(client)
+        with ThreadPoolExecutor(1) as pool:  # closing needs a thread without a running loop
+            pool.submit(self._close, client).result()
+
+    def _close(self, client: HttpClient) -> None:
+        try:
+            self.runner.run(client.close())
+        finally:
+            self.runner.close()
+            self.runner = None

@@ -27,15 +27,15 @@ import json
 import random
 import urllib.request
 import weakref
-from concurrent.futures import ThreadPoolExecutor
 from typing import Sequence
 
 import aiohttp
 
 from datagen.backends import safe_url  # noqa: F401 - re-exported
 from datagen.backends.adaptive import AdaptiveLimit
-from datagen.backends.http_client import HttpClient, RedirectFailure
+from datagen.backends.http_client import EventLoop, HttpClient, RedirectFailure
 from datagen.backends.openai_errors import Failure, parse_body, status_failure, transport_failure
+from datagen.backends.openai_options import options_of
 from datagen.backends.providers import endpoint_of, header_safe, is_local  # noqa: F401 - re-exported
 from datagen.backends.ratelimit import RateLimits
 from datagen.errors import DatagenError
@@ -43,65 +43,7 @@ from datagen.teacher import Choice, Completion, OnResult, Request, TeacherStats
 
 RETRY_AFTER_CAP = 120.0  # seconds; a longer Retry-After is clipped (the openai client uses the same cap)
 TRANSPORT_ERRORS = (OSError, TimeoutError, aiohttp.ClientError)  # what HttpClient.request raises
-OPTIONS = {"retry_initial": 0.5, "retry_max": 30.0, "preflight": True,  # cfg.options keys for this backend
-           "adaptive": True, "recover_after": 25}
 REFUSED = {"auth", "not_found", "redirect"}  # a run where every request failed so: one line, not N errors
-
-
-def _flag(value) -> bool:
-    return value.strip().lower() not in ("0", "false", "no", "off") if isinstance(value, str) else bool(value)
-
-
-def _options(given: dict) -> dict:
-    """teacher.options may come from CLI flags as strings: --teacher.options.retry_initial 0.01"""
-    unknown = set(given) - set(OPTIONS)
-    if unknown:
-        raise DatagenError(f"unknown teacher.options for openai: {', '.join(sorted(unknown))}; "
-                           f"valid: {', '.join(OPTIONS)}")
-    out = {**OPTIONS, **given}
-    try:
-        out["retry_initial"], out["retry_max"] = float(out["retry_initial"]), float(out["retry_max"])
-        out["recover_after"] = int(out["recover_after"])
-    except (TypeError, ValueError):
-        raise DatagenError("teacher.options.retry_initial and retry_max must be numbers (seconds), "
-                           "recover_after a whole number") from None
-    out["preflight"], out["adaptive"] = _flag(out["preflight"]), _flag(out["adaptive"])
-    return out
-
-
-class EventLoop:
-    """The teacher's own event loop, kept between complete() calls so that its connections are
-    kept too (one pool for the run); closed by close() or when the teacher is collected."""
-
-    def __init__(self) -> None:
-        self.runner: asyncio.Runner | None = None
-
-    def run(self, coro):
-        if self.runner is None:
-            self.runner = asyncio.Runner()
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return self.runner.run(coro)
-        with ThreadPoolExecutor(1) as pool:  # called from inside a running loop (e.g. a notebook)
-            return pool.submit(self.runner.run, coro).result()
-
-    def close(self, client: HttpClient) -> None:
-        if self.runner is None:
-            return
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return self._close(client)
-        with ThreadPoolExecutor(1) as pool:  # closing needs a thread without a running loop
-            pool.submit(self._close, client).result()
-
-    def _close(self, client: HttpClient) -> None:
-        try:
-            self.runner.run(client.close())
-        finally:
-            self.runner.close()
-            self.runner = None
 
 
 class OpenAICompatTeacher:
@@ -117,7 +59,7 @@ class OpenAICompatTeacher:
             raise DatagenError(f"teacher.endpoint must be chat or completions, got {cfg.endpoint!r}")
         self.cfg = cfg
         self.endpoint = cfg.endpoint
-        self.opts = _options(cfg.options)
+        self.opts = options_of(cfg.options)
         self.model = cfg.model
         self.name = f"openai:{cfg.model}"
         where = endpoint_of(cfg)
@@ -135,6 +77,16 @@ class OpenAICompatTeacher:
         self._jitter = random.Random()  # backoff jitter only: it never touches the data
         self._loop = EventLoop()
         weakref.finalize(self, self._loop.close, self._http)
+        self._batch_mode = None
+        if getattr(cfg, "batch", False):
+            from datagen.backends.batch_mode import BatchMode
+
+            self._batch_mode = BatchMode(self)
+
+    def attach_cache(self, cache) -> None:
+        """The run's response cache, where batch mode keeps its job ids (called by CachedTeacher)."""
+        if self._batch_mode is not None:
+            self._batch_mode.store = cache
 
     def __repr__(self) -> str:  # never show the key
         return f"OpenAICompatTeacher(model={self.model!r}, base_url={safe_url(self.base_url)!r})"
@@ -165,6 +117,8 @@ class OpenAICompatTeacher:
     def complete(self, requests: Sequence[Request], on_result: OnResult | None = None) -> list[Completion]:
         if not requests:
             return []
+        if self._batch_mode is not None:
+            return self._loop.run(self._batch_mode.complete(list(requests), on_result))
         return self._loop.run(self._batch(list(requests), on_result))
 
     # ---- async core ------------------------------------------------------------------------
@@ -271,10 +225,10 @@ class OpenAICompatTeacher:
             return min(failure.retry_after, RETRY_AFTER_CAP)
         return self._jitter.uniform(0, min(self.opts["retry_max"], self.opts["retry_initial"] * 2 ** failed))
 
-    async def _attempt(self, req: Request, n: int, seed: int | None) -> tuple[list[Choice], dict]:
+    def body_of(self, req: Request, n: int, seed: int | None) -> tuple[bool, str, dict]:
+        """(chat?, path under the base URL, JSON body) of one request; the batch API's lines too."""
         s = req.sampling
         chat = req.prompt is None and self.cfg.endpoint == "chat"
-        prompt = req.prompt if req.prompt is not None else "\n\n".join(m["content"] for m in req.messages)
         params = dict(model=self.model, max_tokens=s.max_tokens, temperature=s.temperature, top_p=s.top_p)
         if n > 1:
             params["n"] = n
@@ -285,7 +239,13 @@ class OpenAICompatTeacher:
         if chat:
             params["messages"] = list(req.messages)
         else:
-            params["prompt"] = prompt
+            params["prompt"] = req.prompt if req.prompt is not None else "\n\n".join(m["content"] for m in req.messages)
+        return chat, "/chat/completions" if chat else "/completions", params
+
+    async def _attempt(self, req: Request, n: int, seed: int | None) -> tuple[list[Choice], dict]:
+        s = req.sampling
+        chat, path, params = self.body_of(req, n, seed)
+        prompt = params.get("prompt") or "\n\n".join(m["content"] for m in req.messages)
         body = json.dumps(params).encode()
         epoch, outcome = await self._slots.acquire(), "failed"
         try:
@@ -293,7 +253,7 @@ class OpenAICompatTeacher:
                 await self._limits.acquire(len(prompt) / 4 + s.max_tokens * n)  # ~4 characters per token
             try:
                 async with asyncio.timeout(self.cfg.timeout):
-                    resp = await self._http.request("POST", "/chat/completions" if chat else "/completions", body)
+                    resp = await self._http.request("POST", path, body)
             except RedirectFailure as exc:
                 raise Failure("redirect", str(exc), False) from None
             except TRANSPORT_ERRORS as exc:

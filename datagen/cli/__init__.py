@@ -30,6 +30,7 @@ COMMANDS = {
     "verify": "datagen.cli.versions:cmd_verify",
     "diff": "datagen.cli.versions:cmd_diff",
     "report": "datagen.cli.versions:cmd_report",
+    "cache-load": "datagen.cli.cache:cmd_cache_load",
     "train": "datagen.cli.train:cmd_train",
     "sample": "datagen.cli.train:cmd_sample",
     "eval": "datagen.cli.eval:cmd_eval",

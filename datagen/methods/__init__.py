@@ -34,4 +34,5 @@ METHODS = {
     "self_align": _Lazy("datagen.methods.self_align"),
     "magpie": _Lazy("datagen.methods.magpie"),
     "self_chat": _Lazy("datagen.methods.self_chat"),
+    "constraints": _Lazy("datagen.methods.constraints"),
 }

@@ -186,11 +186,19 @@ def non_defaults(obj: Any, prefix: str = "") -> dict:
     return out
 
 
+def help_order(cls: type) -> list[dataclasses.Field]:
+    """A config's own fields first, then those it inherits (the shared session options, a changed default
+    included) in the base's order."""
+    inherited = {f.name for base in cls.__mro__[1:] if dataclasses.is_dataclass(base) for f in dataclasses.fields(base)}
+    fields = dataclasses.fields(cls)
+    return [f for f in fields if f.name not in inherited] + [f for f in fields if f.name in inherited]
+
+
 def help_lines(cls: type, prefix: str = "") -> list[str]:
     """`--key (type, default): help` for every field, nested sections dotted."""
     lines = []
     hints = typing.get_type_hints(cls)
-    for f in dataclasses.fields(cls):
+    for f in help_order(cls):
         tp = hints[f.name]
         if dataclasses.is_dataclass(tp):
             lines.extend(help_lines(tp, prefix + f.name + "."))

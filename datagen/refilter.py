@@ -12,37 +12,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from datagen import config as C
-from datagen.backends import TeacherConfig, public_config
+from datagen.backends import public_config
 from datagen.versions import DatasetVersion, VersionWriter, open_version
 from datagen.executor import make_executor
 from datagen.filtering import needs_teacher, resolve_specs
 from datagen.progress import Progress
 from datagen.run import check_not_empty
 from datagen.record import canonical_json, sha256_text
-from datagen.session import SamplingConfig, open_session
+from datagen.session import SessionConfig, open_session
 
 BATCH = 10_000  # parent records read and filtered at once
 
 
 @dataclass
-class FilterConfig:
+class FilterConfig(SessionConfig):
     from_version: str = field(default="", metadata={"help": "version to filter: NAME, NAME/vNNNN or a directory (required)"})
     filters: list = field(default_factory=list, metadata={"help": "filters in order: names or {name: ..., options}; "
                                                                   "options also as --NAME.OPTION value"})
     name: str = field(default="", metadata={"help": "dataset name of the new version (empty = the parent's)"})
     output_dir: str = field(default="", metadata={"help": "where versions live (empty = the parent's folder)"})
-    teacher: TeacherConfig = field(default_factory=TeacherConfig)
-    sampling: SamplingConfig = field(default_factory=SamplingConfig)
-    seed: int | None = field(default=None, metadata={"help": "sampling seed passed to the judge's requests"})
-    templates: str = field(default="", metadata={"help": "your prompt folder (e.g. your own filters/judge.j2)"})
-    cache: str = field(default="", metadata={"help": "response cache (empty = <output_dir>/.cache/responses.sqlite)"})
-    max_requests: int | None = field(default=None, metadata={"help": "stop judging after this many teacher requests",
-                                                             "min": 0})
-    max_tokens_total: int | None = field(default=None, metadata={"help": "stop judging after this many tokens",
-                                                                 "min": 0})
-    executor: str = field(default="local", metadata={"help": "local | ray (per-record filters as map_batches, "
-                                                             "dedup in two stages)"})
-    ray_address: str = field(default="", metadata={"help": "Ray cluster address (empty = start a local Ray)"})
     allow_empty: bool = field(default=False, metadata={"help": "write a version even when nothing is kept"})
 
 

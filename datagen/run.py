@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass, field
 
 from datagen import config as C
-from datagen.backends import TeacherConfig, public_config, without_transport
+from datagen.backends import public_config, without_transport
 from datagen.versions import DatasetVersion, write_version
 from datagen.errors import DatagenError
 from datagen.executor import make_executor
@@ -17,33 +17,22 @@ from datagen.methods import METHODS
 from datagen.progress import Progress
 from datagen.record import canonical_json, sha256_text
 from datagen.seeds import load_seed_records
-from datagen.session import SamplingConfig, open_session
+from datagen.session import SessionConfig, open_session
 
 log = logging.getLogger("datagen")
 
 
 @dataclass
-class RunConfig:
+class RunConfig(SessionConfig):
     name: str = field(default="", metadata={"help": "dataset name (empty = the method): versions go to <output_dir>/<name>/vNNNN"})
     method: str = field(default="self_instruct", metadata={"help": "a method of `datagen methods`: "
                                                                    + " | ".join(METHODS)})
     method_cfg: dict = field(default_factory=dict, metadata={
         "help": "the method's options (`datagen generate --method M --help` lists them)"})
-    teacher: TeacherConfig = field(default_factory=TeacherConfig)
-    sampling: SamplingConfig = field(default_factory=SamplingConfig)
-    seed: int | None = field(default=None, metadata={"help": "RNG seed for every random choice (required)"})
     seeds: str = field(default="", metadata={"help": "seed task file (empty = bundled seeds/tasks.jsonl)"})
     from_version: str = field(default="", metadata={"help": "start from a dataset version instead of seeds"})
-    templates: str = field(default="", metadata={"help": "your prompt folder; its files override the bundled ones"})
     filters: list = field(default_factory=list, metadata={"help": "filters in order: names or {name: ..., options}"})
     output_dir: str = field(default="runs", metadata={"help": "where dataset versions are written"})
-    cache: str = field(default="", metadata={"help": "response cache file (empty = <output_dir>/.cache/responses.sqlite)"})
-    max_requests: int | None = field(default=None, metadata={"help": "stop cleanly after this many teacher requests",
-                                                             "min": 0})
-    max_tokens_total: int | None = field(default=None, metadata={"help": "stop cleanly after this many tokens",
-                                                                 "min": 0})
-    executor: str = field(default="local", metadata={"help": "local | ray (teacher calls and filters on Ray)"})
-    ray_address: str = field(default="", metadata={"help": "Ray cluster address (empty = start a local Ray)"})
     ray_workers: int = field(default=2, metadata={"help": "teacher actors on Ray (vllm: one per GPU)", "min": 1})
     allow_empty: bool = field(default=False, metadata={"help": "write a version even when nothing is kept"})
 

@@ -37,6 +37,28 @@ class SamplingConfig:
 
 
 @dataclass
+class SessionConfig:
+    """The options of a session, shared by `generate` (RunConfig), `filter` (FilterConfig), `select`
+    (SelectConfig) and `eval` (EvalConfig): the teacher, its sampling and seed, the prompt folder, the
+    response cache, the budgets and the executor. The flags and recipe keys are these field names."""
+    teacher: TeacherConfig = field(default_factory=TeacherConfig)
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    seed: int | None = field(default=None, metadata={
+        "help": "RNG seed for every random choice and the teacher's sampling seed (required by generate and select)"})
+    templates: str = field(default="", metadata={
+        "help": "your prompt folder; its files override the bundled ones (e.g. your own filters/judge.j2)"})
+    cache: str = field(default="", metadata={
+        "help": "response cache file (empty = <output_dir>/.cache/responses.sqlite)"})
+    max_requests: int | None = field(default=None, metadata={
+        "help": "stop cleanly after this many teacher requests (eval: per model)", "min": 0})
+    max_tokens_total: int | None = field(default=None, metadata={
+        "help": "stop cleanly after this many tokens (eval: per model)", "min": 0})
+    executor: str = field(default="local", metadata={
+        "help": "local | ray (generate and filter: teacher calls and filters on Ray; select and eval run locally)"})
+    ray_address: str = field(default="", metadata={"help": "Ray cluster address (empty = start a local Ray)"})
+
+
+@dataclass
 class RunContext:
     """What a method (or a filter that needs a teacher) gets besides seeds, teacher and its config."""
     rng: random.Random
@@ -177,8 +199,7 @@ def teacher_section(t: TeacherConfig, name: str, sampling: Sampling, templates: 
 
 def open_session(cfg, output_dir: str | Path, run_id: str, backend=None, progress: Progress | None = None,
                  purpose: str | None = "this run", executor=None) -> Session:
-    """cfg: any config with the session fields (teacher, sampling, seed, templates, cache,
-    max_requests, max_tokens_total, executor, ray_address): RunConfig, FilterConfig, EvalConfig.
+    """cfg: a SessionConfig (RunConfig, FilterConfig, SelectConfig, EvalConfig).
     `purpose` names what needs the teacher in error messages; None opens no teacher at all.
     `executor`: datagen.executor.make_executor(cfg) where the config chooses one; else LocalExecutor."""
     return Session(cfg, Path(output_dir), run_id, backend, progress, purpose, executor)

@@ -165,3 +165,22 @@ def test_generate_help_lists_every_field_with_help(capsys):
     for line in out.splitlines():
         if line.startswith("  --"):
             assert line.split(": ", 1)[1].strip(), f"field without help: {line}"
+
+
+def test_the_session_options_are_one_config_the_commands_share(capsys):
+    from datagen.evaluation.config import EvalConfig
+    from datagen.refilter import FilterConfig
+    from datagen.select.run import SelectConfig
+    from datagen.session import SessionConfig
+
+    shared = [f.name for f in dataclasses.fields(SessionConfig)]
+    assert shared == ["teacher", "sampling", "seed", "templates", "cache", "max_requests", "max_tokens_total",
+                      "executor", "ray_address"]
+    for cls in (RunConfig, FilterConfig, SelectConfig, EvalConfig):
+        assert issubclass(cls, SessionConfig) and set(shared) <= {f.name for f in dataclasses.fields(cls)}
+    assert EvalConfig().seed == 0 and EvalConfig().sampling.max_tokens == 96 and FilterConfig().seed is None
+    # --help lists a command's own options first, the shared session options after them
+    lines = [ln.split(" ")[2] for ln in C.help_lines(SelectConfig)]
+    assert lines[0] == "--from_version" and lines.index("--output_dir") < lines.index("--teacher.backend")
+    assert main(["select", "--from", "x", "--budget", "1", "--seed", "0", "--executor", "ray"]) == 2
+    assert capsys.readouterr().err == "datagen: error: datagen select runs locally: --executor local\n"

@@ -15,7 +15,8 @@ from datagen.versions import open_version
 from datagen.errors import DatagenError
 from datagen.methods import evol_instruct as E
 from datagen.record import Lineage, Record
-from datagen.run import RunConfig, SamplingConfig, run
+from datagen.run import RunConfig, run
+from datagen.session import SamplingConfig
 from datagen.teacher import FakeTeacher, Sampling
 from datagen.templates import TemplateLoader
 from datagen.versions.tree import ancestry, build_index

@@ -10,7 +10,8 @@ from datagen.versions import Rejection, list_versions, write_version
 from datagen.refilter import FilterConfig, refilter
 from datagen.progress import Progress
 from datagen.record import Record
-from datagen.run import RunConfig, SamplingConfig, run
+from datagen.run import RunConfig, run
+from datagen.session import SamplingConfig
 from datagen.teacher import FakeTeacher
 
 LONG = ("The committee reviewed the annual budget and decided to increase funding for public libraries, "

@@ -7,8 +7,9 @@ import pytest
 
 from datagen.methods import self_instruct as SI
 from datagen.methods.self_instruct import prompts as SIP
-from datagen.run import RunConfig, SamplingConfig, run
+from datagen.run import RunConfig, run
 from datagen.seeds import load_seeds
+from datagen.session import SamplingConfig
 from datagen.teacher import FakeTeacher, Sampling
 from datagen.templates import TemplateLoader
 

@@ -186,12 +186,9 @@ def check_layers(root: Path = ROOT) -> None:
     assert not bad, "imports that point up the layers:\n" + "\n".join(bad)
 
 
-def check_private_names(root: Path = ROOT, known: frozenset[str] = frozenset()) -> None:
-    found = private_uses(root)
-    new = [u for u in found if u not in known]
-    assert not new, "another module's _private name used:\n" + "\n".join(new)
-    gone = sorted(known - set(found))
-    assert not gone, "fixed, so remove it from the known list:\n" + "\n".join(gone)
+def check_private_names(root: Path = ROOT) -> None:
+    bad = private_uses(root)
+    assert not bad, "another module's _private name used:\n" + "\n".join(bad)
 
 
 def check_command_layer(root: Path = ROOT) -> None:

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from datagen.backends import TeacherConfig
 from datagen.errors import DatagenError
-from datagen.session import SamplingConfig
+from datagen.session import SamplingConfig, SessionConfig
 
 COMPARISONS = ("base", "students", "reference")
 # Answer length when --answer_max_tokens is not given: IFEval's prompts ask for up to 1,200 words, and
@@ -23,7 +22,7 @@ def judge_sampling() -> SamplingConfig:
 
 
 @dataclass
-class EvalConfig:
+class EvalConfig(SessionConfig):
     students: list[str] = field(default_factory=list, metadata={
         "help": "students to evaluate: adapter folders of `datagen train`, merged model folders, .gguf files, "
                 "or openai:MODEL@BASE_URL (required)"})
@@ -51,20 +50,11 @@ class EvalConfig:
         "help": "held-out records (loss, and the reference comparison): auto = the records each adapter held "
                 "out of training, a VERSION (the trainer's seeded split with --num_eval heldout_max), or none"})
     heldout_max: int = field(default=64, metadata={"help": "held-out records used at most", "min": 1})
-    teacher: TeacherConfig = field(default_factory=TeacherConfig)
-    sampling: SamplingConfig = field(default_factory=judge_sampling)
+    sampling: SamplingConfig = field(default_factory=judge_sampling)  # the judge's
     seed: int = field(default=0, metadata={"help": "seed of the judge's and students' sampling and of the "
                                                    "bootstrap"})
     resamples: int = field(default=10_000, metadata={"help": "bootstrap resamples for the 95% intervals",
                                                      "min": 100})
-    templates: str = field(default="", metadata={"help": "your prompt folder (e.g. your own eval/pairwise.j2)"})
-    cache: str = field(default="", metadata={"help": "response cache (empty = <output_dir>/.cache/responses.sqlite)"})
-    max_requests: int | None = field(default=None, metadata={"help": "stop after this many requests per model",
-                                                             "min": 0})
-    max_tokens_total: int | None = field(default=None, metadata={"help": "stop after this many tokens per model",
-                                                                 "min": 0})
-    executor: str = field(default="local", metadata={"help": "local (students answer in this process)"})
-    ray_address: str = field(default="", metadata={"help": "unused by eval (kept for the session)"})
 
     def check(self) -> None:
         if not self.students:

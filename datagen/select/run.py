@@ -11,18 +11,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from datagen import config as C
-from datagen.backends import TeacherConfig, public_config
+from datagen.backends import public_config
 from datagen.versions import DatasetVersion, Rejection, open_version, write_version
 from datagen.errors import DatagenError
 from datagen.progress import Progress
 from datagen.record import canonical_json, sha256_text, short_id
 from datagen.select.greedy import choose, embed, order_by_score
 from datagen.select.scorers import SCORERS, score
-from datagen.session import SamplingConfig, open_session
+from datagen.session import SessionConfig, open_session
 
 
 @dataclass
-class SelectConfig:
+class SelectConfig(SessionConfig):
     from_version: str = field(default="", metadata={"help": "version to select from: NAME, NAME/vNNNN or a directory (required)"})
     budget: int | None = field(default=None, metadata={"help": "records to choose (required; all if fewer)", "min": 1})
     scorer: str = field(default="length", metadata={"help": " | ".join(SCORERS) + ": output words, MTLD lexical "
@@ -32,17 +32,8 @@ class SelectConfig:
     fields: list[str] = field(default_factory=lambda: ["instruction", "input"], metadata={"help": "fields embedded"})
     model: str = field(default="bundled", metadata={"help": "embedding model: bundled (all-MiniLM-L6-v2) or a local "
                                                             "sentence-transformers folder"})
-    seed: int | None = field(default=None, metadata={"help": "orders equal scores (required); also the teacher's sampling seed"})
     name: str = field(default="", metadata={"help": "dataset name of the new version (empty = the parent's)"})
     output_dir: str = field(default="", metadata={"help": "where versions live (empty = the parent's folder)"})
-    teacher: TeacherConfig = field(default_factory=TeacherConfig)
-    sampling: SamplingConfig = field(default_factory=SamplingConfig)
-    templates: str = field(default="", metadata={"help": "your prompt folder (e.g. your own select/quality.j2)"})
-    cache: str = field(default="", metadata={"help": "response cache (empty = <output_dir>/.cache/responses.sqlite)"})
-    max_requests: int | None = field(default=None, metadata={"help": "stop scoring after this many teacher requests",
-                                                             "min": 0})
-    max_tokens_total: int | None = field(default=None, metadata={"help": "stop scoring after this many tokens",
-                                                                 "min": 0})
 
     def check(self) -> None:
         if not self.from_version:
@@ -51,6 +42,8 @@ class SelectConfig:
             raise DatagenError("--budget N is required: how many records to choose")
         if self.seed is None:
             raise DatagenError("--seed is required: it orders records with equal scores")
+        if self.executor != "local":
+            raise DatagenError("datagen select runs locally: --executor local")
         if self.scorer not in SCORERS:
             raise DatagenError(f"unknown scorer {self.scorer!r}; choose one of: {', '.join(SCORERS)}")
         bad = [f for f in self.fields if f not in ("instruction", "input", "output")]

@@ -82,7 +82,8 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
     Kind("answer_from_options", (Arg("options", "words", min=2),), I.answer_from_options,
          "exactly one of the options appears (case-sensitive)", conflicts=("lowercase", "uppercase")),
     Kind("lowercase", (), I.lowercase, "English, and no capital letters anywhere", conflicts=("uppercase",)),
-    Kind("uppercase", (), I.uppercase, "English, and no lowercase letters anywhere (all capitals)"),
+    Kind("uppercase", (), I.uppercase, "English, and no lowercase letters anywhere (all capitals)",
+         conflicts=("section_count",)),
     Kind("no_commas", (), I.no_commas, "no commas (',' or the full-width '，')"),
     Kind("starts_with", (Arg("phrase", "text"),), I.starts_with, "the answer starts with the phrase (any case)",
          conflicts=("quotation", "repeat_prompt")),
@@ -90,7 +91,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
          "the answer ends with the phrase and nothing after it (any case)",
          conflicts=("quotation", "end_with_question", "last_word", "postscript", "hashtag_count")),
     Kind("quotation", (), I.quotation, "the whole answer is wrapped in double quotation marks",
-         conflicts=("title", "repeat_prompt")),
+         conflicts=("title", "repeat_prompt", "numbered_items", "bullet_points", "section_count")),
     Kind("repeat_prompt", (Arg("prompt_to_repeat", "text", default=""),), I.repeat_prompt,
          "the answer first repeats the request word for word (any case; empty = the prompt itself)", split="eval"),
     # datagen's own kinds used for training

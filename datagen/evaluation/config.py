@@ -30,7 +30,9 @@ class EvalConfig(SessionConfig):
         "help": "base model answering for comparison: auto = the base named in the first adapter's "
                 "provenance, none = no base, or a model folder / .gguf"})
     eval_set: str = field(default="bundled", metadata={
-        "help": "eval set JSONL (prompt + constraints per line; bundled = prompts/eval/ifeval.jsonl)"})
+        "help": "eval set JSONL: datagen's format (prompt + constraints per line) or IFEval's release file "
+                "as it is; bundled = prompts/eval/ifeval.jsonl, heldout = prompts/eval/heldout_if.jsonl (414 prompts, "
+                "eval wordings, training and held-out kinds)"})
     limit: int | None = field(default=None, metadata={"help": "score only the first N prompts", "min": 1})
     name: str = field(default="", metadata={"help": "eval name: results go to <output_dir>/<name>/eNNNN "
                                                     "(empty = the eval set's name)"})

@@ -23,6 +23,8 @@ from datagen.constraints.ifeval_format import from_ifeval, is_ifeval_row
 from datagen.jsonl import json_objects
 
 BUNDLED = "bundled"
+# Eval sets named instead of given as a path: datagen's bundled set, and the held-out set of issue 25.
+NAMED = {BUNDLED: "ifeval.jsonl", "heldout": "heldout_if.jsonl"}
 
 
 @dataclass(frozen=True)
@@ -82,9 +84,10 @@ def _prompt(obj: dict, lineno: int, where: str) -> EvalPrompt:
 
 
 def load_eval_set(path: str | Path | None = None) -> EvalSet:
-    """The eval set at `path`, or the bundled one for None or "bundled"; every malformed row is a
+    """The eval set at `path`, or a named one (None or "bundled", "heldout"); every malformed row is a
     DatagenError naming the file and line."""
-    file = bundled_eval_path() if path is None or str(path) == BUNDLED else Path(path)
+    name = BUNDLED if path is None else str(path)
+    file = asset_dir("prompts") / "eval" / NAMED[name] if name in NAMED else Path(path)
     data = _read(file)
     label = f"eval set {file}"
     try:

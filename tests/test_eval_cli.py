@@ -113,6 +113,10 @@ def test_if_scores_are_real_checks(server, tmp_path):
     assert ps["ci95"][0] <= ps["diff"] <= ps["ci95"][1] and 0 <= ps["p_mcnemar"] <= 1
     assert paired["answer_words"]["a"] == paired["answer_words"]["b"] == 6
     assert set(paired["per_split"]) <= {"train", "heldout", "eval"}
+    from datagen.evaluation.compare import paired_lines
+
+    text = "\n".join(paired_lines(s))
+    assert "stud - base (paired, 12 prompts): prompt strict" in text and "empty 0 vs 0, truncated" in text
 
 
 def test_kill_9_mid_eval_then_resume_asks_only_for_what_is_missing(tmp_path):

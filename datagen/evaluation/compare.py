@@ -50,8 +50,11 @@ def paired_lines(summary: dict) -> list[str]:
                          f"instruction strict {_delta(s['instruction_strict'])} "
                          f"({s['instruction_strict']['instructions']} instructions)")
         if w.get("a") is not None and w["ci95"][0] is not None:
+            ans = [summary.get("models", {}).get(x, {}).get("answers") or {} for x in (p["a"], p["b"])]
+            degenerate = (f"; empty {ans[0]['empty']} vs {ans[1]['empty']}, truncated {ans[0]['truncated']} vs "
+                          f"{ans[1]['truncated']}") if all("empty" in a for a in ans) else ""
             lines.append(f"    mean answer words {w['a']:.1f} vs {w['b']:.1f} "
-                         f"(difference {w['diff']:+.1f} [{w['ci95'][0]:+.1f}, {w['ci95'][1]:+.1f}])")
+                         f"(difference {w['diff']:+.1f} [{w['ci95'][0]:+.1f}, {w['ci95'][1]:+.1f}]){degenerate}")
     return lines
 
 

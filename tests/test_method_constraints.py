@@ -150,3 +150,18 @@ def test_constraints_are_seeded_per_instruction_and_drawn_from_training_kinds():
 def test_bad_options_fail_before_any_request(cfg, message):
     with pytest.raises(DatagenError, match=message.replace("(", r"\(").replace(")", r"\)")):
         check_config(cfg)
+
+
+def test_variants_give_each_instruction_several_constraint_sets(server, seeds, tmp_path):
+    """`variants: 3` asks each instruction with up to three different constraint sets (variant 0 is the prompt
+    `variants: 1` makes); the city seed passes every time, so it is kept once per distinct prompt."""
+    kinds = "no_commas,no_digits,lowercase,end_with_question"
+    argv = ["generate", "--method", "constraints", "--teacher", "openai", "--base-url", server.url, "--model", "fake",
+            "--seeds", seeds, "--out", str(tmp_path), "--max_tokens", "40", "--filters", "exact_dup",
+            "--method_cfg.n", "2", "--method_cfg.kinds", kinds, "--method_cfg.min_constraints", "1",
+            "--method_cfg.max_constraints", "1", "--method_cfg.keep", "all"]
+    assert main(argv + ["--name", "one"]) == 0 and main(argv + ["--name", "three", "--method_cfg.variants", "3"]) == 0
+    one = {r.instruction for r in open_version("one", str(tmp_path)).records()}
+    three = {r.instruction for r in open_version("three", str(tmp_path)).records()}
+    assert one <= three and len(three) > len(one)
+    assert all(sum(i.startswith(s + "\n") for i in three) <= 3 for s in SEEDS)

@@ -39,6 +39,9 @@ class Config:
     instruction_template: str = field(default="constrained/instruction", metadata={
         "help": "how an instruction and its constraint wordings make the new instruction"})
     limit: int | None = field(default=None, metadata={"min": 1, "help": "use only the first N instructions"})
+    variants: int = field(default=1, metadata={"min": 1, "max": 64, "help": (
+        "prompts made from each instruction, each with its own sampled constraints (a small seed set "
+        "still gives many prompts)")})
     n: int = field(default=4, metadata={"min": 1, "max": 64, "help": "candidates sampled per instruction"})
     min_constraints: int = field(default=1, metadata={"min": 1, "max": 3, "help": "fewest constraints a prompt gets"})
     max_constraints: int = field(default=3, metadata={"min": 1, "max": 3, "help": "most constraints a prompt gets"})
@@ -95,17 +98,25 @@ def build_prompts(pool: list[Record], template, sampling) -> list[Request]:
             for r in pool]
 
 
-def rng_for(seed: int | None, rec: Record) -> random.Random:
-    """One generator per instruction, from the run's seed and its id: the same seed gives the same constraints
-    wherever (and in whatever block) the instruction is answered."""
-    return random.Random(f"{seed or 0}:{rec.id}:constraints")
+def rng_for(seed: int | None, rec: Record, variant: int = 0) -> random.Random:
+    """One generator per instruction and variant, from the run's seed and its id: the same seed gives the same
+    constraints wherever (and in whatever block) the instruction is answered. Variant 0 is the single prompt
+    of `variants: 1`."""
+    return random.Random(f"{seed or 0}:{rec.id}:constraints" + (f":{variant}" if variant else ""))
 
 
 def run(seeds: list[Record], teacher, cfg: Config, ctx) -> list[Record]:
     kinds = check_config(cfg)
-    pool = seeds[: cfg.limit] if cfg.limit else seeds
+    seeds = seeds[: cfg.limit] if cfg.limit else seeds
     inst_tmpl, template = ctx.templates.load(cfg.instruction_template), ctx.templates.load(cfg.template)
-    prompts = [constrain(r, rng_for(ctx.sampling.seed, r), kinds, cfg, inst_tmpl) for r in pool]
+    pool, prompts, seen = [], [], set()
+    for r in seeds:
+        for v in range(cfg.variants):
+            p = constrain(r, rng_for(ctx.sampling.seed, r, v), kinds, cfg, inst_tmpl)
+            if p.instruction not in seen:  # two variants that drew the same constraints are one prompt
+                seen.add(p.instruction)
+                pool.append(r)
+                prompts.append(p)
     sampling = ctx.sampling.replace(n=cfg.n)
     ctx.progress.set_total(len(prompts), desc="constraints")
     completions = teacher.complete(build_prompts(prompts, template, sampling))

@@ -15,6 +15,7 @@ from datagen import config as C
 from datagen.backends import public_config
 from datagen.versions import DatasetVersion, VersionWriter, open_version
 from datagen.executor import make_executor
+from datagen.names import check_name
 from datagen.filtering import needs_teacher, resolve_specs
 from datagen.progress import Progress
 from datagen.run import check_not_empty
@@ -36,6 +37,8 @@ class FilterConfig(SessionConfig):
 
 def refilter(cfg: FilterConfig, specs: list | None = None, backend=None, progress: Progress | None = None) -> DatasetVersion:
     """Filter cfg.from_version with `specs` (default cfg.filters) and write the next version."""
+    if cfg.name:  # before any work: a bad --name is named at once
+        check_name(cfg.name, "dataset name")
     specs = resolve_specs(specs if specs is not None else cfg.filters)
     executor = make_executor(cfg)
     parent = open_version(cfg.from_version, cfg.output_dir or "runs")

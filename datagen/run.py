@@ -14,6 +14,7 @@ from datagen.errors import DatagenError
 from datagen.executor import make_executor
 from datagen.filtering import apply_filters
 from datagen.methods import METHODS
+from datagen.names import check_name
 from datagen.progress import Progress
 from datagen.record import canonical_json, sha256_text
 from datagen.seeds import load_seed_records
@@ -45,6 +46,8 @@ class RunConfig(SessionConfig):
                                "they change the data")
         if self.method not in METHODS:
             raise DatagenError(f"unknown method {self.method!r}; choose one of: {', '.join(METHODS)}")
+        if self.name:  # before any teacher call: a bad --name is named at once
+            check_name(self.name, "dataset name")
 
 
 def resolve_method_cfg(cfg: RunConfig):

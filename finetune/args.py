@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from datagen.errors import DatagenError
+from datagen.names import check_name
 from finetune.data import DataArgs
 
 # Short flags of the datagen CLI -> TRL's names.
@@ -105,6 +106,8 @@ def parse(argv: list[str], kind: str):
         raise DatagenError(unknown_flag_message(str(exc), parser, kind)) from None
     explicit_lr = config_lr or any(a == "--learning_rate" or a.startswith("--learning_rate=") for a in argv)
     student_args, train_args, model_args = parsed[1], parsed[2], parsed[3]
+    if student_args.name is not None:  # before the model loads: a bad --name is named at once
+        check_name(student_args.name, "run name")
     if model_args.use_peft and not explicit_lr:
         train_args.learning_rate = PEFT_LEARNING_RATE.get(student_args.peft, LORA_LEARNING_RATE)
     return tuple(parsed)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from datagen.errors import DatagenError
 from datagen.hf import models
+from datagen.names import child
 from finetune import args as A
 from finetune import data, provenance, sample
 from finetune import train as T
@@ -102,7 +103,7 @@ def run(prep, fn, data_args, student_args, train_args, model_args, reward_args) 
 
     model, tok, template, peft_config = T.load(prep["model_dir"], model_args, student_args.adapter,
                                                student_args.peft, student_args.num_virtual_tokens)
-    root = Path(student_args.out) / (student_args.name or prep["version"].name)
+    root = child(student_args.out, student_args.name or prep["version"].name, "run name")
     tmp = T.temp_run(root)
     try:
         train_args.output_dir = str(tmp / "trainer")

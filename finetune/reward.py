@@ -16,6 +16,7 @@ from pathlib import Path
 
 from datagen.errors import DatagenError
 from datagen.hf import models
+from datagen.names import child
 from filters.reward_model import load_classifier, pair_accuracy
 from finetune import args as A
 from finetune import data, provenance
@@ -50,7 +51,7 @@ def main(data_args, student_args, train_args, model_args) -> dict:
     prep = prepare(data_args, student_args, model_args, train_args.seed)
     model, tok = load_classifier(prep["model_dir"], None, prep["model_dir"], model_args.dtype or "float32")
     _, template = models.load_tokenizer(prep["model_dir"])
-    root = Path(student_args.out) / (student_args.name or prep["version"].name)
+    root = child(student_args.out, student_args.name or prep["version"].name, "run name")
     tmp = T.temp_run(root)
     try:
         train_args.output_dir = str(tmp / "trainer")

@@ -18,6 +18,7 @@ from typing import Callable
 
 from datagen.errors import DatagenError
 from datagen.hf import models
+from datagen.names import child
 from finetune import data, peft_methods, provenance, sample
 
 log = logging.getLogger("datagen.finetune")
@@ -92,7 +93,7 @@ def train(kind: str, data_args, student_args, train_args, model_args,
     prep = prepare(kind, data_args, student_args, model_args, train_args.seed)
     model, tok, template, peft_config = load(prep["model_dir"], model_args, student_args.adapter,
                                              student_args.peft, student_args.num_virtual_tokens)
-    root = Path(student_args.out) / (student_args.name or prep["version"].name)
+    root = child(student_args.out, student_args.name or prep["version"].name, "run name")
     tmp = temp_run(root)
     try:
         train_args.output_dir = str(tmp / "trainer")

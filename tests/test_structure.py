@@ -29,7 +29,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("core", (  # types, readers, teachers and their cache, model loading, constraints, dataset versions
         "datagen", "datagen.record", "datagen.errors", "datagen.jsonl", "datagen.assets", "datagen.templates",
         "datagen.teacher", "datagen.cache", "datagen.progress", "datagen.backends", "datagen.seeds",
-        "datagen.personas", "datagen.config", "datagen.hf", "datagen.constraints", "datagen.versions")),
+        "datagen.personas", "datagen.config", "datagen.hf", "datagen.constraints", "datagen.versions",
+        "datagen.names", "datagen.outfile")),
     ("filters", ("filters",)),  # keep/drop filters, scorers and reward models
     ("trainer", ("finetune",)),  # datagen train: SFT, DPO, reward, GRPO (TRL)
     ("engine", (  # what a command runs: methods, sessions, filtering runs, eval, select, import, Ray, report

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from datagen.cli.flags import parse_command
 from datagen.cli.quiet import quiet_libraries
 from datagen.errors import DatagenError
+from datagen.outfile import check_output, output_file
 
 TRAINERS = {"sft": "finetune.sft", "dpo": "finetune.dpo", "reward": "finetune.reward", "grpo": "finetune.grpo"}
 # TRL 1.16 ships no PPO trainer (neither in trl nor in trl.experimental); GRPO is its online-RL trainer.
@@ -100,6 +100,8 @@ def cmd_sample(argv: list[str]) -> int:
     quiet_libraries()
     if not a.prompts:
         raise DatagenError("--prompts FILE is required (.txt: one per line; .jsonl: 'instruction' or 'prompt')")
+    if a.out:
+        check_output(a.out)  # before the model loads: a bad --out is named at once
     prompts = read_prompts(a.prompts)
     if not a.model and not a.adapter:
         raise DatagenError("no model given: pass --model PATH (and optionally --adapter RUN)")
@@ -113,7 +115,7 @@ def cmd_sample(argv: list[str]) -> int:
         for msgs, ans in zip(prompts, answers):
             print(f"### {msgs[-1]['content']}\n{ans}\n")
     if a.out:
-        with open(Path(a.out), "w", encoding="utf-8") as f:
+        with output_file(a.out) as f:
             for msgs, ans in zip(prompts, answers):
                 f.write(json.dumps({"prompt": msgs, "answer": ans}, ensure_ascii=False) + "\n")
         print(f"wrote {len(answers)} answers to {a.out}")

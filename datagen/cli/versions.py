@@ -91,10 +91,15 @@ def cmd_versions(argv: list[str]) -> int:
         raise DatagenError(f"no dataset versions named {', '.join(missing)} under {root}")
     for name in names:
         for v in list_versions(root, name):
-            m = v.manifest()
-            c = m.get("counts", {})
-            print(f"{v.ref:32s} {m.get('method', '?'):14s} kept {c.get('kept', 0):6d}  rejected "
-                  f"{c.get('rejected', 0):6d}  parent {m.get('parent') or '-':20s} {m.get('created_at', '')}")
+            try:  # one damaged manifest is marked, the others still listed
+                m = v.manifest()
+                c = m.get("counts", {})
+                print(f"{v.ref:32s} {str(m.get('method', '?')):14s} kept {int(c.get('kept', 0)):6d}  rejected "
+                      f"{int(c.get('rejected', 0)):6d}  parent {str(m.get('parent') or '-'):20s} "
+                      f"{m.get('created_at', '')}")
+            except (DatagenError, AttributeError, TypeError, ValueError) as exc:
+                why = str(exc).split(": ", 1)[-1].split(";")[0] if isinstance(exc, DatagenError) else "bad counts"
+                print(f"{v.ref:32s} DAMAGED ({why}): `datagen verify {v.ref}` says more")
     return 0
 
 

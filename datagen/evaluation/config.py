@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from datagen.errors import DatagenError
+from datagen.names import check_name
 from datagen.session import SamplingConfig, SessionConfig
 
 COMPARISONS = ("base", "students", "reference")
@@ -59,6 +60,8 @@ class EvalConfig(SessionConfig):
                                                      "min": 100})
 
     def check(self) -> None:
+        if self.name:  # before any model answers: a bad --name is named at once
+            check_name(self.name, "eval name")
         if not self.students:
             raise DatagenError("no students given: --students ADAPTER_OR_MODEL[,...]")
         bad = [c for c in self.compare if c not in COMPARISONS]

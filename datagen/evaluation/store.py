@@ -9,17 +9,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import re
 import shutil
-import tempfile
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from datagen.versions.folders import clean_stale_tmp, git_commit, numbered, publish
+from datagen.versions.folders import clean_stale_tmp, git_commit, make_tmp, numbered, publish, release_tmp
 from datagen.versions.hashing import file_sha
 from datagen.errors import DatagenError
+from datagen.names import child
 
 SCHEMA = pa.schema([
     ("set", pa.string()),          # "eval" (the eval set) | "heldout" (a version's held-out records)
@@ -40,12 +39,10 @@ def _json(data) -> str:
 
 
 def write_eval(output_dir: str | Path, name: str, rows: list[dict], summary: dict, provenance: dict) -> Path:
-    if not re.fullmatch(r"[A-Za-z0-9._-]+", name or ""):
-        raise DatagenError(f"invalid eval name {name!r}: use letters, digits, '.', '_' and '-'")
-    base = Path(output_dir) / name
+    base = child(output_dir, name, "eval name")  # datagen.names: the one check of names
     base.mkdir(parents=True, exist_ok=True)
     clean_stale_tmp(base)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=base))
+    tmp = make_tmp(base)
     try:
         pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMA), tmp / "results.parquet")
         provenance = {**provenance, "files": {"results.parquet": file_sha(tmp / "results.parquet")},
@@ -63,6 +60,7 @@ def write_eval(output_dir: str | Path, name: str, rows: list[dict], summary: dic
         return publish(tmp, base, "e", finish)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        release_tmp(tmp)
         raise
 
 
@@ -88,7 +86,11 @@ def open_eval(ref: str | Path, output_dir: str | Path = "evals") -> Path:
 
 def read_json(path: Path) -> dict:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise DatagenError(f"eval file {path} is damaged ({type(exc).__name__}); delete the eval folder and "
-                           "run it again (the response cache makes a rerun cheap)") from None
+        data = json.loads(path.read_text(encoding="utf-8"))
+        why = "" if isinstance(data, dict) else f"a JSON {type(data).__name__}, not an object"
+    except (OSError, ValueError, RecursionError):
+        why = "not readable JSON"
+    if why:
+        raise DatagenError(f"eval file {path} is damaged ({why}); delete the eval folder and "
+                           "run it again (the response cache makes a rerun cheap)")
+    return data

@@ -15,6 +15,7 @@ from datagen import config as C
 from datagen.versions import DatasetVersion, Rejection
 from datagen.versions import VersionWriter
 from datagen.errors import DatagenError
+from datagen.names import check_name
 from datagen.importing.detect import SAMPLE, apply_map, check_map, detect, parse_map
 from datagen.importing.formats import FORMATS, RowError, fields_of
 from datagen.importing.sources import Row, is_hf_folder, iter_source, source_files, source_sha256
@@ -68,6 +69,7 @@ def resolve_format(cfg: ImportConfig, source: Path, good: list[dict]) -> tuple[s
 def import_source(cfg: ImportConfig) -> tuple[DatasetVersion, dict]:
     if not cfg.name:
         raise DatagenError("--name NAME is required: the dataset name of the new version")
+    check_name(cfg.name, "dataset name")
     if cfg.format not in IMPORT_FORMATS:
         raise DatagenError(f"unknown import format {cfg.format!r}; choose one of: {', '.join(IMPORT_FORMATS)}")
     mapping = parse_map(cfg.map)

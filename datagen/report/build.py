@@ -16,6 +16,7 @@ from pathlib import Path
 
 from datagen.versions import DatasetVersion, open_version
 from datagen.errors import DatagenError
+from datagen.outfile import check_output, write_text
 from datagen.record import Record, short_id
 from datagen.report.page import render_page
 from datagen.report.scan import median_of_counts, scan_version
@@ -201,9 +202,5 @@ def build_report(version: DatasetVersion, prices: dict | None = None, diff: dict
 
 def write_report(version: DatasetVersion, out: str | Path, prices: dict | None = None,
                  diff: dict | None = None, students: dict | None = None) -> Path:
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(build_report(version, prices, diff, students), encoding="utf-8")
-    tmp.replace(out)
-    return out
+    out = check_output(out)  # before the work: a bad --out is named at once
+    return write_text(out, build_report(version, prices, diff, students))

@@ -14,6 +14,7 @@ from datagen import config as C
 from datagen.backends import public_config
 from datagen.versions import DatasetVersion, Rejection, open_version, write_version
 from datagen.errors import DatagenError
+from datagen.names import check_name
 from datagen.progress import Progress
 from datagen.record import canonical_json, sha256_text, short_id
 from datagen.select.greedy import choose, embed, order_by_score
@@ -38,6 +39,8 @@ class SelectConfig(SessionConfig):
     def check(self) -> None:
         if not self.from_version:
             raise DatagenError("--from VERSION is required (e.g. --from mine/v0001)")
+        if self.name:
+            check_name(self.name, "dataset name")
         if self.budget is None:
             raise DatagenError("--budget N is required: how many records to choose")
         if self.seed is None:

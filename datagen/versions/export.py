@@ -6,11 +6,11 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from datagen.versions.version import DatasetVersion
 from datagen.errors import DatagenError
+from datagen.outfile import check_output, output_dir, output_file
 from datagen.record import Record
 
 FORMATS = ("alpaca", "sharegpt", "messages", "prompt-completion", "dpo", "hf")
@@ -59,35 +59,27 @@ def check_format(records: list[Record], fmt: str, start: int = 0) -> None:
 
 
 def export(version: DatasetVersion, fmt: str, out: str | Path) -> int:
+    """Write the version to `out` (a file; a folder for hf) through datagen.outfile: a regular file
+    outside any version, replaced in one step."""
     out = Path(out)
+    check_output(out, folder=fmt == "hf")  # before any work: a bad --out is named at once
     if fmt != "hf" and not (fmt == "alpaca" and out.suffix == ".json"):
         return _export_lines(version, fmt, out)
     records = version.records()
     check_format(records, fmt)
-    out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "hf":
         import datasets
 
-        if out.exists():
-            raise DatagenError(f"{out} already exists; choose another --out")
         # One schema for the whole table (a Dataset takes its columns from the first row): preference
         # columns when every record is a pair, else messages (a pair's chosen answer is its output).
         kind = "dpo" if all(r.is_pair for r in records) else "messages"
         rows = [row_for(r, kind) for r in records]
-        ds = datasets.Dataset.from_list(rows)
-        tmp = out.with_name(out.name + ".tmp")
-        ds.save_to_disk(str(tmp))
-        os.replace(tmp, out)
+        with output_dir(out) as tmp:
+            datasets.Dataset.from_list(rows).save_to_disk(str(tmp))
         return len(rows)
     rows = [row_for(r, fmt) for r in records]
-    tmp = out.with_name(out.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        if fmt == "alpaca" and out.suffix == ".json":
-            json.dump(rows, f, ensure_ascii=False, indent=1)
-        else:
-            for row in rows:
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    os.replace(tmp, out)
+    with output_file(out) as f:
+        json.dump(rows, f, ensure_ascii=False, indent=1)
     return len(rows)
 
 
@@ -97,18 +89,11 @@ def _export_lines(version: DatasetVersion, fmt: str, out: Path) -> int:
     check_format([], fmt, start=1)  # the format name
     if version.num_records() == 0:
         raise DatagenError("the version has no records to export")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
     n = 0
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            for batch in version.iter_records():
-                check_format(batch, fmt, start=n)
-                for r in batch:
-                    f.write(json.dumps(row_for(r, fmt), ensure_ascii=False) + "\n")
-                n += len(batch)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    os.replace(tmp, out)
+    with output_file(out) as f:
+        for batch in version.iter_records():
+            check_format(batch, fmt, start=n)
+            for r in batch:
+                f.write(json.dumps(row_for(r, fmt), ensure_ascii=False) + "\n")
+            n += len(batch)
     return n

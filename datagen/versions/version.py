@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from datagen.errors import DatagenError
+from datagen.names import plain_file_name
 from datagen.record import Record
 from datagen.versions.folders import numbered
 from datagen.versions.hashing import HASH_KINDS, PER_SHARD, RowHash, file_sha, hash_kind, per_shard_sha, row_digest
@@ -60,10 +61,26 @@ class DatasetVersion:
         return f"{self.name}/{self.version}"
 
     def manifest(self) -> dict:
+        """manifest.json, once it is an object whose file entries are plain names inside this folder
+        (datagen.names): a `../` or absolute entry is a damaged manifest, never followed."""
         try:
-            return json.loads((self.path / "manifest.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise self.damaged("manifest.json", f"unreadable ({type(exc).__name__})") from None
+            m = json.loads((self.path / "manifest.json").read_text(encoding="utf-8"))
+        except RecursionError:
+            raise self.damaged("manifest.json", "unreadable (nested too deeply)") from None
+        except OSError as exc:
+            raise self.damaged("manifest.json", f"unreadable ({exc.strerror})") from None
+        except ValueError:
+            raise self.damaged("manifest.json", "unreadable (not valid JSON)") from None
+        if not isinstance(m, dict):
+            raise self.damaged("manifest.json", f"is a JSON {type(m).__name__}, not an object")
+        files, shards = m.get("files", {}), m.get("shards", {})
+        if not isinstance(files, dict) or not isinstance(shards, dict) \
+                or not all(isinstance(v, list) for v in shards.values()):
+            raise self.damaged("manifest.json", "has a 'files' or 'shards' entry of the wrong type")
+        bad = [f for f in [*files, *(f for v in shards.values() for f in v)] if not plain_file_name(f)]
+        if bad:
+            raise self.damaged("manifest.json", f"names a file outside the version ({str(bad[0])[:80]!r})")
+        return m
 
     def damaged(self, file: str, why: str) -> DatagenError:
         return DatagenError(f"dataset version {self.ref} is damaged: {file} {why}; restore the folder "
@@ -72,6 +89,8 @@ class DatasetVersion:
 
     def checked(self, file: str) -> Path:
         """The path of `file` once its bytes match the manifest's sha256 (`datagen verify` checks all)."""
+        if not plain_file_name(file):
+            raise self.damaged("manifest.json", f"names a file outside the version ({str(file)[:80]!r})")
         path = self.path / file
         expected = self.manifest().get("files", {}).get(file)
         if not path.is_file():
@@ -96,7 +115,7 @@ class DatasetVersion:
             try:
                 yield from iter_parquet([path], batch_size)
             except (pa.ArrowException, OSError) as exc:
-                raise self.damaged(file, f"cannot be read ({type(exc).__name__})") from None
+                raise self.damaged(file, "cannot be read as parquet") from None
 
     def iter_records(self, batch_size: int = BATCH_ROWS) -> Iterator[list[Record]]:
         """The kept records in order, a list of at most batch_size at a time."""

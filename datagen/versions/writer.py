@@ -8,15 +8,14 @@ one batch in memory, builds the "rows" content hash as they pass, and commit() p
 """
 from __future__ import annotations
 
-import re
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Iterable
 
 from datagen.errors import DatagenError
+from datagen.names import child
 from datagen.record import Record
-from datagen.versions.folders import clean_stale_tmp
+from datagen.versions.folders import clean_stale_tmp, make_tmp, release_tmp
 from datagen.versions.hashing import ROWS, RowHash
 from datagen.versions.publish import publish_version, same_latest
 from datagen.versions.shards import REJECTED_SCHEMA, SCHEMA, ShardWriter, iter_parquet
@@ -24,11 +23,6 @@ from datagen.versions.shards import shard_rows as shard_rows_in_force
 from datagen.versions.version import DatasetVersion, Rejection
 
 CARD_SAMPLE = 2000  # records a streamed version's card is computed from
-
-
-def check_name(name: str) -> None:
-    if not re.fullmatch(r"[A-Za-z0-9._-]+", name or ""):
-        raise DatagenError(f"invalid dataset name {name!r}: use letters, digits, '.', '_' and '-'")
 
 
 def rejected_counts(rejected: Iterable[Rejection], reasons: dict | None = None,
@@ -49,12 +43,11 @@ class VersionWriter:
     Files others wrote into `tmp` (the Ray workers) are published with publish()."""
 
     def __init__(self, output_dir: str | Path, name: str, shard_rows: int | None = None) -> None:
-        check_name(name)
+        self.base = child(output_dir, name, "dataset name")  # datagen.names: the one check of names
         self.output_dir, self.name = Path(output_dir), name
-        self.base = self.output_dir / name
         self.base.mkdir(parents=True, exist_ok=True)
         clean_stale_tmp(self.base)
-        self.tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.base))
+        self.tmp = make_tmp(self.base)  # locked while this writer lives (datagen.versions.folders)
         limit = shard_rows_in_force(shard_rows)
         self.writers = {"records": ShardWriter(self.tmp, "records", SCHEMA, limit),
                         "rejected": ShardWriter(self.tmp, "rejected", REJECTED_SCHEMA, limit)}
@@ -128,6 +121,7 @@ class VersionWriter:
         for w in [*self.writers.values(), *self.lanes.values()]:
             w.abort()
         shutil.rmtree(self.tmp, ignore_errors=True)
+        release_tmp(self.tmp)
         try:
             self.base.rmdir()  # only if this writer made it and nothing else is in it
         except OSError:
@@ -138,7 +132,7 @@ def write_version(output_dir: str | Path, name: str, records: list[Record], reje
                   manifest: dict, shard_rows: int | None = None) -> DatasetVersion:
     """A version of records and rejections in memory, written by VersionWriter (its card from every
     record). A kind of more than `shard_rows` rows (DATAGEN_SHARD_ROWS, SHARD_ROWS) becomes shards."""
-    check_name(name)
+    child(output_dir, name, "dataset name")
     ids = [r.id for r in records]
     if len(set(ids)) != len(ids):
         raise DatagenError("internal: duplicate record ids among kept records (run exact_dup first)")

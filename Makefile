@@ -45,7 +45,7 @@ $(VENV)/.setup-done: pyproject.toml Makefile
 test-setup: $(VENV)/.test-setup-done
 $(VENV)/.test-setup-done: $(VENV)/.setup-done
 	$(PIP) install torch==2.13.0
-	$(PIP) install -e ".[dev,train,toxicity,semantic,report,ray]"
+	$(PIP) install -e ".[dev,train,toxicity,semantic,report,ray,documents]"
 	# The report test opens pages in Debian's Chromium (playwright drives it; no browser download).
 	command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \

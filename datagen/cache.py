@@ -19,6 +19,7 @@ from datagen.errors import DatagenError
 from datagen.progress import Progress
 from datagen.record import canonical_json, sha256_text
 from datagen.teacher import Completion, OnResult, Request, TeacherStats
+from datagen.teacher_input import checked, from_cache
 
 
 def request_key(teacher_name: str, req: Request, endpoint: str = "chat") -> str:
@@ -66,6 +67,10 @@ class ResponseCache:
             raise self.damaged(exc) from None
 
     def put(self, key: str, teacher: str, completion: Completion) -> None:
+        """Stores a usable answer only (datagen.teacher_input.checked): never an error or a poisoned shape."""
+        completion = checked(completion)
+        if not completion.ok:
+            return
         try:
             with self._lock:
                 self._db.execute("INSERT OR REPLACE INTO responses (key, teacher, completion) VALUES (?, ?, ?)",
@@ -146,8 +151,9 @@ class CachedTeacher:
         misses = []
         for i, (req, key) in enumerate(zip(requests, keys)):
             hit = self.cache.get(key) if self.cache is not None else None
+            hit = from_cache(hit, req.key) if hit is not None else None  # a poisoned row is asked again
             if hit is not None:
-                results[i] = Completion.from_dict(hit, key=req.key, cached=True)
+                results[i] = hit
                 self.stats.cache_hits += 1
                 self.progress.update(cache_hits=1)
                 if on_result:
@@ -182,6 +188,7 @@ class CachedTeacher:
 
         def stored(j: int, comp: Completion) -> None:
             i = send[j]
+            comp = checked(comp, requests[i])  # datagen.teacher_input: the one gate on what a teacher sends
             self.stats.requests += 1
             self.stats.add_usage(comp.usage)
             if comp.ok:

@@ -146,12 +146,24 @@ class TeacherStats:
         self.errors[kind] = self.errors.get(kind, 0) + 1
 
     def add_usage(self, usage: dict) -> None:
-        self.prompt_tokens += int(usage.get("prompt_tokens") or 0)
-        self.completion_tokens += int(usage.get("completion_tokens") or 0)
+        self.prompt_tokens += sane_count(usage.get("prompt_tokens")) or 0
+        self.completion_tokens += sane_count(usage.get("completion_tokens")) or 0
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         return {k: v for k, v in d.items() if v or k not in OPTIONAL_STATS}
+
+
+MAX_COUNT = 10_000_000  # tokens one answer may report; more (or fewer than 0) is a broken server's count
+
+
+def sane_count(value) -> int | None:
+    """A token count a server sent, or None when it is no count (negative, absurd, not a number)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
+        return None
+    return value
 
 
 OPTIONAL_STATS = ("concurrency_trace", "batch_prompt_tokens", "batch_completion_tokens", "batches")

@@ -260,7 +260,7 @@ def test_faulty_server_200_requests_all_accounted_for(tmp_path):
 @pytest.mark.parametrize("kind, error", [
     ("drop", "connection: the server closed the connection before answering"),
     ("stall", "timeout: no reply within 0.3 s"),
-    ("malformed", "bad_response: malformed response body (JSONDecodeError"),
+    ("malformed", "bad_response: the body is not JSON datagen can read"),
     ("500", "server_error: HTTP 500: injected 500"),
     ("429", "rate_limited: HTTP 429: injected 429"),
 ])

@@ -16,12 +16,13 @@ import json
 import uuid
 
 from datagen.backends import safe_url
-from datagen.backends.http_client import HttpClient
+from datagen.backends.http_client import BodyTooLarge, HttpClient
 from datagen.backends.openai_errors import error_text
 from datagen.errors import DatagenError
 
 MAX_REQUESTS = 50_000
 MAX_BYTES = 200 * 1024 * 1024
+MAX_OUTPUT = 1 << 30  # an output file of 50,000 answers is ~100-200 MB; more is not an answer file
 TERMINAL = ("completed", "failed", "expired", "cancelled")
 
 
@@ -29,8 +30,12 @@ class BatchAPI:
     def __init__(self, http: HttpClient) -> None:
         self.http = http
 
-    async def _call(self, method: str, path: str, body: bytes = b"", headers: dict | None = None) -> bytes:
-        resp = await self.http.request(method, path, body, headers)
+    async def _call(self, method: str, path: str, body: bytes = b"", headers: dict | None = None,
+                    max_body: int = 1 << 20) -> bytes:
+        try:
+            resp = await self.http.request(method, path, body, headers, max_body=max_body)
+        except BodyTooLarge as exc:
+            raise DatagenError(f"the batch API's answer to {method} {path.split('?')[0]}: {exc}") from None
         if resp.status == 404 and path in ("/files", "/batches"):
             raise DatagenError(f"{safe_url(self.http.url(path))} answered HTTP 404: this server has no batch API "
                                "(run without --teacher.batch, or run the JSONL offline: docs/teachers.md)")
@@ -59,7 +64,7 @@ class BatchAPI:
     async def lines(self, file_id: str | None) -> list[dict]:
         if not file_id:
             return []
-        text = (await self._call("GET", f"/files/{file_id}/content")).decode("utf-8", "replace")
+        text = (await self._call("GET", f"/files/{file_id}/content", max_body=MAX_OUTPUT)).decode("utf-8", "replace")
         return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from datagen.backends.batch_api import TERMINAL, BatchAPI, split
 from datagen.backends.openai_errors import Failure, parse_body, status_failure
+from datagen.teacher_input import sane_usage
 from datagen.cache import request_key
 from datagen.errors import DatagenError
 from datagen.teacher import Completion, OnResult, Request
@@ -135,8 +136,9 @@ class BatchMode:
 
     def _completion(self, req: Request, line: dict | None) -> Completion | None:
         """A batch output line -> a Completion (counted in the teacher's stats); None: the normal path."""
-        resp = (line or {}).get("response") or {}
-        code = int(resp.get("status_code") or 0)
+        resp = (line or {}).get("response") if isinstance(line, dict) else None
+        resp = resp if isinstance(resp, dict) else {}
+        code = resp.get("status_code") if isinstance(resp.get("status_code"), int) else 0
         chat = req.prompt is None and self.t.cfg.endpoint == "chat"
         stats = self.t.stats
         if 200 <= code < 300:
@@ -146,6 +148,7 @@ class BatchMode:
                 return None
             if len(choices) < req.sampling.n:
                 return None
+            usage = sane_usage(usage, req, choices)
             stats.requests += 1
             stats.succeeded += 1
             stats.add_usage(usage)
@@ -188,18 +191,19 @@ def load_output(path: str, cache) -> tuple[int, int]:
         try:
             line = json.loads(raw)
             key, resp = str(line["custom_id"]), line.get("response") or {}
-        except (ValueError, KeyError, TypeError, AttributeError):
+            body = resp.get("body")
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             raise DatagenError(f"{path}: line {n} is not a batch output line (JSON with custom_id)") from None
         if not re.fullmatch(r"[0-9a-f]{64}", key):
             raise DatagenError(f"{path}: line {n} has custom_id {key[:40]!r}, not a key datagen wrote "
                                "(the input must be a JSONL file datagen's batch mode wrote)")
-        body = resp.get("body")
         try:
             if not 200 <= int(resp.get("status_code") or 0) < 300 or not isinstance(body, dict):
                 raise Failure("skipped", "", False)
-            chat = "message" in ((body.get("choices") or [{}])[0] or {})
+            first = (body.get("choices") or [{}])[0]
+            chat = isinstance(first, dict) and "message" in first
             choices, usage = parse_body(json.dumps(body).encode(), chat)
-        except Failure:
+        except (Failure, ValueError, TypeError, IndexError, KeyError):
             skipped += 1
             continue
         cache.put(key, f"batch-file:{Path(path).name}", Completion(choices=tuple(choices), usage=usage))

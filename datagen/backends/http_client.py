@@ -14,6 +14,10 @@ own event loop, with the network's and the providers' ways handled here.
 - The proxy the environment names (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY): http:// and
   https:// proxies (CONNECT for https targets); socks4/socks5 proxies through the aiohttp-socks
   package (`pip install aiohttp-socks`), else one DatagenError line that says so.
+- Capped: a body (after gzip/deflate) larger than `max_body` bytes (MAX_BODY unless the caller
+  says) ends the exchange with BodyTooLarge as soon as it passes the cap; aiohttp inflates a
+  compressed body a chunk at a time, so a gzip bomb never sits in memory whole. The caller's
+  timeout bounds a body that never ends.
 - Redirects: 307 and 308 are followed with the same method and body, 301/302/303 for GET; a POST
   answered 301/302/303 and a redirect to another host are failures that name the new address (the
   request is not turned into a GET, and the API key is not sent to another host).
@@ -35,6 +39,7 @@ from datagen.backends import safe_url
 from datagen.errors import DatagenError
 
 MAX_REDIRECTS = 5
+MAX_BODY = 8 << 20  # bytes of one answer, decompressed: an answer of n choices of thousands of tokens is ~100 KB
 SOCKS = ("socks4", "socks4a", "socks5", "socks5h")
 
 
@@ -46,6 +51,22 @@ class Response(NamedTuple):
 
 class RedirectFailure(Exception):
     """A redirect this client does not follow; the message names where it pointed."""
+
+
+class BodyTooLarge(Exception):
+    """The server sent more than the cap allows; the message says how much."""
+
+
+async def read_capped(resp: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The body, decompressed, or BodyTooLarge as soon as it passes `limit` bytes."""
+    if resp.content_length is not None and resp.content_length > limit and not resp.headers.get("Content-Encoding"):
+        raise BodyTooLarge(f"the answer is {resp.content_length} bytes, over the {limit >> 20} MB cap")
+    buf = bytearray()
+    async for chunk in resp.content.iter_chunked(1 << 16):
+        buf += chunk
+        if len(buf) > limit:
+            raise BodyTooLarge(f"the answer passed the {limit >> 20} MB cap (decompressed) and was cut off")
+    return bytes(buf)
 
 
 def ssl_context(ca_bundle: str = "") -> ssl.SSLContext:
@@ -120,14 +141,15 @@ class HttpClient:
         return aiohttp.ClientSession(connector=connector, headers=self.headers, timeout=timeout, trust_env=False,
                                      cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=True)
 
-    async def request(self, method: str, path: str, body: bytes = b"", headers: dict | None = None) -> Response:
+    async def request(self, method: str, path: str, body: bytes = b"", headers: dict | None = None,
+                      max_body: int = MAX_BODY) -> Response:
         if self._session is None or self._session.closed:
             self._session = self._open()
         url = self._urls.get(path) or self._urls.setdefault(path, URL(self.url(path), encoded=True))
         for _ in range(MAX_REDIRECTS + 1):
             async with self._session.request(method, url, data=body or None, headers=headers,
                                              proxy=self._http_proxy, allow_redirects=False) as resp:
-                data = await resp.read()
+                data = await read_capped(resp, max_body)
                 location = resp.headers.get("Location")
                 if resp.status not in (301, 302, 303, 307, 308) or not location:
                     return Response(resp.status, resp.headers, data)

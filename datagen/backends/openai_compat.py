@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import urllib.request
 import weakref
 from typing import Sequence
 
@@ -33,17 +32,18 @@ import aiohttp
 
 from datagen.backends import safe_url  # noqa: F401 - re-exported
 from datagen.backends.adaptive import AdaptiveLimit
-from datagen.backends.http_client import EventLoop, HttpClient, RedirectFailure
+from datagen.backends.http_client import BodyTooLarge, EventLoop, HttpClient, RedirectFailure
 from datagen.backends.openai_errors import Failure, parse_body, status_failure, transport_failure
 from datagen.backends.openai_options import options_of
 from datagen.backends.providers import endpoint_of, header_safe, is_local  # noqa: F401 - re-exported
 from datagen.backends.ratelimit import RateLimits
 from datagen.errors import DatagenError
 from datagen.teacher import Choice, Completion, OnResult, Request, TeacherStats
+from datagen.teacher_input import sane_usage
 
 RETRY_AFTER_CAP = 120.0  # seconds; a longer Retry-After is clipped (the openai client uses the same cap)
 TRANSPORT_ERRORS = (OSError, TimeoutError, aiohttp.ClientError)  # what HttpClient.request raises
-REFUSED = {"auth", "not_found", "redirect"}  # a run where every request failed so: one line, not N errors
+REFUSED = {"auth", "not_found", "redirect", "too_large"}  # a run where every request failed so: one line, not N errors
 
 
 class OpenAICompatTeacher:
@@ -94,12 +94,14 @@ class OpenAICompatTeacher:
     def chat_template(self) -> str | None:
         """The served model's chat template where the server tells it: llama.cpp's GET /props
         ("chat_template"). vLLM and hosted APIs do not: None (give Magpie the template instead)."""
-        root = safe_url(self.base_url).removesuffix("/v1")
-        req = urllib.request.Request(f"{root}/props", headers=self._headers)
-        try:  # one GET, off the hot path: the standard library (an HTTP error status is an OSError)
-            with urllib.request.urlopen(req, timeout=min(10.0, self.cfg.timeout), context=self._http.tls) as resp:
-                data = json.loads(resp.read())
-        except (OSError, ValueError):
+        async def props():  # through the one client: its body cap, its proxy, its TLS; bounded in time
+            async with asyncio.timeout(min(10.0, self.cfg.timeout)):
+                return await self._http.request("GET", f"{self._http.root}{self._http.prefix.removesuffix('/v1')}/props")
+
+        try:
+            resp = self._loop.run(props())
+            data = json.loads(resp.body) if resp.status == 200 else None
+        except (*TRANSPORT_ERRORS, RedirectFailure, BodyTooLarge, ValueError, RecursionError):
             return None
         template = data.get("chat_template") if isinstance(data, dict) else None
         return template if isinstance(template, str) and template.strip() else None
@@ -144,6 +146,9 @@ class OpenAICompatTeacher:
                                "server is chat-only (raw completions: the embedded teacher, a llama.cpp server "
                                "or vLLM)")
         if not self.stats.succeeded and kinds <= REFUSED:  # a wrong --model or path: all will fail
+            if kinds == {"too_large"}:
+                raise DatagenError(f"{safe_url(self.base_url)} sent an answer too large to every request: "
+                                   f"{out[0].error} (is it an OpenAI-compatible server?)")
             raise DatagenError(f"{safe_url(self.base_url)} refused every request: {out[0].error} "
                                "(check --model and --base-url)")
         return out  # type: ignore[return-value]
@@ -155,8 +160,8 @@ class OpenAICompatTeacher:
             try:
                 async with asyncio.timeout(timeout):
                     resp = await self._http.request("GET", "/models")
-            except RedirectFailure:
-                break  # the requests themselves will say where it points
+            except (RedirectFailure, BodyTooLarge):
+                break  # the requests themselves will say where it points, or what they got
             except TRANSPORT_ERRORS as exc:
                 if attempt == 2:
                     why = transport_failure(exc, timeout).message
@@ -256,6 +261,8 @@ class OpenAICompatTeacher:
                     resp = await self._http.request("POST", path, body)
             except RedirectFailure as exc:
                 raise Failure("redirect", str(exc), False) from None
+            except BodyTooLarge as exc:  # the same server would send it again: not retried
+                raise Failure("too_large", str(exc), False) from None
             except TRANSPORT_ERRORS as exc:
                 raise transport_failure(exc, self.cfg.timeout) from None
             outcome = "ok" if 200 <= resp.status < 300 else "rate_limited" if resp.status == 429 else "failed"
@@ -263,4 +270,5 @@ class OpenAICompatTeacher:
             self._slots.release(epoch, outcome)
         if not 200 <= resp.status < 300:
             raise status_failure(resp.status, resp.headers, resp.body)
-        return parse_body(resp.body, chat)
+        choices, usage = parse_body(resp.body, chat)
+        return choices, sane_usage(usage, req, choices)  # a negative or absurd count becomes an estimate

@@ -130,18 +130,52 @@ def error_text(body: bytes) -> str:
     return " ".join(str(message).split())[:200] or "(empty body)"
 
 
+class Shape(ValueError):
+    """A 200 body that is JSON but not an answer of the shape datagen reads."""
+
+
 def parse_body(body: bytes, chat: bool) -> tuple[list[Choice], dict]:
-    """A 200 body -> choices in index order, usage. A body that is not the expected JSON is retried."""
+    """A 200 body -> choices in index order, usage (counts as sent: datagen.teacher.checked makes them
+    sane). Any other shape (not JSON, nesting too deep, `content` not text, fields missing or of the
+    wrong type) is a retried Failure("bad_response"), never an exception or a cached answer."""
     try:
         data = json.loads(body)
-        items = sorted(data["choices"], key=lambda c: c.get("index", 0))
-        choices = [Choice(text=(c["message"].get("content") or "") if chat else (c.get("text") or ""),
-                          finish_reason=c.get("finish_reason") or "stop") for c in items]
-        usage = data.get("usage") or {}
-        usage = {k: int(usage.get(k) or 0) for k in ("prompt_tokens", "completion_tokens")}
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise Failure("bad_response", f"malformed response body ({type(exc).__name__}: {str(exc)[:120]})",
-                       True) from None
+        items = data.get("choices") if isinstance(data, dict) else None
+        if not isinstance(items, list) or not all(isinstance(c, dict) for c in items):
+            raise Shape("no list of choices")
+        items = sorted(items, key=lambda c: c.get("index") if isinstance(c.get("index"), int) else 0)
+        choices = [Choice(text=choice_text(c, chat), finish_reason=text_or(c.get("finish_reason"), "stop"))
+                   for c in items]
+        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        usage = {k: usage.get(k) or 0 for k in ("prompt_tokens", "completion_tokens")}
+    except Shape as exc:
+        raise Failure("bad_response", f"an answer of an unexpected shape: {exc}", True) from None
+    except (ValueError, RecursionError):
+        raise Failure("bad_response", f"the body is not JSON datagen can read: {body[:60]!r}", True) from None
     if not choices:
         raise Failure("bad_response", "response has no choices", True)
     return choices, usage
+
+
+def text_or(value, default: str) -> str:
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise Shape(f"{type(value).__name__} where text belongs")
+    return value or default
+
+
+def choice_text(c: dict, chat: bool) -> str:
+    """A choice's text: chat `message.content` as a string or a list of text parts, else `text`."""
+    if not chat:
+        return text_or(c.get("text"), "")
+    message = c.get("message")
+    if not isinstance(message, dict):
+        raise Shape("a choice without a message object")
+    content = message.get("content")
+    if isinstance(content, list):  # content parts: [{"type": "text", "text": "..."}, ...]
+        if not all(isinstance(p, dict) and p.get("type") in ("text", "output_text") and isinstance(p.get("text"), str)
+                   for p in content):
+            raise Shape("message content parts other than text")
+        return "".join(p["text"] for p in content)
+    return text_or(content, "")

@@ -32,6 +32,10 @@ FILTERS = {
     "decontaminate": "filters.decontaminate:Decontaminate",
     "best_of_n": "filters.best_of_n:BestOfN",
     "constraints": "filters.constraints:Constraints",
+    "support": "filters.grounding:Support",
+    "faithfulness": "filters.grounding:Faithfulness",
+    "closed_book": "filters.grounding:ClosedBook",
+    "document_dedup": "filters.document_dedup:DocumentDedup",
 }
 
 

@@ -8,7 +8,7 @@ import hashlib
 import pytest
 
 from datagen.documents import ChunkConfig, chunk_text, count_tokens, read_document
-from tests.document_fixtures import write_corpus
+from document_fixtures import write_corpus
 
 pytest.importorskip("pypdf", reason="the documents extra: pip install 'datagen[documents]'")
 pytest.importorskip("bs4", reason="the documents extra: pip install 'datagen[documents]'")

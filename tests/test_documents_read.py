@@ -7,7 +7,7 @@ import pytest
 
 from datagen.documents import Document, Unreadable, find_documents, read_document, read_documents
 from datagen.errors import DatagenError
-from tests.document_fixtures import MARKDOWN, PDF_PAGES, write_corpus
+from document_fixtures import MARKDOWN, PDF_PAGES, write_corpus
 
 pytest.importorskip("pypdf", reason="the documents extra: pip install 'datagen[documents]'")
 pytest.importorskip("bs4", reason="the documents extra: pip install 'datagen[documents]'")

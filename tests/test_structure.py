@@ -15,9 +15,10 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("datagen", "filters", "finetune")
 # What filters/ may use of datagen: the record and error types, the teacher protocol, the small readers of
 # JSONL, bundled assets and seed files, the constraint library (its checkers verify answers) and the local
-# model loader (the reward-model scorer).
+# model loader (the reward-model scorer), and the word lists of the grounding checks (datagen.documents.words).
 FILTERS_MAY_IMPORT = {"datagen.record", "datagen.errors", "datagen.teacher", "datagen.jsonl", "datagen.assets",
-                      "datagen.seeds", "datagen.constraints", "datagen.hf", "datagen.hf.models"}
+                      "datagen.seeds", "datagen.constraints", "datagen.hf", "datagen.hf.models",
+                      "datagen.documents.words"}
 # The constraint library is a core layer: filters, finetune, methods and eval import it; it imports only these.
 CONSTRAINTS_MAY_IMPORT = {"datagen.record", "datagen.errors", "datagen.templates", "datagen.assets"}
 

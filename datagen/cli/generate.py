@@ -36,6 +36,7 @@ ALIASES = {
     "operations": "method_cfg.operations",
     "max_pool": "method_cfg.max_pool",
     "personas": "method_cfg.personas",
+    "docs": "method_cfg.docs",
 }
 
 

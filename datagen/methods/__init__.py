@@ -35,4 +35,5 @@ METHODS = {
     "magpie": _Lazy("datagen.methods.magpie"),
     "self_chat": _Lazy("datagen.methods.self_chat"),
     "constraints": _Lazy("datagen.methods.constraints"),
+    "documents": _Lazy("datagen.methods.documents"),
 }

@@ -12,7 +12,7 @@ from extras import needs
 needs("train")  # before the imports below: they load the trainer
 
 from datagen.backends import TeacherConfig, make_teacher  # noqa: E402
-from datagen.backends.student import _finish  # noqa: E402
+from datagen.backends.student_hf import finish as _finish  # noqa: E402
 from datagen.cache import CachedTeacher, ResponseCache  # noqa: E402
 from datagen.errors import DatagenError  # noqa: E402
 from datagen.hf import models  # noqa: E402
@@ -116,7 +116,7 @@ def test_cache_serves_a_repeat_without_loading_the_model(env, tmp_path):
     repeat = again.complete(requests())
     assert [c.text for c in repeat] == [c.text for c in answers] and all(c.cached for c in repeat)
     assert again.stats.cache_hits == 3 and again_inner.stats.requests == 0
-    assert again_inner._model is None  # never loaded
+    assert again_inner._hf.model is None  # never loaded
 
 
 def test_gguf_student_is_named_by_the_gguf(env, tmp_path, monkeypatch):

@@ -10,14 +10,16 @@ transformers are imported only when such a teacher is made.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 from datagen.errors import DatagenError
+from datagen.backends.student_hf import TransformersEngine
 from datagen.hf import models
-from datagen.teacher import Choice, Completion, OnResult, Request, TeacherStats, one_by_one
+from datagen.teacher import Completion, OnResult, Request, TeacherStats
 from datagen.versions.hashing import file_sha
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin")
@@ -93,97 +95,78 @@ def short_name(path: Path) -> str:
 
 
 class StudentTeacher:
-    """Answers with a student model in process, one request at a time. Options (teacher.options):
-    base (an adapter's base model, overriding its provenance), device (default cuda when available),
-    dtype (default float32)."""
+    """Answers with a student in process. Options (teacher.options): base (an adapter's base model,
+    overriding its provenance); gguf (a GGUF of exactly these weights, written by datagen.hf.gguf_export:
+    answers go through llama.cpp, as the embedded teacher's do) with gguf_format; else transformers with
+    device (default cuda when available), dtype (auto | float32 | bfloat16; auto keeps bfloat16 where its
+    greedy answers match float32's), batch_size (greedy requests answered together, default 8), and
+    fallback (why not llama.cpp, for the manifest)."""
 
     supports_raw = True  # Request.prompt is tokenized as raw text
 
     def __init__(self, cfg) -> None:
         opts = dict(cfg.options or {})
         self.spec = resolve_student(cfg.model, opts.get("base"))
-        self.name = f"student:{self.spec.kind}:{short_name(self.spec.path)}@{student_sha(self.spec)[:12]}"
+        self.gguf = opts.get("gguf") or None
+        self.gguf_format = opts.get("gguf_format", "")
+        engine = f"+llama.cpp:{self.gguf_format or 'gguf'}" if self.gguf else ""  # answers differ by engine
+        self.name = f"student:{self.spec.kind}:{short_name(self.spec.path)}@{student_sha(self.spec)[:12]}{engine}"
         self.endpoint = cfg.endpoint
-        self.device = opts.get("device")
-        self.dtype = opts.get("dtype", "float32")
         self.stats = TeacherStats()
-        self._model = self._tok = None  # loaded on the first miss: a fully cached run never loads weights
+        self._cfg, self._fallback = cfg, opts.get("fallback")
+        self._engine = None  # loaded on the first miss: a fully cached run never loads weights
+        if self.gguf and not Path(self.gguf).is_file():
+            raise DatagenError(f"student GGUF not found: {self.gguf}")
+        self._hf = None if self.gguf else TransformersEngine(
+            self._load, self.stats, cfg.endpoint, opts.get("device"), opts.get("dtype", "auto"),
+            opts.get("batch_size", 8))
 
     def base(self) -> str | None:
         """The base model of an adapter student (to evaluate it for comparison); None for a full model."""
         return self.spec.model if self.spec.kind == "adapter" else None
 
+    def engine_info(self) -> dict:
+        """How the answers are made, for the manifest: engine, weight format, threads, batch size."""
+        if self._hf is not None:
+            return self._hf.info() | ({"fallback": self._fallback} if self._fallback else {})
+        from datagen.backends.embedded import default_threads
+
+        info = {"engine": "llama.cpp", "format": self.gguf_format, "gguf": str(self.gguf),
+                "threads": self._cfg.n_threads or default_threads(), "batch_size": 1}
+        own = getattr(self._engine, "engine_info", None)  # the embedded engine's own account, where it has one
+        return info | (own() if callable(own) else {})
+
     def chat_template(self) -> str | None:
         """The student tokenizer's chat template (loads the model on first use)."""
-        if self._tok is None:
-            self._load()
-        return getattr(self._tok, "chat_template", None) or None
-
-    def _load(self) -> None:
-        import torch
-
-        try:
-            model, tok = models.load_student(self.spec.model, self.spec.adapter, self.dtype)
-        except (OSError, ValueError, KeyError, RuntimeError) as exc:
-            raise DatagenError(f"cannot load student {self.spec.path}: {str(exc).splitlines()[0]}") from None
-        self._model = model.to(self.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self._tok = tok
+        if self._hf is None:
+            return self._llama().chat_template()
+        if self._hf.tok is None:
+            self._hf.load()
+        return getattr(self._hf.tok, "chat_template", None) or None
 
     def complete(self, requests: Sequence[Request], on_result: OnResult | None = None) -> list[Completion]:
-        if self._model is None and requests:
-            self._load()
-        return one_by_one(self._one, requests, on_result)
+        if self._hf is not None:
+            return self._hf.complete(requests, on_result)
+        done = (lambda i, c: on_result(i, _stripped(c))) if on_result else None
+        return [_stripped(c) for c in self._llama().complete(requests, done)]
 
-    def _one(self, req: Request) -> Completion:
-        self.stats.requests += 1
-        try:
-            ids = self._encode(req)
-            answers = [self._generate(ids, req, k) for k in range(req.sampling.n)]
-        except (ValueError, RuntimeError, IndexError) as exc:  # e.g. a prompt longer than the model takes
-            self.stats.failed += 1
-            self.stats.count_error("generation_error")
-            return Completion(key=req.key, error=f"generation_error: {str(exc).splitlines()[0]}")
-        usage = {"prompt_tokens": int(ids.shape[1]), "completion_tokens": sum(n for _, _, n in answers)}
-        self.stats.succeeded += 1
-        self.stats.add_usage(usage)
-        return Completion(choices=tuple(Choice(t, f) for t, f, _ in answers), usage=usage, key=req.key)
+    def _llama(self):
+        if self._engine is None:
+            from datagen.backends import TeacherConfig
+            from datagen.backends.embedded import EmbeddedTeacher
 
-    def _encode(self, req: Request):
-        """Token ids (1 x n) of the prompt: the chat template for messages, raw text for a prompt."""
-        tok = self._tok
-        if req.prompt is not None or self.endpoint == "completions":
-            text = req.prompt if req.prompt is not None else "\n\n".join(m["content"] for m in req.messages)
-            ids = tok(text, return_tensors="pt")["input_ids"]
-        else:
-            ids = tok.apply_chat_template(list(req.messages), add_generation_prompt=True, return_tensors="pt",
-                                          return_dict=True)["input_ids"]
-        return ids.to(self._model.device)
+            c = self._cfg
+            self._engine = EmbeddedTeacher(TeacherConfig(backend="embedded", model=str(self.gguf), n_ctx=c.n_ctx,
+                                                         n_threads=c.n_threads, endpoint=c.endpoint))
+            self._engine.stats = self.stats
+        return self._engine
 
-    def _generate(self, ids, req: Request, k: int) -> tuple[str, str, int]:
-        """-> (text, finish_reason, completion tokens) for choice k (seed + k, as the embedded backend)."""
-        import torch
-
-        s, tok = req.sampling, self._tok
-        kwargs = dict(max_new_tokens=s.max_tokens, pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
-        if s.temperature == 0:
-            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-        else:  # OpenAI semantics: temperature and top_p only (transformers would add top_k=50)
-            kwargs.update(do_sample=True, temperature=s.temperature, top_p=s.top_p, top_k=0)
-            if s.seed is not None:
-                torch.manual_seed(s.seed + k)
-        if s.stop:
-            kwargs.update(stop_strings=list(s.stop), tokenizer=tok)
-        with torch.no_grad():
-            out = self._model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), **kwargs)
-        new = out[0][ids.shape[1]:].tolist()
-        text = tok.decode(new, skip_special_tokens=True)
-        return (*_finish(text, new, s, tok.eos_token_id), len(new))
+    def _load(self, dtype: str):
+        return models.load_student(self.spec.model, self.spec.adapter, dtype)
 
 
-def _finish(text: str, new: list[int], s, eos_id) -> tuple[str, str]:
-    """Cut at the first stop string (OpenAI leaves it out); "length" only when max_tokens ran out first."""
-    cuts = [text.find(x) for x in s.stop if x and x in text]
-    if cuts:
-        return text[:min(cuts)].strip(), "stop"
-    stopped = bool(new) and new[-1] == eos_id
-    return text.strip(), "length" if len(new) >= s.max_tokens and not stopped else "stop"
+def _stripped(c: Completion) -> Completion:
+    """Answers without surrounding white space, as the transformers engine gives them."""
+    if not c.ok:
+        return c
+    return dataclasses.replace(c, choices=tuple(dataclasses.replace(ch, text=ch.text.strip()) for ch in c.choices))

@@ -86,10 +86,15 @@ class SampleArgs:
     out: str | None = field(default=None, metadata={"help": "Also write {prompt, answer} rows to this JSONL file."})
     compare: bool = field(default=False, metadata={
         "help": "With --adapter: print base and adapter answers side by side."})
+    engine: str = field(default="auto", metadata={
+        "help": "auto (llama.cpp from a GGUF of the merged weights where one can be made, else transformers) "
+                "| llama.cpp | transformers"})
+    gguf_format: str = field(default="f16", metadata={"help": "weight format of the GGUF: f16 | q8_0 | bf16 | f32"})
 
 
 def cmd_sample(argv: list[str]) -> int:
     """Generate answers from a student: `datagen sample --model PATH [--adapter RUN] --prompts FILE`."""
+    from datagen.backends.student_engine import answer, student_teacher
     from datagen.hf import models
     from finetune import sample
     from finetune.data import read_prompts
@@ -105,12 +110,16 @@ def cmd_sample(argv: list[str]) -> int:
     prompts = read_prompts(a.prompts)
     if not a.model and not a.adapter:
         raise DatagenError("no model given: pass --model PATH (and optionally --adapter RUN)")
-    model, tok = models.load_student(a.model, a.adapter)
-    answers = sample.generate(model, tok, prompts, a.max_new_tokens)
+    for what, p in (("model", a.model), ("adapter", a.adapter)):
+        if p and not Path(p).exists():
+            raise DatagenError(f"{what} not found: {p}")
+    spec, base = (a.adapter, a.model) if a.adapter else (a.model, None)
+    answers, info = answer(student_teacher(spec, base, a.engine, a.gguf_format), prompts, a.max_new_tokens)
+    print(f"answered by {engine_line(info)}")
     if a.compare and a.adapter:
-        with model.disable_adapter():
-            base = sample.generate(model, tok, prompts, a.max_new_tokens)
-        print(sample.table(prompts, base, answers))
+        base_spec = a.model or models.base_of(a.adapter)
+        before, _ = answer(student_teacher(base_spec, None, a.engine, a.gguf_format), prompts, a.max_new_tokens)
+        print(sample.table(prompts, before, answers))
     else:
         for msgs, ans in zip(prompts, answers):
             print(f"### {msgs[-1]['content']}\n{ans}\n")
@@ -120,3 +129,11 @@ def cmd_sample(argv: list[str]) -> int:
                 f.write(json.dumps({"prompt": msgs, "answer": ans}, ensure_ascii=False) + "\n")
         print(f"wrote {len(answers)} answers to {a.out}")
     return 0
+
+
+def engine_line(info: dict) -> str:
+    """"llama.cpp (f16, 1 thread, batch 1)" or "transformers (bfloat16, batch 8; fallback: why)"."""
+    if info.get("engine") == "llama.cpp":
+        return f"llama.cpp ({info.get('format')}, {info.get('threads')} thread(s), batch {info.get('batch_size')})"
+    why = f"; {info['fallback']}" if info.get("fallback") else ""
+    return f"transformers ({info.get('dtype')}, batch {info.get('batch_size')}{why})"

@@ -44,6 +44,11 @@ class EvalConfig(SessionConfig):
                 "file, as lm-evaluation-harness gives; 192 for datagen's format)", "min": 1})
     answer_temperature: float = field(default=0.0, metadata={
         "help": "student sampling temperature (0 = greedy, as IFEval scores)", "min": 0.0, "max": 5.0})
+    student_engine: str = field(default="auto", metadata={
+        "help": "what answers local students and base: auto = llama.cpp from a GGUF of the merged weights where "
+                "one can be made, else transformers; llama.cpp (an error where it cannot); transformers"})
+    student_format: str = field(default="f16", metadata={
+        "help": "weight format of a student's GGUF: f16 | q8_0 | bf16 | f32 (base and students alike)"})
     judge: bool = field(default=True, metadata={"help": "run the pairwise judge (teacher below)"})
     compare: list[str] = field(default_factory=lambda: ["base"], metadata={
         "help": "pairwise comparisons: base (each student vs base), students (first student vs each other), "

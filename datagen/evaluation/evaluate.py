@@ -131,7 +131,8 @@ def evaluate(cfg, judge_backend=None, backends: dict | None = None, progress=Non
                   "eval_set": {"name": evalset.name, "source": evalset.source, "sha256": evalset.sha256,
                                "prompts": len(evalset.prompts), "scored": len(prompts),
                                "format": evalset.format},
-                  "models": [m.describe() | {"teacher_stats": teachers[m.label].stats.to_dict()} for m in models],
+                  "models": [m.describe() | {"teacher_stats": teachers[m.label].stats.to_dict(),
+                                             "engine": engine_of(teachers[m.label])} for m in models],
                   "answer_sampling": json.loads(canonical_json(answer_s.__dict__)), "judge": judge_info or None}
     return write_eval(cfg.output_dir, cfg.name or evalset.name, rows, summary, provenance)
 
@@ -142,6 +143,12 @@ def paired_labels(models: list[Model]) -> list[tuple[str, str, str]]:
     base = next((m.label for m in models if m.role == "base"), None)
     pairs = [(s, base, "base") for s in students if base is not None]
     return pairs + [(a, b, "students") for i, a in enumerate(students) for b in students[i + 1:]]
+
+
+def engine_of(teacher) -> dict | None:
+    """A local student's engine (llama.cpp or transformers, format, threads, batch size); None for endpoints."""
+    info = getattr(getattr(teacher, "inner", teacher), "engine_info", None)
+    return info() if callable(info) else None
 
 
 def summarize(cfg, evalset, prompts, models, answers, scored, judged, losses) -> dict:

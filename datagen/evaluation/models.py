@@ -42,9 +42,10 @@ def read_provenance(spec: str) -> dict:
     return {}
 
 
-def teacher_for(spec: str, judge: TeacherConfig) -> TeacherConfig:
+def teacher_for(spec: str, judge: TeacherConfig, engine: str = "auto", fmt: str = "f16") -> TeacherConfig:
     """openai:MODEL@BASE_URL -> the openai backend (key from the judge's api_key_env); anything else
-    is a local student (adapter folder, model folder or .gguf), checked to exist now."""
+    is a local student (adapter folder, model folder or .gguf), checked to exist now, answered through
+    llama.cpp from a GGUF of its merged weights where one can be made (engine auto), else transformers."""
     if spec.startswith("openai:"):
         model, _, url = spec[len("openai:"):].partition("@")
         if not model:
@@ -54,7 +55,9 @@ def teacher_for(spec: str, judge: TeacherConfig) -> TeacherConfig:
     from datagen.backends.student import resolve_student
 
     resolve_student(spec)  # one clear line for a missing adapter, base or model
-    return TeacherConfig(backend="student", model=spec)
+    from datagen.backends.student_engine import student_teacher
+
+    return student_teacher(spec, engine=engine, fmt=fmt)
 
 
 def label_of(spec: str, taken: set[str]) -> str:
@@ -78,13 +81,14 @@ def label_of(spec: str, taken: set[str]) -> str:
 def models_of(cfg) -> list[Model]:
     """The students in order, then the base (if any), each with its teacher config."""
     out: list[Model] = []
+    engine = (getattr(cfg, "student_engine", "auto"), getattr(cfg, "student_format", "f16"))
     for spec in cfg.students:
-        out.append(Model(label_of(spec, {m.label for m in out}), spec, "student", teacher_for(spec, cfg.teacher),
+        out.append(Model(label_of(spec, {m.label for m in out}), spec, "student", teacher_for(spec, cfg.teacher, *engine),
                          read_provenance(spec) if not spec.startswith("openai:") else {}))
     base = cfg.base
     if base == "auto":
         base = next((m.provenance.get("base_model", {}).get("source") for m in out
                      if m.provenance.get("base_model", {}).get("source")), "none")
     if base and base != "none":
-        out.append(Model("base", base, "base", teacher_for(base, cfg.teacher)))
+        out.append(Model("base", base, "base", teacher_for(base, cfg.teacher, *engine)))
     return out

@@ -1,21 +1,22 @@
-"""A student written as GGUF (finetune/gguf_export.py) answers through llama.cpp as transformers answers on
+"""A student written as GGUF (datagen/hf/gguf_export.py) answers through llama.cpp as transformers answers on
 the same merged weights: the tiny random Llama of the tests, with a LoRA adapter merged in."""
 import json
 import os
 
 import pytest
 
-pytest.importorskip("torch")
-pytest.importorskip("peft")
-pytest.importorskip("gguf")
-llama_cpp = pytest.importorskip("llama_cpp")
+from extras import needs
+
+needs("train")  # before the imports below: they load the trainer
+pytest.importorskip("gguf", reason="the GGUF writer comes with the train extra")
+llama_cpp = pytest.importorskip("llama_cpp", reason="llama-cpp-python: make setup builds it")
 
 from datagen.backends import TeacherConfig, make_teacher  # noqa: E402
-from datagen.backends.student import resolve_student  # noqa: E402
+from datagen.backends.student import resolve_student, student_sha  # noqa: E402
+from datagen.backends.student_engine import student_teacher  # noqa: E402
 from datagen.errors import DatagenError  # noqa: E402
+from datagen.hf import gguf_export, models  # noqa: E402
 from datagen.teacher import Request, Sampling  # noqa: E402
-from finetune import gguf_export, models  # noqa: E402
-from finetune.student_engine import student_teacher  # noqa: E402
 from test_student_backend import QUESTIONS, make_adapter  # noqa: E402
 from tiny_model import build_tiny_model  # noqa: E402
 
@@ -45,13 +46,19 @@ def greedy(n=12):
                     key=str(i)) for i, q in enumerate(QUESTIONS)]
 
 
-def logits_both(spec, fmt):
+def export(student: str, fmt: str):
+    s = resolve_student(student)
+    return gguf_export.export_student(s.model, s.adapter, student_sha(s), fmt)
+
+
+def logits_both(student: str, fmt):
     """Logits of llama.cpp on the GGUF and of transformers on the merged weights, on one chat prompt."""
     import numpy as np
     import torch
 
-    path = gguf_export.export_student(spec, fmt)
-    model, tok = gguf_export.merged_model(spec)
+    path = export(student, fmt)
+    s = resolve_student(student)
+    model, tok = gguf_export.merged_model(s.model, s.adapter)
     ids = tok.apply_chat_template([{"role": "user", "content": QUESTIONS[0]}], add_generation_prompt=True,
                                   return_dict=True)["input_ids"]
     with torch.no_grad():
@@ -65,7 +72,7 @@ def logits_both(spec, fmt):
 
 @pytest.mark.parametrize("fmt, tol", [("f32", 1e-3), ("f16", 5e-3)])
 def test_gguf_logits_match_the_merged_weights(env, fmt, tol):
-    got, ref = logits_both(resolve_student(str(env["adapter"])), fmt)
+    got, ref = logits_both(str(env["adapter"]), fmt)
     assert abs(got - ref).max() < tol * max(1.0, abs(ref).max())
     if fmt == "f32":  # a random tiny model has near ties that half precision may flip
         assert (got.argmax(-1) == ref.argmax(-1)).all()
@@ -74,7 +81,7 @@ def test_gguf_logits_match_the_merged_weights(env, fmt, tol):
 def test_without_the_rotary_permutation_the_logits_differ(env, monkeypatch):
     monkeypatch.setattr(gguf_export, "rotary_permute", lambda w, n_head: w)
     monkeypatch.setattr(gguf_export, "EXPORT_VERSION", -1)  # not the cached, correct file
-    got, ref = logits_both(resolve_student(str(env["model"])), "f32")
+    got, ref = logits_both(str(env["model"]), "f32")
     assert abs(got - ref).max() > 0.05
 
 
@@ -99,16 +106,15 @@ def test_llama_cpp_answers_as_transformers_on_the_merged_weights(env):
 
 
 def test_the_export_is_cached_by_content(env, monkeypatch):
-    spec = resolve_student(str(env["adapter"]))
-    first = gguf_export.export_student(spec, "f16")
+    first = export(str(env["adapter"]), "f16")
     info = gguf_export.export_info(first)
     assert info["format"] == "f16" and info["adapter"] == str(env["adapter"])
     assert info["metadata_from"] == "hf config and tokenizer"
     monkeypatch.setattr(gguf_export, "write_student_gguf", lambda *a: pytest.fail("written again"))
-    assert gguf_export.export_student(spec, "f16") == first
+    assert export(str(env["adapter"]), "f16") == first
     other = make_adapter(env["model"], env["root"] / "run" / "sft-0002", seed=5)
     monkeypatch.undo()
-    assert gguf_export.export_student(resolve_student(str(other)), "f16") != first
+    assert export(str(other), "f16") != first
 
 
 def test_base_and_student_through_the_same_engine_differ_in_answers(env):

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from datagen.errors import DatagenError
+from datagen.hf import prefix_generate
 from datagen.teacher import Choice, Completion, OnResult, Request
 
 DTYPES = ("auto", "float32", "bfloat16")
@@ -44,6 +45,8 @@ class TransformersEngine:
         model = model.to(self.device or ("cuda" if torch.cuda.is_available() else "cpu"))
         if self.model is None:
             self.model, self.tok = model, tok
+        if prefix_generate.uses_prefix(model):  # its generate decodes one unpadded sequence
+            self.batch_size = 1
         return model
 
     def complete(self, requests: Sequence[Request], on_result: OnResult | None = None) -> list[Completion]:

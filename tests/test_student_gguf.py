@@ -177,3 +177,21 @@ def test_smollm2_base_keeps_its_gguf_tokenizer_and_greedy_answers():
     slow = make_teacher(TeacherConfig(backend="student", model=spec, options={"dtype": "float32"}))
     reqs = greedy(32)
     assert [c.text for c in fast.complete(reqs)] == [c.text for c in slow.complete(reqs)]
+
+
+def test_eval_answers_base_and_student_through_llama_cpp_and_records_it(env, tmp_path):
+    from datagen.evaluation.config import EvalConfig
+    from datagen.evaluation.evaluate import evaluate
+
+    cfg = EvalConfig(students=[str(env["adapter"])], base=str(env["model"]), judge=False, heldout="none", limit=3,
+                     answer_max_tokens=6, resamples=100, output_dir=str(tmp_path / "evals"))
+    out = evaluate(cfg)
+    models_ = json.loads((out / "provenance.json").read_text())["models"]
+    engines = {m["role"]: m["engine"] for m in models_}
+    assert engines["student"]["engine"] == engines["base"]["engine"] == "llama.cpp"
+    assert engines["student"]["format"] == engines["base"]["format"] == "f16"
+    assert engines["student"]["threads"] >= 1 and engines["student"]["batch_size"] >= 1
+    cfg.student_engine = "transformers"
+    cfg.output_dir = str(tmp_path / "evals-hf")
+    hf = json.loads((evaluate(cfg) / "provenance.json").read_text())["models"]
+    assert {m["engine"]["engine"] for m in hf} == {"transformers"}

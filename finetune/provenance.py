@@ -12,6 +12,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from datagen.redact import scrub
 from datagen.versions import DatasetVersion
 from datagen.versions.folders import git_commit
 
@@ -88,5 +89,5 @@ def build(kind: str, *, dataset: dict, base_model: dict, chat_template: dict, co
 
 
 def write_json(path: Path, data: Any) -> Path:
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(scrub(data), indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
     return path

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from datagen.errors import DatagenError
+from datagen.redact import scrub
 
 
 @dataclass
@@ -67,10 +68,7 @@ def make_teacher(cfg: TeacherConfig):
 def safe_url(url: str) -> str:
     """The URL without user:password@ or a query string: safe for messages and logs."""
     p = urlsplit(url)
-    netloc = p.hostname or ""
-    if p.port:
-        netloc += f":{p.port}"
-    return f"{p.scheme}://{netloc}{p.path}"
+    return f"{p.scheme}://{p.netloc.rpartition('@')[2]}{p.path}"  # not p.port: it raises on port 99999
 
 
 # Teacher fields that change how requests travel, never the answers: not part of a run id (a run
@@ -105,4 +103,4 @@ def public_config(cfg_dict: dict) -> dict:
         cfg_dict = {**cfg_dict, "teacher": teacher}
     if cfg_dict.get("teacher.headers"):  # a flat dict (config.non_defaults)
         cfg_dict = {**cfg_dict, "teacher.headers": public_headers(cfg_dict["teacher.headers"])}
-    return cfg_dict
+    return scrub(cfg_dict)  # any other URL with credentials (flat teacher.base_url, eval students, ...)

@@ -38,6 +38,7 @@ from datagen.backends.openai_options import options_of
 from datagen.backends.providers import endpoint_of, header_safe, is_local  # noqa: F401 - re-exported
 from datagen.backends.ratelimit import RateLimits
 from datagen.errors import DatagenError
+from datagen.redact import scrub_text
 from datagen.teacher import Choice, Completion, OnResult, Request, TeacherStats
 from datagen.teacher_input import sane_usage
 
@@ -109,7 +110,7 @@ class OpenAICompatTeacher:
     def scrub(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, "***")
-        return text
+        return scrub_text(text)  # and any URL's user:password@
 
     def close(self) -> None:
         """Close the connections; a later complete() opens new ones."""

@@ -7,11 +7,12 @@ api-version, and the user's extra headers (values from the environment, never wr
 """
 from __future__ import annotations
 
+import base64
 import ipaddress
 import os
 import re
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 from datagen import __version__
 from datagen.backends import safe_url
@@ -122,6 +123,13 @@ def endpoint_of(cfg) -> Endpoint:
     u = urlsplit(base_url)
     if u.scheme not in ("http", "https") or not u.hostname:
         raise DatagenError(f"--base-url must be an http:// or https:// URL, got {safe_url(base_url)!r}")
+    try:
+        u.port
+    except ValueError:
+        raise DatagenError(f"--base-url {safe_url(base_url)}: the port must be a number from 1 to 65535") from None
+    login = (unquote(u.username or ""), unquote(u.password or ""))
+    if u.username is not None:  # user:password@ travels as a header, never in a URL that may be shown
+        base_url = urlunsplit(u._replace(netloc=u.netloc.rpartition("@")[2]))
     provider = provider_of(cfg, base_url)
     if provider == "azure":
         base_url = azure_url(base_url, cfg.model)
@@ -130,6 +138,8 @@ def endpoint_of(cfg) -> Endpoint:
                "User-Agent": f"datagen/{__version__}"}
     if provider == "azure":
         headers["api-key"] = key
+    elif key == NO_KEY and u.username is not None:  # no key: the URL's user:password as Basic auth
+        headers["Authorization"] = "Basic " + base64.b64encode(":".join(login).encode()).decode()
     else:
         headers["Authorization"] = f"Bearer {key}"
     for name, env in (("OpenAI-Organization", "OPENAI_ORG_ID"), ("OpenAI-Project", "OPENAI_PROJECT_ID")):
@@ -138,5 +148,5 @@ def endpoint_of(cfg) -> Endpoint:
             headers[name] = value.strip()
     extra = extra_headers(cfg.headers)
     headers.update(extra)
-    secrets = tuple(v for v in [key if key != NO_KEY else "", *extra.values()] if len(v) >= 8)  # short words stay readable
+    secrets = tuple(v for v in [key if key != NO_KEY else "", *extra.values(), login[1]] if len(v) >= 8)  # short words stay readable
     return Endpoint(base_url, provider, headers, secrets)

@@ -14,6 +14,7 @@ import os
 import sys
 
 from datagen.errors import DatagenError
+from datagen.redact import scrub_logs, scrub_text
 
 # name -> "module:function"; a command takes argv (list of str) and returns an exit code.
 COMMANDS = {
@@ -71,8 +72,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"datagen: error: unknown command {argv[0]!r}; commands: {', '.join(COMMANDS)}", file=sys.stderr)
         return 2
     # Logs go to stdout with the summary: stderr is kept for errors (one line) and the live progress.
-    logging.basicConfig(level=os.environ.get("DATAGEN_LOG", "INFO"), format="datagen: %(message)s",
-                        stream=sys.stdout)
+    level = os.environ.get("DATAGEN_LOG", "INFO").upper()
+    if level not in LOG_LEVELS:
+        print(f"datagen: error: DATAGEN_LOG={os.environ['DATAGEN_LOG']!r} is no log level; use one of "
+              f"{', '.join(LOG_LEVELS)}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=level, format="datagen: %(message)s", stream=sys.stdout)
+    scrub_logs()  # no credentials of a URL in any log line
     try:
         return command(argv[0])(argv[1:])
     except DatagenError as exc:
@@ -92,8 +98,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 def _one_line(text: str) -> str:
-    return " ".join(text.split())[:800]
+    return scrub_text(" ".join(text.split()))[:800]
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from datagen.versions.folders import clean_stale_tmp, git_commit, make_tmp, numb
 from datagen.versions.hashing import file_sha
 from datagen.errors import DatagenError
 from datagen.names import child
+from datagen.redact import scrub
 
 SCHEMA = pa.schema([
     ("set", pa.string()),          # "eval" (the eval set) | "heldout" (a version's held-out records)
@@ -35,7 +36,7 @@ SCHEMA = pa.schema([
 
 
 def _json(data) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
+    return json.dumps(scrub(data), indent=2, ensure_ascii=False, default=str) + "\n"  # no credentials in URLs
 
 
 def write_eval(output_dir: str | Path, name: str, rows: list[dict], summary: dict, provenance: dict) -> Path:

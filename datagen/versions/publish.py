@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from datagen.record import Record
+from datagen.redact import scrub
 from datagen.versions.card import render_card
 from datagen.versions.folders import git_commit, publish
 from datagen.versions.hashing import file_sha, hash_kind
@@ -55,7 +56,7 @@ def publish_version(tmp: Path, base: Path, manifest: dict, kind: str, sha: str, 
         full["version"] = label
         for f in ("manifest.json", "README.md"):
             (folder / f).unlink(missing_ok=True)
-        (folder / "manifest.json").write_text(json.dumps(full, indent=2, ensure_ascii=False, default=str) + "\n",
+        (folder / "manifest.json").write_text(json.dumps(scrub(full), indent=2, ensure_ascii=False, default=str) + "\n",
                                               encoding="utf-8")
         card = render_card(full, card_records)
         if kept > len(card_records):

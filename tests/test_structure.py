@@ -38,7 +38,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("engine", (  # what a command runs: methods, sessions, filtering runs, eval, select, import, Ray, report
         "datagen.methods", "datagen.session", "datagen.run", "datagen.refilter", "datagen.filtering",
         "datagen.evaluation", "datagen.select", "datagen.importing", "datagen.ray", "datagen.report",
-        "datagen.recipes", "datagen.executor")),
+        "datagen.recipes", "datagen.executor", "datagen.review")),
     ("command line", ("datagen.cli",)),
 )
 

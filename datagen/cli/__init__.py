@@ -36,6 +36,7 @@ COMMANDS = {
     "sample": "datagen.cli.train:cmd_sample",
     "eval": "datagen.cli.eval:cmd_eval",
     "compare": "datagen.cli.eval:cmd_compare",
+    "review": "datagen.cli.review:cmd_review",
 }
 
 

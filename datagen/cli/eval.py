@@ -86,9 +86,18 @@ def cmd_compare(argv: list[str]) -> int:
         print(json.dumps(rows, indent=2))
         return 0
     print(render_table(rows, a.format))
-    for folder in folders:  # each eval's paired comparisons: student - base, student - student
-        lines = paired_lines(read_json(folder / "summary.json"))
+    for folder in folders:  # each eval's paired comparisons (student - base, student - student) and human reviews
+        lines = paired_lines(read_json(folder / "summary.json")) + human_review_lines(folder)
         if lines:
             print(f"\n{folder}:" + ("\n" if a.format == "md" else ""))
             print("\n".join(lines))
     return 0
+
+
+def human_review_lines(folder) -> list[str]:
+    """`datagen review` of this eval: annotators, kappa, human-judge agreement, human win rates beside the judge's."""
+    from datagen.review.summary import review_lines, reviews_of
+
+    found = reviews_of("eval", f"{folder.parent.name}/{folder.name}", folder)
+    return ["  human review, " + line.lstrip() if i == 0 else "  " + line
+            for s in found.values() for i, line in enumerate(review_lines(s))]

@@ -190,6 +190,13 @@ def students_of(version, evals_dir: str) -> dict | None:
     return {"head": list(HEAD), "rows": [cells(r) for r in rows]} if rows else None
 
 
+def reviews_of_version(version) -> dict | None:
+    """The human reviews of this version (`datagen review` journals), as a table, or None."""
+    from datagen.review.summary import review_table, reviews_of
+
+    return review_table(reviews_of("version", version.ref, version.path, version))
+
+
 def cmd_report(argv: list[str]) -> int:
     """Write an HTML report: `datagen report VERSION --out report.html [--prices 0.15,0.6] [--diff-against V]`."""
     from datagen.versions import open_version
@@ -212,6 +219,7 @@ def cmd_report(argv: list[str]) -> int:
                                "(four with the batch API's: 0.15,0.6,0.075,0.3)") from None
         prices = dict(zip(("input", "output", "batch_input", "batch_output"), numbers))
     diff = diff_versions(open_version(a.diff_against, a.runs), v) if a.diff_against else None
-    out = write_report(v, a.out or v.path.name + "-report.html", prices, diff, students_of(v, a.evals))
+    out = write_report(v, a.out or v.path.name + "-report.html", prices, diff, students_of(v, a.evals),
+                       reviews_of_version(v))
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
     return 0

@@ -161,8 +161,9 @@ def _row(r: Record, reason: str = "", stage: str = "", detail: str = "") -> dict
 
 
 def analyse(version: DatasetVersion, prices: dict | None = None, seed: int = 0,
-            diff: dict | None = None, students: dict | None = None) -> dict:
-    """students: {"head": [...], "rows": [[...]]}, the comparison rows of students trained on it."""
+            diff: dict | None = None, students: dict | None = None, reviews: dict | None = None) -> dict:
+    """students: {"head": [...], "rows": [[...]]}, the comparison rows of students trained on it;
+    reviews: the same shape, the human reviews of it (datagen.review.summary.review_table)."""
     manifest = version.manifest()
     scan = scan_version(version, seed, ANALYSIS_SAMPLE, BROWSE_SAMPLE)
     sample, browse_kept, browse_rej = scan["sample"], scan["browse_kept"], scan["browse_rej"]
@@ -192,15 +193,16 @@ def analyse(version: DatasetVersion, prices: dict | None = None, seed: int = 0,
         + [_row(j.record, j.reason, j.stage, j.detail) for j in browse_rej],
         "diff": diff,
         "students": students,
+        "reviews": reviews,
     }
 
 
 def build_report(version: DatasetVersion, prices: dict | None = None, diff: dict | None = None,
-                 students: dict | None = None) -> str:
-    return render_page(analyse(version, prices, diff=diff, students=students))
+                 students: dict | None = None, reviews: dict | None = None) -> str:
+    return render_page(analyse(version, prices, diff=diff, students=students, reviews=reviews))
 
 
 def write_report(version: DatasetVersion, out: str | Path, prices: dict | None = None,
-                 diff: dict | None = None, students: dict | None = None) -> Path:
+                 diff: dict | None = None, students: dict | None = None, reviews: dict | None = None) -> Path:
     out = check_output(out)  # before the work: a bad --out is named at once
-    return write_text(out, build_report(version, prices, diff, students))
+    return write_text(out, build_report(version, prices, diff, students, reviews))

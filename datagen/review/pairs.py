@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import pyarrow.parquet as pq
 
-from datagen.record import Record
+from datagen.record import Record, sha256_text
 from datagen.versions import DatasetVersion
 
 LABELS = ("A", "B", "tie", "skip")
@@ -97,7 +97,8 @@ def eval_pairs(folder) -> list[PairItem]:
             if (r["prompt_id"], b) not in answer:
                 continue
             pick = {"win": a, "loss": b, "tie": TIE}.get(v.get("outcome"))
-            out.append(PairItem(f"{r['prompt_id']}|{a}|{b}", r["prompt"],
+            key = sha256_text(f"{r['prompt_id']}|{a}|{b}")[:24]  # opaque: blind mode must not leak the names
+            out.append(PairItem(key, r["prompt"],
                                 ((a, r["answer"] or ""), (b, answer[(r["prompt_id"], b)] or "")), pick,
                                 v.get("reason", ""), extra={"models": [a, b], "prompt_id": r["prompt_id"]}))
     return out

@@ -16,6 +16,7 @@ from datagen.review.agreement import agreement_report
 from datagen.review.journal import read_journals
 from datagen.review.pairs import SKIP, TIE, pair_items, pair_labels
 
+KAPPA = {"cohen": "Cohen's", "fleiss": "Fleiss'"}
 RESAMPLES = 2000  # bootstrap resamples of a human win rate (items are few; 2,000 keeps the page fast)
 
 
@@ -99,7 +100,7 @@ def review_lines(s: dict) -> list[str]:
     a, k = s["agreement"], s["agreement"]["kappa"]
     kappa = ("-" if k["kappa"] is None else f"{k['kappa']:.2f}") + f" ({k['items']} items)"
     lines = [f"{s['mode']}: {len(s['annotators'])} annotator(s) ({', '.join(s['annotators']) or '-'}), "
-             f"{s['labelled']} items decided" + (f"; {k['kind'].capitalize()}'s kappa {kappa}" if k["kind"] else "")]
+             f"{s['labelled']} items decided" + (f"; {KAPPA[k['kind']]} kappa {kappa}" if k["kind"] else "")]
     if k["kind"]:
         lines.append(f"  human-human agreement: {_pct(a['human_human']['ties'])} with ties, "
                      f"{_pct(a['human_human']['no_ties'])} without")
@@ -113,3 +114,28 @@ def review_lines(s: dict) -> list[str]:
         lines.append(f"  {w['a']} vs {w['b']}: human win rate {_ci(w['human'])} on {w['items']} items, "
                      f"judge {_ci(w['judge_same_items'])} on the same items{tail}")
     return lines
+
+
+REVIEW_HEAD = ("mode", "annotators", "items decided", "kappa (items)", "human-human, ties counted",
+               "human-human, ties excluded", "human-judge, ties counted", "human-judge, ties excluded")
+
+
+def review_table(summaries: dict[str, dict]) -> dict | None:
+    """{"head", "rows"} of the summaries of a version's or eval's reviews (`datagen report`), or None."""
+    rows = []
+    for s in summaries.values():
+        a, k = s["agreement"], s["agreement"]["kappa"]
+        kappa = "-" if k["kappa"] is None else f"{k['kind'].capitalize()} {k['kappa']:.2f} ({k['items']})"
+        judge = a.get("human_judge") or {"ties": {"agreement": None}, "no_ties": {"agreement": None}}
+        rows.append([s["mode"], ", ".join(s["annotators"]), str(s["labelled"]), kappa,
+                     _pct(a["human_human"]["ties"]), _pct(a["human_human"]["no_ties"]), _pct(judge["ties"]),
+                     _pct(judge["no_ties"])])
+    return {"head": list(REVIEW_HEAD), "rows": rows} if rows else None
+
+
+def reviews_of(kind: str, ref: str, path, version=None) -> dict[str, dict]:
+    """summarize_all of a version or eval folder, {} when nobody has reviewed it."""
+    from datagen.review.target import Target
+
+    target = Target(kind, ref, path, version)
+    return summarize_all(target) if target.journals.is_dir() else {}

@@ -62,6 +62,7 @@ def test_agreement_in_summary_and_report(pairs, capsys):
     assert "human-judge agreement: 50% (12 vote pairs) with ties, 67% (9 vote pairs) without" in out
     # human-human: per item 3 pairs: 3 + 1 + 1 + 0 = 5 of 12; without ties: 3 + 1 + 0 + 0 of 3 + 3 + 0 + 1 = 4/7
     assert "human-human agreement: 42% (12 vote pairs) with ties, 57% (7 vote pairs) without" in out
+    assert "median 0.9 s from an item shown to its label (12 labels, 67 items a minute)" in out  # ms 900 each
     html = root / "r.html"
     assert main(["report", "toy", "--runs", str(root / "runs"), "--out", str(html)]) == 0
     page = html.read_text()

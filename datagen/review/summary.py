@@ -74,6 +74,8 @@ def summarize(target, entries: list[dict], mode: str) -> dict:
                 w["judge_all"] = judged.get((w["a"], w["b"]))
     who = sorted({a for v in human.values() for a in v})
     out.update(annotators=who, decided={a: sum(a in v for v in human.values()) for a in who}, labelled=len(human))
+    ms = sorted(e["ms"] for e in entries if e.get("mode") == mode and isinstance(e.get("ms"), (int, float)))
+    out["seconds_per_label"] = {"median": ms[len(ms) // 2] / 1000, "n": len(ms)} if ms else None
     return out
 
 
@@ -107,6 +109,10 @@ def review_lines(s: dict) -> list[str]:
     if "human_judge" in a:
         lines.append(f"  human-judge agreement: {_pct(a['human_judge']['ties'])} with ties, "
                      f"{_pct(a['human_judge']['no_ties'])} without")
+    if s.get("seconds_per_label"):
+        t = s["seconds_per_label"]
+        lines.append(f"  median {t['median']:.1f} s from an item shown to its label ({t['n']} labels, "
+                     f"{60 / max(t['median'], 1e-3):.0f} items a minute)")
     for w in s.get("win_rates", []):
         judge_all = w.get("judge_all")
         tail = f"; judge on all {judge_all['n']} prompts {_ci({'mean': judge_all['win_rate'], 'ci95': judge_all['ci95']})}" \

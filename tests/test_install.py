@@ -35,7 +35,9 @@ def wheel(tmp_path_factory):
 def test_wheel_contains_assets_and_recipes(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for required in ("datagen/_assets/prompts/answer/answer.j2", "datagen/_assets/seeds/tasks.jsonl",
-                     "datagen/recipes/answer.yaml", "datagen/cli/__init__.py", "datagen/report/page.html", "datagen/methods/self_align/principles.py", "filters/__init__.py", "filters/dedup.py"):
+                     "datagen/recipes/answer.yaml", "datagen/cli/__init__.py", "datagen/report/page.html",
+                     "datagen/review/static/index.html", "datagen/review/static/app.js",
+                     "datagen/methods/self_align/principles.py", "filters/__init__.py", "filters/dedup.py"):
         assert required in names, required
     # every bundled prompt and recipe of the checkout made it in
     for p in (ROOT / "prompts").rglob("*"):

@@ -105,3 +105,28 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, args, message):
     assert main(["review", *args, "--runs", str(tmp_path / "runs"), "--evals", str(tmp_path / "evals")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("datagen: error: ") and message in err and err.count("\n") == 1
+
+
+def test_best_of_n_pairs_and_the_queue_puts_close_scores_first(tmp_path):
+    seed = Record.make("Name a colour.")
+    lin = Lineage(method="answer", parents=(seed.id,))
+    best = Record.make("Name a colour.", output="Blue.", lineage=lin, meta={"score": 0.9})
+    losers = [Rejection(Record.make("Name a colour.", output=o, lineage=lin, meta={"score": s}), "not_best",
+                        "best_of_n", "") for o, s in (("Bleu?", 0.5), ("Navy blue.", 0.85))]
+    write_version(tmp_path / "runs", "bon", [best], losers, {"method": "answer"})
+    review = Review(open_target("bon", tmp_path / "runs"), "ann", "pairs")
+    (item,) = review.queue
+    assert item.answers == (("best", "Blue."), ("candidate", "Navy blue.")) and item.gap == pytest.approx(0.05)
+    sides_meta = [{"chosen": {"score": c}, "rejected": {"score": r}} for c, r in ((9, 1), (6, 5), (8, 4))]
+    write_version(tmp_path / "runs", "scored", [Record.make(f"Q{i}", output="good", rejected="bad", meta=m)
+                                                for i, m in enumerate(sides_meta)], [], {"method": "self_align"})
+    queue = Review(open_target("scored", tmp_path / "runs"), "ann", "pairs").queue
+    assert [it.prompt for it in queue] == ["Q1", "Q2", "Q0"]  # gaps 1, 4, 8
+
+
+def test_going_back_and_relabelling_keeps_the_latest_label(pairs):
+    _, target = pairs
+    review = Review(target, "x", "pairs")
+    press(review, 0, R)  # x said chosen on item 0 before: now rejected
+    assert review.labels("pairs")[review.queue[0].key]["x"] == R
+    assert review.pair("pairs", 0)["label"] in ("A", "B") and review.pair_state("pairs")["position"] == 4

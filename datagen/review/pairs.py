@@ -81,8 +81,9 @@ def version_pairs(version: DatasetVersion) -> list[PairItem]:
         if not cands or best is None or r.output is None:
             continue
         other = min(cands, key=lambda c: abs(best - (_score(c.meta) or 0.0)))
-        out.append(PairItem(f"{r.id}|{other.id}", r.prompt_text(), (("best", r.output), ("candidate", other.output or "")),
-                            "best", gap=abs(best - (_score(other.meta) or 0.0)), record=r))
+        answers = (("best", r.output), ("candidate", other.output or ""))
+        out.append(PairItem(f"{r.id}|{other.id}", r.prompt_text(), answers, "best",
+                            gap=abs(best - (_score(other.meta) or 0.0)), record=r))
     return out
 
 

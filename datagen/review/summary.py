@@ -114,9 +114,9 @@ def review_lines(s: dict) -> list[str]:
         lines.append(f"  median {t['median']:.1f} s from an item shown to its label ({t['n']} labels, "
                      f"{60 / max(t['median'], 1e-3):.0f} items a minute)")
     for w in s.get("win_rates", []):
-        judge_all = w.get("judge_all")
-        tail = f"; judge on all {judge_all['n']} prompts {_ci({'mean': judge_all['win_rate'], 'ci95': judge_all['ci95']})}" \
-            if judge_all else ""
+        every = w.get("judge_all")
+        tail = f"; judge on all {every['n']} prompts {_ci({'mean': every['win_rate'], 'ci95': every['ci95']})}" \
+            if every else ""
         lines.append(f"  {w['a']} vs {w['b']}: human win rate {_ci(w['human'])} on {w['items']} items, "
                      f"judge {_ci(w['judge_same_items'])} on the same items{tail}")
     return lines

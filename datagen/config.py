@@ -15,18 +15,20 @@ from typing import Any
 import yaml
 
 from datagen.errors import DatagenError
+from datagen.jsonl import read_text
 
 
 def load_yaml(path: str | Path) -> dict:
     p = Path(path)
-    if not p.is_file():
-        raise DatagenError(f"recipe not found: {path}")
+    text = read_text(p, "recipe")
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         raise DatagenError(f"recipe {path}{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    except RecursionError:
+        raise DatagenError(f"recipe {path}: YAML nested too deeply") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

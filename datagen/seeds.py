@@ -86,7 +86,7 @@ def load_seeds(path: str | Path | None = None) -> list[Record]:
 
 def seeds_sha(path: str | Path | None = None) -> str:
     path = Path(path) if path else default_seeds_path()
-    return sha256_text(path.read_text(encoding="utf-8"))
+    return sha256_text(read_text(path, "seed file"))
 
 
 def parent_info(parent, count: int) -> dict:

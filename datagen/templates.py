@@ -1,5 +1,6 @@
 """Prompt templates: Jinja2 files under prompts/, rendered in a sandbox with strict undefined
-variables. A user's --templates DIR overrides any file by the same relative name.
+variables and limits on time and size (datagen/template_limits.py). A user's --templates DIR
+overrides any file by the same relative name.
 
 A template renders to chat messages. Lines `<|system|>`, `<|user|>`, `<|assistant|>` start a
 message of that role; text before any marker is one user message.
@@ -15,19 +16,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from datagen.assets import asset_dir
 from datagen.errors import DatagenError
+from datagen.jsonl import read_text
 from datagen.record import sha256_text
+from datagen.template_limits import LimitedSandbox, RenderLimit, render_limited
 
 _ROLE_LINE = re.compile(r"^<\|(system|user|assistant)\|>[ \t]*$", re.MULTILINE)
 
 
-def _env() -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False,
-                                        trim_blocks=True, lstrip_blocks=True, autoescape=False)
-    return env
+def _env() -> LimitedSandbox:
+    return LimitedSandbox(undefined=jinja2.StrictUndefined, keep_trailing_newline=False,
+                          trim_blocks=True, lstrip_blocks=True, autoescape=False)
 
 
 _ENV = _env()
@@ -48,7 +49,9 @@ class Template:
 
     def render(self, **variables) -> list[dict]:
         try:
-            text = _compiled(self.source).render(**variables)
+            text = render_limited(_compiled(self.source), variables)
+        except RenderLimit as exc:
+            raise DatagenError(f"template {self.name} ({self.path}): stopped: {exc}") from None
         except jinja2.UndefinedError as exc:
             raise DatagenError(f"template {self.name} ({self.path}): undefined variable: {exc.message}") from None
         except jinja2.TemplateSyntaxError as exc:
@@ -56,7 +59,7 @@ class Template:
         except jinja2.exceptions.SecurityError as exc:
             raise DatagenError(f"template {self.name} ({self.path}): blocked by the sandbox: {exc}") from None
         except Exception as exc:  # noqa: BLE001 - a user's template is input: e.g. {{ 1/0 }}, {{ 'a' + 1 }}
-            raise DatagenError(f"template {self.name} ({self.path}): {type(exc).__name__}: {exc}") from None
+            raise DatagenError(f"template {self.name} ({self.path}): {exc or 'cannot be rendered'}") from None
         return split_messages(text)
 
     def render_text(self, **variables) -> str:
@@ -98,7 +101,7 @@ class TemplateLoader:
 
     def load(self, name: str) -> Template:
         path = self.find(name)
-        source = path.read_text(encoding="utf-8")
+        source = read_text(path, "template")
         try:
             _ENV.parse(source)
         except jinja2.TemplateSyntaxError as exc:
@@ -110,7 +113,7 @@ class TemplateLoader:
     def read_file(self, name: str) -> tuple[str, str]:
         """A non-template data file under prompts/ (principles, exemplars): (text, sha)."""
         path = self.find(name)
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, "prompt file")
         sha = sha256_text(text)
         self.used[name] = sha
         return text, sha

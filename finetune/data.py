@@ -14,6 +14,7 @@ from pathlib import Path
 
 from datagen.versions import DatasetVersion, open_version
 from datagen.errors import DatagenError
+from datagen.jsonl import read_text
 from datagen.versions.export import check_format, row_for, to_messages
 from datagen.record import Record
 
@@ -157,10 +158,8 @@ def read_prompts(path: str | Path) -> list[list[dict]]:
     read_prompts("p.txt")  # "Name a color.\\n" -> [[{"role": "user", "content": "Name a color."}]]
     """
     p = Path(path)
-    if not p.is_file():
-        raise DatagenError(f"prompts file not found: {path}")
     out = []
-    lines = p.read_text(encoding="utf-8").splitlines()
+    lines = read_text(p, "prompts file").splitlines()
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -171,6 +170,8 @@ def read_prompts(path: str | Path) -> list[list[dict]]:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             raise DatagenError(f"{path} line {n}: invalid JSON: {exc.msg}") from None
+        except RecursionError:
+            raise DatagenError(f"{path} line {n}: JSON nested too deeply") from None
         prompt = row.get("prompt") if isinstance(row, dict) else None
         if isinstance(prompt, list):
             out.append([dict(m) for m in prompt])

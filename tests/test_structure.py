@@ -32,7 +32,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "datagen.teacher", "datagen.cache", "datagen.progress", "datagen.backends", "datagen.seeds",
         "datagen.personas", "datagen.config", "datagen.hf", "datagen.constraints", "datagen.versions",
         "datagen.names", "datagen.outfile", "datagen.documents", "datagen.teacher_input",
-        "datagen.redact")),
+        "datagen.redact", "datagen.template_limits")),
     ("filters", ("filters",)),  # keep/drop filters, scorers and reward models
     ("trainer", ("finetune",)),  # datagen train: SFT, DPO, reward, GRPO (TRL)
     ("engine", (  # what a command runs: methods, sessions, filtering runs, eval, select, import, Ray, report

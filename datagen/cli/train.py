@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from datagen.cli.flags import parse_command
 from datagen.cli.quiet import quiet_libraries

@@ -14,10 +14,10 @@ import re
 from dataclasses import dataclass
 
 import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from datagen.errors import DatagenError
 from datagen.record import sha256_text
+from datagen.template_limits import LimitedSandbox, RenderLimit, render_limited
 
 SENTINEL = "\x00MAGPIE-QUERY\x00"
 
@@ -66,7 +66,7 @@ def _raise(message: str):
     raise jinja2.TemplateError(message)
 
 
-_ENV = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"])
+_ENV = LimitedSandbox(trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"])
 _ENV.globals["raise_exception"] = _raise
 
 
@@ -74,12 +74,14 @@ def render(template: str, messages: list[dict], add_generation_prompt: bool = Fa
     """A Hugging Face style chat template rendered as transformers renders it (messages, bos_token,
     eos_token, add_generation_prompt, raise_exception)."""
     try:
-        return _ENV.from_string(template).render(messages=messages, add_generation_prompt=add_generation_prompt,
-                                                 bos_token="", eos_token=eos_token, tools=None)
+        return render_limited(_ENV.from_string(template), dict(
+            messages=messages, add_generation_prompt=add_generation_prompt, bos_token="", eos_token=eos_token, tools=None))
+    except RenderLimit as exc:  # a server's template too: datagen/template_limits.py
+        raise DatagenError(f"the chat template does not render: stopped: {exc}") from None
     except jinja2.TemplateError as exc:
         raise DatagenError(f"the chat template does not render: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - a template is input, e.g. one that indexes a missing key
-        raise DatagenError(f"the chat template does not render: {type(exc).__name__}: {exc}") from None
+        raise DatagenError(f"the chat template does not render: {exc or 'an error'}") from None
 
 
 def pre_query(template: str, history: list[dict] | None = None, system: str | None = None,

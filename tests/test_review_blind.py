@@ -65,12 +65,17 @@ def test_blind_labelling_hides_names_then_shows_win_rates(evals, capsys):
             page.keyboard.press(key)
         page.wait_for_selector("#blind-results table")
         results = page.inner_text("#blind-results")
+        page.keyboard.press("k")  # the agreement overlay
+        page.wait_for_selector("#summary:not([hidden])")
+        overlay = page.inner_text("#summary-body")
         assert problems == [], problems
     assert first_prompt.startswith("Prompt number 1:")  # the judge flipped on p1 under the order swap
     assert not any(STUDENT in t or BASE in t for t in while_labelling)
     assert f"{STUDENT} vs {BASE}" in results
     # human: (4 + 0.5 + 0) / 6 = 75.0%; judge on the same items: (1 + .5 + 0 + 1 + .5 + 1) / 6 = 66.7%
     assert "75.0%" in results and "66.7%" in results
+    assert "human-judge agreement, ties counted\t66.7% (6 vote pairs)" in overlay
+    assert "human-judge agreement, ties excluded\t75.0% (4 vote pairs)" in overlay
 
     assert main(["compare", "--out", str(root / "evals")]) == 0
     out = capsys.readouterr().out

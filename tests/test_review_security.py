@@ -95,3 +95,11 @@ def test_state_changing_requests_need_the_origin_and_json(server):
     assert fetch(url, {**json_ct, "Origin": base}, b"[1]")[0] == 400
     assert fetch(url, {**json_ct, "Origin": base}, json.dumps({"label": "<script>"}).encode())[0] == 400
     assert fetch(url, {**json_ct, "Origin": base}, body)[0] == 200
+
+
+def test_loopback_by_default_and_other_hosts_only_by_name(server):
+    from datagen.review.security import allowed_hosts
+
+    assert server.url.startswith("http://127.0.0.1:")
+    assert allowed_hosts("127.0.0.1", 8000) == {"127.0.0.1:8000", "localhost:8000", "[::1]:8000"}
+    assert allowed_hosts("192.168.1.5", 8000) == {"192.168.1.5:8000"}  # an explicit --host answers only its name

@@ -39,6 +39,10 @@ def _delta(p: dict | None) -> str:
 def paired_lines(summary: dict) -> list[str]:
     """One block per paired comparison of an eval: differences in points (a - b) with the paired
     bootstrap 95% interval and McNemar's exact p, per split of the constraint kinds, and answer length."""
+    if summary.get("eval_set", {}).get("format") == "knowledge":
+        from datagen.evaluation.knowledge import paired_lines as knowledge_lines
+
+        return knowledge_lines(summary)
     lines = []
     for p in summary.get("paired", []):
         w = p["answer_words"]
@@ -68,14 +72,16 @@ def compare_rows(evals: list[Path]) -> list[dict]:
             vs_base = next((p for p in summary.get("pairs", []) if p["a"] == label and p["kind"] == "base"), None)
             paired = next((p for p in summary.get("paired", []) if p["a"] == label and p["kind"] == "base"), None)
             ds = (described.get(label) or {}).get("dataset") or {}
+            ifs = m.get("if") or {}
             rows.append({
                 "dataset": ds.get("ref") or ("(base)" if m["role"] == "base" else "-"),
                 "dataset_sha": (ds.get("content_sha256") or "")[:12], "student": label, "role": m["role"],
                 "eval": summary.get("eval", folder.name), "eval_path": str(folder),
                 "spec": (described.get(label) or {}).get("spec", ""), "n": summary["eval_set"]["scored"],
-                "if_strict": m["if"]["prompt_strict"], "if_loose": m["if"]["prompt_loose"],
-                "instr_strict": m["if"]["instruction_strict"], "vs_base": vs_base,
+                "if_strict": ifs.get("prompt_strict"), "if_loose": ifs.get("prompt_loose"),
+                "instr_strict": ifs.get("instruction_strict"), "vs_base": vs_base,
                 "paired_vs_base": (paired or {}).get("prompt_strict"),
+                "knowledge": m.get("knowledge"), "knowledge_vs_base": paired if m.get("knowledge") else None,
                 "heldout_loss": m.get("heldout_loss"),
                 "base_heldout_loss": summary.get("base_heldout_loss", {}).get(
                     f"base@{(m.get('heldout_loss') or {}).get('version')}"),
@@ -93,15 +99,34 @@ def cells(r: dict) -> list[str]:
             _ci(r["heldout_loss"], 1.0, 3), _ci(r["base_heldout_loss"], 1.0, 3)]
 
 
-def render_table(rows: list[dict], fmt: str = "text") -> str:
-    """Text (aligned columns) or Markdown; intervals are 95% bootstrap intervals."""
-    body = [cells(r) for r in rows]
+K_HEAD = ("dataset", "student", "eval", "n", "token F1 %", "exact match %", "judged correct %",
+          "F1 vs base, paired (points)", "EM vs base, paired (points, McNemar p)")
+
+
+def knowledge_cells(r: dict) -> list[str]:
+    k, p = r["knowledge"], r.get("knowledge_vs_base") or {}
+    return [r["dataset"], r["student"], r["eval"], str(r["n"]), _ci(k["token_f1"], 100), _ci(k["exact_match"], 100),
+            _ci(k.get("judge_correct"), 100), _delta(p.get("token_f1")), _delta(p.get("exact_match"))]
+
+
+def _table(head, body: list[list[str]], fmt: str) -> str:
     if fmt == "md":
-        lines = ["| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         return "\n".join(lines + ["| " + " | ".join(c) + " |" for c in body])
-    widths = [max(len(x) for x in col) for col in zip(HEAD, *body)]
+    widths = [max(len(x) for x in col) for col in zip(head, *body)]
     fmt_row = "  ".join(f"{{:{w}s}}" for w in widths)
-    return "\n".join([fmt_row.format(*HEAD)] + [fmt_row.format(*c) for c in body])
+    return "\n".join([fmt_row.format(*head)] + [fmt_row.format(*c) for c in body])
+
+
+def render_table(rows: list[dict], fmt: str = "text") -> str:
+    """Text (aligned columns) or Markdown; intervals are 95% bootstrap intervals. Knowledge evals
+    (token F1, exact match) get a table of their own below the instruction-following one."""
+    known = [r for r in rows if r.get("knowledge")]
+    rows = [r for r in rows if not r.get("knowledge")]
+    if known:
+        below = _table(K_HEAD, [knowledge_cells(r) for r in known], fmt)
+        return below if not rows else render_table(rows, fmt) + "\n\n" + below
+    return _table(HEAD, [cells(r) for r in rows], fmt)
 
 
 def rows_for_version(evals: list[Path], version_ref: str, content_sha: str | None) -> list[dict]:

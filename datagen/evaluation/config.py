@@ -14,7 +14,7 @@ from datagen.session import SamplingConfig, SessionConfig
 COMPARISONS = ("base", "students", "reference")
 # Answer length when --answer_max_tokens is not given: IFEval's prompts ask for up to 1,200 words, and
 # lm-evaluation-harness's ifeval task generates up to 1,280 tokens; datagen's own sets ask for short answers.
-ANSWER_TOKENS = {"ifeval": 1280, "datagen": 192}
+ANSWER_TOKENS = {"ifeval": 1280, "datagen": 192, "knowledge": 96}
 
 
 def judge_sampling() -> SamplingConfig:
@@ -33,7 +33,8 @@ class EvalConfig(SessionConfig):
     eval_set: str = field(default="bundled", metadata={
         "help": "eval set JSONL: datagen's format (prompt + constraints per line) or IFEval's release file "
                 "as it is; bundled = prompts/eval/ifeval.jsonl, heldout = prompts/eval/heldout_if.jsonl (414 prompts, "
-                "eval wordings, training and held-out kinds)"})
+                "eval wordings, training and held-out kinds); knowledge:VERSION = the questions --method documents "
+                "held out of VERSION, answered closed book and scored against their references"})
     limit: int | None = field(default=None, metadata={"help": "score only the first N prompts", "min": 1})
     name: str = field(default="", metadata={"help": "eval name: results go to <output_dir>/<name>/eNNNN "
                                                     "(empty = the eval set's name)"})
@@ -54,6 +55,8 @@ class EvalConfig(SessionConfig):
         "help": "pairwise comparisons: base (each student vs base), students (first student vs each other), "
                 "reference (student vs the held-out records' outputs)"})
     judge_template: str = field(default="eval/pairwise", metadata={"help": "judge prompt under prompts/"})
+    knowledge_template: str = field(default="eval/knowledge_judge", metadata={
+        "help": "knowledge eval: the judge's prompt (question, reference, answer -> correct or not)"})
     heldout: str = field(default="auto", metadata={
         "help": "held-out records (loss, and the reference comparison): auto = the records each adapter held "
                 "out of training, a VERSION (the trainer's seeded split with --num_eval heldout_max), or none"})

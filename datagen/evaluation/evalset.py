@@ -33,6 +33,8 @@ class EvalPrompt:
     id: str
     prompt: str
     constraints: tuple[Constraint, ...]
+    reference: str = ""  # a knowledge eval's reference answer (datagen.evaluation.knowledge)
+    document: str = ""  # and the document it was written from
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,8 @@ class EvalSet:
     source: str
     sha256: str  # of the file's bytes, so a report can say exactly which set it scored
     prompts: tuple[EvalPrompt, ...]
-    format: str = "datagen"  # or "ifeval": the release's own fields (key, instruction_id_list, kwargs)
+    format: str = "datagen"  # or "ifeval": the release's own fields (key, instruction_id_list, kwargs); or
+    # "knowledge": held-out document questions with reference answers (datagen.evaluation.knowledge)
 
 
 def bundled_eval_path() -> Path:

@@ -14,6 +14,7 @@ from datagen import config as C
 from datagen.backends import public_config
 from datagen.versions import open_version
 from datagen.errors import DatagenError
+from datagen.evaluation import knowledge as K
 from datagen.evaluation import scoring
 from datagen.constraints import KINDS
 from datagen.evaluation.config import ANSWER_TOKENS
@@ -97,14 +98,18 @@ def evaluate(cfg, judge_backend=None, backends: dict | None = None, progress=Non
     from datagen.evaluation.judging import judge_all, result_rows
 
     cfg.check()
-    evalset = load_eval_set(None if cfg.eval_set == BUNDLED else cfg.eval_set)
+    knowledge = K.is_knowledge(cfg.eval_set)
+    evalset = (K.load_knowledge_set(cfg.eval_set, cfg.runs) if knowledge
+               else load_eval_set(None if cfg.eval_set == BUNDLED else cfg.eval_set))
     prompts = list(evalset.prompts[: cfg.limit] if cfg.limit else evalset.prompts)
     models = models_of(cfg)
     backends = backends or {}
     answer_s = Sampling(max_tokens=cfg.answer_max_tokens or ANSWER_TOKENS[evalset.format],
                         temperature=cfg.answer_temperature, seed=cfg.seed)
     need_judge = cfg.judge and (pairs_to_judge(cfg, models) or "reference" in cfg.compare)
-    if need_judge:  # a broken judge template fails now, before any model is loaded or asked
+    if need_judge and knowledge:  # the judge grades each answer against its reference instead
+        TemplateLoader(cfg.templates or None).load(cfg.knowledge_template).render(question="", reference="", answer="")
+    elif need_judge:  # a broken judge template fails now, before any model is loaded or asked
         TemplateLoader(cfg.templates or None).load(cfg.judge_template).render(instruction="", first="", second="")
     run_id = run_id_of(cfg)
     losses, held = heldout(cfg, models)
@@ -122,10 +127,12 @@ def evaluate(cfg, judge_backend=None, backends: dict | None = None, progress=Non
                     ref_answers[m.label] = ask(teachers[m.label], m.label, session.progress,
                                                [(r.id, r.prompt_text()) for r in recs], answer_s)
         judged = judge_all(session, cfg, pairs_to_judge(cfg, models), prompts, answers, ref_answers, held) \
-            if need_judge else []
+            if need_judge and not knowledge else []
+        correct = K.judge_answers(session, cfg, prompts, answers) if need_judge and knowledge else {}
         judge_info = session.teacher_manifest()
-    scored = {label: scoring.score_answers(prompts, [c.text for c in comps]) for label, comps in answers.items()}
-    summary = summarize(cfg, evalset, prompts, models, answers, scored, judged, losses)
+    score = K.score if knowledge else scoring.score_answers
+    scored = {label: score(prompts, [c.text for c in comps]) for label, comps in answers.items()}
+    summary = summarize(cfg, evalset, prompts, models, answers, scored, judged, losses, correct)
     rows = result_rows(prompts, answers, scored, judged, ref_answers, held)
     provenance = {"run_id": run_id, "config": public_config(C.to_dict(cfg)),
                   "eval_set": {"name": evalset.name, "source": evalset.source, "sha256": evalset.sha256,
@@ -151,7 +158,9 @@ def engine_of(teacher) -> dict | None:
     return info() if callable(info) else None
 
 
-def summarize(cfg, evalset, prompts, models, answers, scored, judged, losses) -> dict:
+def summarize(cfg, evalset, prompts, models, answers, scored, judged, losses, correct=None) -> dict:
+    if evalset.format == "knowledge":
+        return knowledge_summary(cfg, evalset, prompts, models, answers, scored, correct or {}, losses)
     per_model = {}
     for m in models:
         comps = answers[m.label]
@@ -169,3 +178,22 @@ def summarize(cfg, evalset, prompts, models, answers, scored, judged, losses) ->
                          "format": evalset.format},
             "models": per_model, "base_heldout_loss": base_losses, "paired": paired,
             "pairs": [scoring.pair_summary(a, b, kind, res, cfg.seed, cfg.resamples) for a, b, kind, res in judged]}
+
+
+def knowledge_summary(cfg, evalset, prompts, models, answers, scored, correct: dict, losses: dict) -> dict:
+    """A knowledge eval's summary: per model token F1, exact match (and the judge's correct share) with
+    intervals; every student against its base (and each other) as paired differences."""
+    per_model = {m.label: {
+        "role": m.role, "spec": m.describe()["spec"], "dataset": m.describe()["dataset"], "if": None,
+        "knowledge": K.summary(scored[m.label], correct.get(m.label), cfg.seed, cfg.resamples),
+        "answers": scoring.answer_summary([c.text for c in answers[m.label]],
+                                          [c.finish_reason for c in answers[m.label]]),
+        "heldout_loss": losses.get(m.label)} for m in models}
+    paired = [{"a": a, "b": b, "kind": kind, **K.compare(scored[a], scored[b], correct.get(a), correct.get(b),
+                                                       cfg.resamples, cfg.seed)}
+              for a, b, kind in paired_labels(models)]
+    return {"eval_set": {"name": evalset.name, "sha256": evalset.sha256, "scored": len(prompts),
+                         "format": evalset.format, "source": evalset.source},
+            "models": per_model, "paired": paired, "pairs": [],
+            "base_heldout_loss": {k: v for k, v in losses.items() if k.startswith("base@")},
+            "documents": sorted({p.document for p in prompts})}

@@ -86,9 +86,17 @@ def _fmt(v) -> str:
     return f"{int(v):,}" if isinstance(v, (int, float)) else str(v)
 
 
+# Inside <script> the HTML parser, not JSON, decides where the script ends: `</script>`, and `<!--`
+# followed by `<script>` (the "script data double escaped" state) would end or swallow it. JSON
+# writes these characters as \uXXXX inside strings (the only place they can occur), so the data reads
+# the same and the page's parser never sees them.
+_SCRIPT_UNSAFE = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
 def _json_script(obj) -> str:
-    """JSON safe inside <script>: no '</' can close the tag."""
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+    """JSON safe inside <script>: no `<`, `>` or `&` at all, so no record can close or swallow it."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    return text.translate(str.maketrans(_SCRIPT_UNSAFE))
 
 
 def render_page(a: dict) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Sequence
 
 from datagen.errors import DatagenError
+from datagen.outfile import is_disk_full, make_dir
 from datagen.progress import Progress
 from datagen.record import canonical_json, sha256_text
 from datagen.teacher import Completion, OnResult, Request, TeacherStats
@@ -40,7 +41,7 @@ def request_key(teacher_name: str, req: Request, endpoint: str = "chat") -> str:
 class ResponseCache:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_dir(self.path.parent, "the response cache's folder")
         self._lock = threading.Lock()
         try:
             self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
@@ -55,6 +56,11 @@ class ResponseCache:
             raise self.damaged(exc) from None
 
     def damaged(self, exc: Exception) -> DatagenError:
+        """The error to show for a failed cache operation: a full disk is no damage (the answers in the
+        cache are intact: SQLite rolled the write back), so it never says "delete it"."""
+        if is_disk_full(exc):
+            return DatagenError(f"disk full: cannot write the response cache {self.path}; the answers already "
+                                "in it are kept: free some space and run the same command again to continue")
         return DatagenError(f"response cache {self.path} is damaged ({exc}): move it away or delete it, and "
                             "the run asks the teacher again for what it no longer finds")
 

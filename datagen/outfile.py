@@ -65,13 +65,7 @@ def check_output(path: str | Path, follow_symlinks: bool = False, folder: bool =
     if sealed is not None:
         raise DatagenError(f"{path} is inside {sealed}, which is immutable (a dataset version, an eval or a "
                            "writer's temp folder); write somewhere else")
-    parent = path.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise DatagenError(f"cannot write {path}: a part of {parent} is a file, not a folder") from None
-    except OSError as exc:
-        raise DatagenError(f"cannot write {path}: {exc.strerror} ({parent})") from None
+    make_dir(path.parent, f"cannot write {path}:")
     return path
 
 
@@ -79,11 +73,32 @@ def check_output(path: str | Path, follow_symlinks: bool = False, folder: bool =
 WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
 
 
+def is_disk_full(exc: BaseException) -> bool:
+    """ENOSPC/EDQUOT from the OS, SQLite's SQLITE_FULL, or pyarrow's "No space left on device"."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    if getattr(exc, "sqlite_errorcode", None) == 13:  # SQLITE_FULL
+        return True
+    return "No space left on device" in str(exc) or "database or disk is full" in str(exc)
+
+
 def io_error(path: Path, exc: OSError) -> DatagenError:
     """An OSError while writing `path` as one line; a full disk says so."""
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+    if is_disk_full(exc):
         return DatagenError(f"disk full while writing {path}; nothing was written there (free space and run it again)")
     return DatagenError(f"cannot write {path}: {exc.strerror or exc}")
+
+
+def make_dir(path: str | Path, what: str = "folder") -> Path:
+    """mkdir -p, its failures as one line (a part of the path is a file, no permission, disk full)."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise DatagenError(f"{what} {path}: a part of it is a file, not a folder; choose another path") from None
+    except OSError as exc:
+        raise io_error(path, exc) from None
+    return path
 
 
 @contextlib.contextmanager

@@ -19,6 +19,7 @@ from typing import Callable
 from datagen.errors import DatagenError
 from datagen.hf import models
 from datagen.names import child
+from datagen.outfile import make_dir
 from finetune import data, peft_methods, provenance, sample
 
 log = logging.getLogger("datagen.finetune")
@@ -144,7 +145,7 @@ def base_entry(prep: dict) -> dict:
 
 def temp_run(root: Path) -> Path:
     """A private temp folder inside OUT/NAME/ that publish() renames into the next run folder."""
-    root.mkdir(parents=True, exist_ok=True)
+    make_dir(root, "--out")
     return Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
 
 

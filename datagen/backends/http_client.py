@@ -37,6 +37,7 @@ from yarl import URL
 
 from datagen.backends import safe_url
 from datagen.errors import DatagenError
+from datagen.redact import scrub_text as safe_text
 
 MAX_REDIRECTS = 5
 MAX_BODY = 8 << 20  # bytes of one answer, decompressed: an answer of n choices of thousands of tokens is ~100 KB
@@ -89,13 +90,23 @@ def ssl_context(ca_bundle: str = "") -> ssl.SSLContext:
 
 
 def proxy_for(url: str) -> str | None:
-    """The proxy URL the environment names for `url`, or None (NO_PROXY, or no proxy set)."""
+    """The proxy URL the environment names for `url`, or None (NO_PROXY, or no proxy set); one
+    DatagenError line when that value is not a URL (a bad port, a broken [IPv6] host, no host)."""
     parts = urlsplit(url)
     proxies = getproxies_environment()
     proxy = proxies.get(parts.scheme) or proxies.get("all")
     if not proxy or proxy_bypass_environment(parts.hostname or "", proxies):
         return None
-    return proxy if "://" in proxy else f"http://{proxy}"
+    proxy = proxy if "://" in proxy else f"http://{proxy}"
+    try:
+        p = urlsplit(proxy)
+        ok = bool(p.hostname) and (p.port is None or 0 < p.port)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise DatagenError(f"the environment's proxy for {parts.scheme} URLs ({parts.scheme.upper()}_PROXY or "
+                           f"ALL_PROXY) is not a usable URL: {safe_text(proxy)!r}; fix or unset it")
+    return proxy
 
 
 class HttpClient:

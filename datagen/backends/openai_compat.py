@@ -166,7 +166,9 @@ class OpenAICompatTeacher:
             except TRANSPORT_ERRORS as exc:
                 if attempt == 2:
                     why = transport_failure(exc, timeout).message
-                    raise DatagenError(f"cannot reach {url}: {self.scrub(why)} "
+                    via = f" through the proxy {safe_url(self._http.proxy)} that the environment names" \
+                        if self._http.proxy else ""
+                    raise DatagenError(f"cannot reach {url}{via}: {self.scrub(why)} "
                                        "(is the server running? check --base-url)") from None
                 await asyncio.sleep(0.5 * (attempt + 1))
                 continue

@@ -11,9 +11,12 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import signal
 import sys
+import threading
 
 from datagen.errors import DatagenError
+from datagen.outfile import is_disk_full
 from datagen.redact import scrub_logs, scrub_text
 
 # name -> "module:function"; a command takes argv (list of str) and returns an exit code.
@@ -80,23 +83,57 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=level, format="datagen: %(message)s", stream=sys.stdout)
     scrub_logs()  # no credentials of a URL in any log line
+    previous = on_sigterm()
     try:
         return command(argv[0])(argv[1:])
     except DatagenError as exc:
         print(f"datagen: error: {_one_line(str(exc))}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("datagen: terminated (SIGTERM): nothing half-written is left; answers received are in the "
+              "response cache, so the same command continues from there", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("datagen: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `datagen filters | head`: the reader has gone, which is no error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:
+        if not is_disk_full(exc):
+            return _internal(exc)
+        print(f"datagen: error: disk full ({_one_line(exc.filename or str(exc))}): free some space and run the "
+              "same command again; what is done is kept (versions are written whole or not at all)", file=sys.stderr)
+        return 2
     except Exception as exc:  # noqa: BLE001 - the boundary: no traceback unless asked
-        if os.environ.get("DATAGEN_DEBUG"):
-            raise
-        print(f"datagen: error: {type(exc).__name__}: {_one_line(str(exc))} (DATAGEN_DEBUG=1 shows the traceback)",
-              file=sys.stderr)
-        return 1
+        return _internal(exc)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM: unwinds like Ctrl-C (every writer's cleanup runs), then one line and exit 143."""
+
+
+def on_sigterm():
+    """Turn SIGTERM into Terminated while a command runs (main thread only); the previous handler."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def raise_terminated(signum, frame):
+        raise Terminated()
+
+    return signal.signal(signal.SIGTERM, raise_terminated)
+
+
+def _internal(exc: BaseException) -> int:
+    """A bug, not bad input: exit 1 with the exception's name (DATAGEN_DEBUG=1 raises it)."""
+    if os.environ.get("DATAGEN_DEBUG"):
+        raise exc
+    print(f"datagen: error: {type(exc).__name__}: {_one_line(str(exc))} (DATAGEN_DEBUG=1 shows the traceback)",
+          file=sys.stderr)
+    return 1
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")

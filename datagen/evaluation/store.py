@@ -19,6 +19,7 @@ from datagen.versions.folders import clean_stale_tmp, git_commit, make_tmp, numb
 from datagen.versions.hashing import file_sha
 from datagen.errors import DatagenError
 from datagen.names import child
+from datagen.outfile import make_dir
 from datagen.redact import scrub
 
 SCHEMA = pa.schema([
@@ -41,7 +42,7 @@ def _json(data) -> str:
 
 def write_eval(output_dir: str | Path, name: str, rows: list[dict], summary: dict, provenance: dict) -> Path:
     base = child(output_dir, name, "eval name")  # datagen.names: the one check of names
-    base.mkdir(parents=True, exist_ok=True)
+    make_dir(base, "--out")
     clean_stale_tmp(base)
     tmp = make_tmp(base)
     try:

@@ -10,6 +10,7 @@ line), so after import that turn is the instruction and the input is empty; alpa
 from __future__ import annotations
 
 import json
+import math
 
 FORMATS = ("alpaca", "self-instruct", "sharegpt", "messages", "prompt-completion", "dpo")
 # The columns each format reads; the others of a row are kept in the record's meta ("columns").
@@ -39,6 +40,8 @@ def text(data: dict, key: str, required: bool = True, default: str | None = "") 
         return default
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise RowError(f"{key!r} must be a string, got {type(value).__name__}")
+    if isinstance(value, float) and not math.isfinite(value):  # JSON's NaN: a malformed row, never the text "nan"
+        raise RowError(f"{key!r} is {value}, a number where text belongs")
     value = str(value)
     if required and not value.strip():
         raise RowError(f"{key!r} is empty")

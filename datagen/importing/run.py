@@ -49,8 +49,25 @@ def _sample(rows) -> list[Row]:
     return out
 
 
+def lone_surrogate(value, depth: int = 0) -> str | None:
+    """The first text in a row that is not valid Unicode (a lone surrogate), else None."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return value[exc.start:exc.end].encode("utf-8", "backslashreplace").decode()
+        return None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for k, v in items:
+        found = lone_surrogate(k, depth + 1) or lone_surrogate(v, depth + 1) if depth < 50 else None
+        if found is not None:
+            return found
+    return None
+
+
 def _malformed(row: Row, why: str, lineage: Lineage) -> Rejection:
     raw = row.raw or (canonical_json(row.data)[:1000] if row.data is not None else "")
+    raw = raw.encode("utf-8", "replace").decode("utf-8")  # a lone surrogate cannot be stored: it becomes '?'
     rec = Record.make(raw or row.where, lineage=lineage, meta={"source": row.where})
     return Rejection(rec, "malformed", "import", f"{row.where}: {why}")
 
@@ -136,6 +153,9 @@ def _one(row: Row, fmt: str, mapping: dict, lineage: Lineage, seen: set) -> tupl
     """One row -> (its record, None) or (None, its rejection)."""
     if row.data is None:
         return None, _malformed(row, row.error, lineage)
+    bad = lone_surrogate(row.data)
+    if bad is not None:  # JSON's "\ud800" or a CSV's undecodable byte: one row rejected, not the import
+        return None, _malformed(row, f"text with a lone surrogate ({bad!r}): not valid Unicode", lineage)
     try:
         f = fields_of(fmt, apply_map(row.data, mapping))
     except RowError as exc:

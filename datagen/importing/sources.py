@@ -112,6 +112,9 @@ def _jsonl(path: Path, label: str) -> Iterator[Row]:
             except UnicodeDecodeError as exc:
                 yield Row(where, None, f"not UTF-8: {exc.reason}", raw[:RAW_CAP])
                 continue
+            except RecursionError:
+                yield Row(where, None, "JSON nested too deeply", raw[:RAW_CAP])
+                continue
             yield _object(value, where, raw)
 
 
@@ -124,13 +127,16 @@ def _json(path: Path, label: str) -> Iterator[Row]:
         return
     try:
         data = json.loads(path.read_bytes())
+    except RecursionError:
+        yield Row(label, None, "JSON nested too deeply", "")
+        return
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         why = f"invalid JSON at line {exc.lineno}: {exc.msg}" if isinstance(exc, json.JSONDecodeError) else \
             f"not UTF-8: {exc.reason}"
         yield Row(label, None, why, "")
         return
     for i, value in enumerate(data, 1):
-        yield _object(value, f"{label} item {i}", json.dumps(value, ensure_ascii=False, default=str))
+        yield _object(value, f"{label} item {i}", json.dumps(value, default=str))
 
 
 def _csv(path: Path, label: str) -> Iterator[Row]:

@@ -14,6 +14,7 @@ from typing import Iterable
 
 from datagen.errors import DatagenError
 from datagen.names import child
+from datagen.outfile import make_dir
 from datagen.record import Record
 from datagen.versions.folders import clean_stale_tmp, make_tmp, release_tmp
 from datagen.versions.hashing import ROWS, RowHash
@@ -45,7 +46,7 @@ class VersionWriter:
     def __init__(self, output_dir: str | Path, name: str, shard_rows: int | None = None) -> None:
         self.base = child(output_dir, name, "dataset name")  # datagen.names: the one check of names
         self.output_dir, self.name = Path(output_dir), name
-        self.base.mkdir(parents=True, exist_ok=True)
+        make_dir(self.base, "--out")
         clean_stale_tmp(self.base)
         self.tmp = make_tmp(self.base)  # locked while this writer lives (datagen.versions.folders)
         limit = shard_rows_in_force(shard_rows)

@@ -7,6 +7,7 @@ override them, unknown keys are errors, and field metadata `min`/`max` bound the
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from pathlib import Path
@@ -138,6 +139,8 @@ def coerce(tp: Any, value: Any, key: str) -> Any:
             raise DatagenError(f"{key}: expected {'an integer' if tp is int else 'a number'}, got {value!r}") from None
         if tp is int and isinstance(value, float) and value != num:
             raise DatagenError(f"{key}: expected an integer, got {value!r}")
+        if tp is float and not math.isfinite(num):  # nan passes every range check: it would switch things off
+            raise DatagenError(f"{key}: expected a finite number, got {value!r}")
         return num
     if tp is str:
         if isinstance(value, (dict, list)):

@@ -5,6 +5,7 @@ never pulls in llama.cpp, openai or vLLM.
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from dataclasses import dataclass, field
 
@@ -75,12 +76,18 @@ def safe_url(url: str) -> str:
 # made before they existed keeps its id).
 TRANSPORT_FIELDS = ("provider", "headers", "ca_bundle", "batch")
 TRANSPORT_OPTIONS = ("adaptive", "recover_after", "batch_poll", "batch_submit", "batch_max_requests",
-                     "batch_max_bytes")  # teacher.options keys of the same kind
+                     "batch_max_bytes", "retry_initial", "retry_max", "preflight")  # teacher.options of that kind
+# Teacher fields that pace the requests, never change an answer: they count in a run id at their defaults
+# (so a run made with the defaults keeps its id, and a rerun changing only these is "unchanged").
+PACING_FIELDS = ("concurrency", "timeout", "max_retries", "requests_per_second", "requests_per_minute",
+                 "tokens_per_second", "tokens_per_minute")
 
 
 def without_transport(teacher: dict) -> dict:
-    """A teacher config dict as it counts in a run id: without TRANSPORT_FIELDS / TRANSPORT_OPTIONS."""
-    out = {k: v for k, v in teacher.items() if k not in TRANSPORT_FIELDS}
+    """A teacher config dict as it counts in a run id: without TRANSPORT_FIELDS / TRANSPORT_OPTIONS,
+    PACING_FIELDS at their defaults."""
+    defaults = {f.name: f.default for f in dataclasses.fields(TeacherConfig)}
+    out = {k: (defaults[k] if k in PACING_FIELDS else v) for k, v in teacher.items() if k not in TRANSPORT_FIELDS}
     if isinstance(out.get("options"), dict):
         out["options"] = {k: v for k, v in out["options"].items() if k not in TRANSPORT_OPTIONS}
     return out

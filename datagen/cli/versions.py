@@ -7,10 +7,12 @@ Each has a dataclass of options parsed by the one flag parser (datagen.cli.flags
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from datagen.cli.flags import parse_command
+from datagen.cli.terminal import show
 from datagen.errors import DatagenError
 
 VERSION_HELP = "NAME (latest), NAME/vNNNN or a version folder"
@@ -34,7 +36,7 @@ class ShowArgs:
     n: int = field(default=5, metadata={"help": "rejected rows shown with --rejected", "min": 0})
     rejected: bool = field(default=False, metadata={"help": "also show rejected rows with reason and stage"})
     manifest: bool = field(default=False, metadata={"help": "print manifest.json instead of the card"})
-    tree: str = field(default="", metadata={"help": "print the evolution tree of this record id"})
+    tree: str | None = field(default=None, metadata={"help": "print the evolution tree of this record id"})
     ids: bool = field(default=False, metadata={"help": "print the kept records' ids, one per line (for scripts)"})
 
 
@@ -114,17 +116,19 @@ def cmd_show(argv: list[str]) -> int:
     if a.ids:
         print("\n".join(r.id for r in v.records()))
         return 0
-    if a.tree:  # the evolution tree of one record, from the version alone
+    if a.tree is not None:  # the evolution tree of one record, from the version alone
+        if not a.tree.strip():
+            raise DatagenError("--tree needs a record id (datagen show VERSION --ids lists them)")
         from datagen.versions.tree import render_tree
-        print(render_tree(v, a.tree))
+        show(render_tree(v, a.tree))
         return 0
     if a.manifest:
-        print(json.dumps(v.manifest(), indent=2, ensure_ascii=False))
+        show(json.dumps(v.manifest(), indent=2, ensure_ascii=False))
         return 0
-    print((v.path / "README.md").read_text(encoding="utf-8"))
+    show((v.path / "README.md").read_text(encoding="utf-8"))  # records' text escaped on a terminal
     if a.rejected:
         for rej in v.rejected()[: a.n]:
-            print(f"[{rej.reason} @ {rej.stage}] {rej.record.instruction[:120]!r} {rej.detail[:60]}")
+            show(f"[{rej.reason} @ {rej.stage}] {rej.record.instruction[:120]!r} {rej.detail[:60]}")
     return 0
 
 
@@ -173,11 +177,11 @@ def cmd_diff(argv: list[str]) -> int:
     if not a.summary:
         text = {r.id: " ".join(r.instruction.split())[:80] for v in (base, target) for r in v.records()}
         for rid in d["removed"]:
-            print(f"- {short_id(rid)}  {text[rid]}")
+            show(f"- {short_id(rid)}  {text[rid]}")
         for rid in d["added"]:
-            print(f"+ {short_id(rid)}  {text[rid]}")
+            show(f"+ {short_id(rid)}  {text[rid]}")
         for old, new in d["changed"]:
-            print(f"~ {short_id(old)} -> {short_id(new)}  {text[new]}")
+            show(f"~ {short_id(old)} -> {short_id(new)}  {text[new]}")
     return 0
 
 
@@ -212,10 +216,10 @@ def cmd_report(argv: list[str]) -> int:
     if a.prices:
         try:
             numbers = [float(x) for x in a.prices.split(",")]
-            if len(numbers) not in (2, 4):
+            if len(numbers) not in (2, 4) or not all(math.isfinite(x) and x >= 0 for x in numbers):
                 raise ValueError
         except ValueError:
-            raise DatagenError("--prices takes two numbers, USD per million input and output tokens: 0.15,0.6 "
+            raise DatagenError("--prices takes two numbers (0 or more), USD per million input and output tokens: 0.15,0.6 "
                                "(four with the batch API's: 0.15,0.6,0.075,0.3)") from None
         prices = dict(zip(("input", "output", "batch_input", "batch_output"), numbers))
     diff = diff_versions(open_version(a.diff_against, a.runs), v) if a.diff_against else None

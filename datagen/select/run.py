@@ -31,8 +31,9 @@ class SelectConfig(SessionConfig):
     threshold: float = field(default=0.9, metadata={"help": "skip a record whose cosine to a chosen one is above this "
                                                             "(1 = no diversity pass, no embedding)", "min": -1.0, "max": 1.0})
     fields: list[str] = field(default_factory=lambda: ["instruction", "input"], metadata={"help": "fields embedded"})
-    model: str = field(default="bundled", metadata={"help": "embedding model: bundled (all-MiniLM-L6-v2) or a local "
-                                                            "sentence-transformers folder"})
+    embedding_model: str = field(default="bundled", metadata={
+        "help": "embedding model of the diversity pass: bundled (all-MiniLM-L6-v2) or a local sentence-transformers "
+                "folder (--model is the teacher's, for --scorer teacher)"})
     name: str = field(default="", metadata={"help": "dataset name of the new version (empty = the parent's)"})
     output_dir: str = field(default="", metadata={"help": "where versions live (empty = the parent's folder)"})
 
@@ -49,6 +50,9 @@ class SelectConfig(SessionConfig):
             raise DatagenError("datagen select runs locally: --executor local")
         if self.scorer not in SCORERS:
             raise DatagenError(f"unknown scorer {self.scorer!r}; choose one of: {', '.join(SCORERS)}")
+        if self.teacher.model and self.scorer != "teacher":  # `--model DIR` meant for the embeddings
+            raise DatagenError(f"--model sets the teacher's model, which --scorer {self.scorer} does not use; the "
+                               f"diversity pass's model is --embedding-model")
         bad = [f for f in self.fields if f not in ("instruction", "input", "output")]
         if bad or not self.fields:
             raise DatagenError(f"--fields takes instruction, input and output, got {', '.join(bad) or 'none'}")
@@ -81,7 +85,7 @@ def select(cfg: SelectConfig, backend=None, progress: Progress | None = None) ->
                for r, (_, m) in zip(records, scored)]
     order = order_by_score(scores, cfg.seed)  # unscored records last
     diverse = cfg.threshold < 1.0 and cfg.budget < len(records)  # a budget that takes all needs no embedding
-    emb = embed(records, cfg.fields, cfg.model) if diverse else None
+    emb = embed(records, cfg.fields, cfg.embedding_model) if diverse else None
     chosen, skipped = choose(emb, order, cfg.budget, cfg.threshold)
     filled = [i for i in order if i in skipped][:cfg.budget - len(chosen)]
     chosen += filled  # too many alike to meet the budget: the best of the skipped ones, counted

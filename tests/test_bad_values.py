@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from bad_input import one_error
 from datagen.cli import main
 from datagen.versions import list_versions
 
@@ -20,12 +21,6 @@ def seeds(tmp_path):
     return str(p)
 
 
-def one_error(capsys, argv) -> str:
-    code = main(argv)
-    err = capsys.readouterr().err
-    assert code == 2, err
-    assert err.startswith("datagen: error: ") and err.count("\n") == 1 and "Traceback" not in err
-    return err
 
 
 @pytest.mark.parametrize("flags, message", [

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import datagen.session
+from bad_input import one_error
 from datagen.cli import main
 from datagen.teacher import FakeTeacher
 from datagen.versions import list_versions, open_version
@@ -25,13 +26,6 @@ ROOT = Path(__file__).resolve().parent.parent
 DEAD = "http://127.0.0.1:9/v1"
 
 
-def one_error(capsys, argv) -> str:
-    code = main(argv)
-    err = capsys.readouterr().err
-    assert code == 2, err
-    assert err.startswith("datagen: error: ") and err.count("\n") == 1 and "Traceback" not in err
-    assert "Error:" not in err and "Exception" not in err  # no exception class name
-    return err
 
 
 def seeds(tmp_path, n: int = 3) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from bad_input import one_error
 from datagen.cli import main
 from fake_openai_server import FakeOpenAIServer
 from cache_rows import cache_rows
@@ -143,11 +144,6 @@ def test_kill_9_mid_eval_then_resume_asks_only_for_what_is_missing(tmp_path):
 
 
 
-def one_error(capsys, argv) -> str:
-    code = main(argv)
-    err = capsys.readouterr().err
-    assert code == 2 and err.startswith("datagen: error: ") and err.count("\n") == 1, err
-    return err
 
 
 def test_bad_input_is_one_line_and_no_eval_folder(server, tmp_path, capsys):

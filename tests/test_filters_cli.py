@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from bad_input import check_line
 from datagen import cli
 from datagen.versions import Rejection, list_versions, write_version
 from datagen.refilter import FilterConfig, refilter
@@ -83,9 +84,8 @@ def test_filter_from_a_recipe_with_flag_overrides(tmp_path, capsys):
 ])
 def test_bad_filter_commands_are_one_line_errors(tmp_path, capsys, args, message):
     parent(tmp_path)
-    assert cli.main(["filter", "--out", str(tmp_path / "runs"), *args]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("datagen: error:") and message in err and "\n" not in err
+    code = cli.main(["filter", "--out", str(tmp_path / "runs"), *args])
+    assert message in check_line(code, capsys.readouterr().err)
     assert len(list_versions(tmp_path / "runs", "demo")) == 1
 
 

@@ -6,6 +6,7 @@ from extras import needs
 
 needs("train")  # before the imports below: they load the trainer
 
+from bad_input import check_line  # noqa: E402
 from datagen.cli import main  # noqa: E402
 from tiny_model import build_tiny_model, pair_records, sft_records, write  # noqa: E402
 
@@ -22,10 +23,7 @@ def env(tmp_path_factory):
 
 def one_error(capsys, argv) -> str:
     rc = main(argv)
-    err = capsys.readouterr().err.strip().splitlines()
-    assert rc == 2, err
-    assert len(err) == 1 and err[0].startswith("datagen: error: "), err
-    return err[0]
+    return check_line(rc, capsys.readouterr().err).strip()
 
 
 def test_missing_model_path(env, capsys):

@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from bad_input import one_error
 from datagen.cli import main
 from datagen.errors import DatagenError
 from datagen.templates import Template
@@ -25,13 +26,6 @@ HANGING = {
 }
 
 
-def one_error(capsys, argv) -> str:
-    code = main(argv)
-    err = capsys.readouterr().err
-    assert code == 2, err
-    assert err.startswith("datagen: error: ") and err.count("\n") == 1 and "Traceback" not in err
-    assert "Error:" not in err and "Exception" not in err  # no exception class name
-    return err
 
 
 def seeds(tmp_path, rows=None) -> str:

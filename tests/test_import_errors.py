@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from bad_input import check_line
 from datagen.cli import main
 from datagen.versions import list_versions, open_version
 
@@ -16,8 +17,7 @@ def run_import(tmp_path, capsys, *argv):
 
 def assert_one_line_error(tmp_path, capsys, *argv, says: str):
     code, _, err = run_import(tmp_path, capsys, *argv)
-    assert code == 2
-    assert err.count("\n") == 1 and err.startswith("datagen: error: ") and says in err, err
+    assert says in check_line(code, err)
     assert not list_versions(tmp_path / "runs", "x")
     assert not (tmp_path / "runs" / "x").exists()  # not even an empty folder left behind
 

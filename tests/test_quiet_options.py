@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import datagen.session
+from bad_input import one_error
 from datagen.cli import main
 from datagen.record import Lineage, Record
 from datagen.teacher import FakeTeacher
@@ -21,13 +22,6 @@ from datagen.versions import list_versions, write_version
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def one_error(capsys, argv) -> str:
-    code = main(argv)
-    err = capsys.readouterr().err
-    assert code == 2, err
-    assert err.startswith("datagen: error: ") and err.count("\n") == 1 and "Traceback" not in err
-    assert "Error:" not in err and "Exception" not in err  # no exception class name
-    return err
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from bad_input import one_error
 from datagen.cli import main
 from datagen.record import Lineage, Record
 from datagen.versions import list_versions, open_version, write_version
@@ -23,13 +24,6 @@ ROOT = Path(__file__).resolve().parent.parent
 LIN = Lineage(method="answer", teacher="fake")
 
 
-def one_error(capsys, argv) -> str:
-    code = main(argv)
-    err = capsys.readouterr().err
-    assert code == 2, err
-    assert err.startswith("datagen: error: ") and err.count("\n") == 1 and "Traceback" not in err
-    assert "Error:" not in err and "Exception" not in err  # no exception class name
-    return err
 
 
 def recs(tag: str, n: int = 50) -> list[Record]:

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from datagen.errors import DatagenError
+from datagen.extras import require
 from datagen.jsonl import json_objects
 from filters.shingles import fmix64  # the same MurmurHash3 finalizer as MinHash
 
@@ -138,9 +139,9 @@ def _from_parquet(path: Path) -> list[tuple[str, list[str]]]:
 
 
 def _from_datasets(path: Path) -> list[tuple[str, list[str]]]:
+    datasets, = require(f"the eval set {path} (a datasets folder)", "datasets")  # heavy: only for such a folder
     try:
-        from datasets import load_from_disk  # heavy: only when an eval set is a datasets folder
-        ds = load_from_disk(str(path))
+        ds = datasets.load_from_disk(str(path))
     except Exception as exc:
         raise DatagenError(f"eval set {path}: not a datasets.save_to_disk folder ({_line(exc)})") from None
     splits = list(ds.values()) if hasattr(ds, "keys") else [ds]  # a DatasetDict: every split

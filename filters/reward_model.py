@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 from datagen.errors import DatagenError
+from datagen.extras import HF_MODULES, require
 from datagen.hf import models
 
 
@@ -23,11 +24,12 @@ def load_reward_model(path: str | Path, dtype: str = "float32"):
     """A `datagen train reward` run (adapter + base from its provenance, or full weights) or any local
     Hugging Face sequence-classification folder -> (model in eval mode, tokenizer). Anything else is a
     one-line DatagenError, raised before the weights load."""
-    from transformers import AutoConfig
-
     p = Path(path).expanduser()
     if not p.is_dir():
         raise DatagenError(f"reward model not found: {path} (a `datagen train reward` run or a model folder)")
+    require(f"reward model {path}", *HF_MODULES)
+    from transformers import AutoConfig
+
     adapter = p / "adapter_config.json"
     if adapter.is_file():
         task = json.loads(adapter.read_text(encoding="utf-8")).get("task_type")

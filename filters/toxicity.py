@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable, ClassVar
 
 from datagen.errors import DatagenError
+from datagen.extras import require
 from datagen.record import Record
 from filters.base import Filter
 
@@ -38,11 +39,8 @@ def offline():
 
 
 def profanity_scorer() -> Scorer:
-    try:
-        from profanity_check import predict_prob
-    except ImportError:
-        raise DatagenError("the toxicity filter needs alt-profanity-check: pip install 'datagen[toxicity]'") from None
-    return lambda texts: [float(p) for p in predict_prob(texts)]
+    profanity_check, = require("the toxicity filter", "profanity_check")
+    return lambda texts: [float(p) for p in profanity_check.predict_prob(texts)]
 
 
 def detoxify_scorer(kind: str = "original") -> Scorer:

@@ -11,9 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from datagen.errors import DatagenError
+from datagen.extras import MissingExtra, require
 from datagen.names import check_name
 from finetune.data import DataArgs
 
+# What every trainer imports; checked before any parsing, so a missing extra is one line.
+TRAIN_MODULES = ("torch", "transformers", "peft", "trl", "datasets")
 # Short flags of the datagen CLI -> TRL's names.
 ALIASES = {"--model": ["--model_name_or_path"], "--lora": ["--use_peft", "true"], "--full": ["--use_peft", "false"]}
 
@@ -141,4 +144,29 @@ def expand_aliases(argv: list[str]) -> list[str]:
 
 
 def help_text(kind: str) -> str:
+    """TrlParser's help over every option; without the train extra, the options datagen owns and a line
+    saying where TRL's are."""
+    try:
+        require(f"datagen train {kind}", *TRAIN_MODULES)
+    except MissingExtra as exc:
+        return own_help(kind, str(exc))
     return make_parser(kind).format_help()
+
+
+def own_help(kind: str, missing: str) -> str:
+    """The options of DataArgs, StudentArgs (grpo: RewardArgs) with this trainer's defaults; no torch, no TRL."""
+    from datagen.config import help_lines
+    from finetune.rewards import RewardArgs
+
+    config = {"sft": "SFTConfig", "dpo": "DPOConfig", "reward": "RewardConfig", "grpo": "GRPOConfig"}[kind]
+    lines = help_lines(DataArgs) + help_lines(StudentArgs) + (help_lines(RewardArgs) if kind == "grpo" else [])
+    for key, value in KIND_DEFAULTS.get(kind, {}).items():
+        lines = [f"  --{key} (default {value!r}): " + ln.split("): ", 1)[1] if ln.startswith(f"  --{key} (") else ln
+                 for ln in lines]
+    return "\n".join([
+        f"usage: datagen train {kind} --data VERSION --model PATH_OR_GGUF [--lora | --full] [--config RECIPE.yaml] "
+        "[TRL options]", "",
+        f"{missing}: the options below are datagen's own; TRL's {config} and ModelConfig options (--max_steps, "
+        "--learning_rate, --lora_r, ...) are listed here once it is installed.", "",
+        "options:", *lines,
+        "short flags: --model = --model_name_or_path, --lora = --use_peft true, --full = --use_peft false"])

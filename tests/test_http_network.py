@@ -99,7 +99,7 @@ def test_a_ca_bundle_that_is_not_a_file_is_one_line(no_proxy_env):
 @pytest.mark.skipif(importlib.util.find_spec("aiohttp_socks") is not None, reason="aiohttp-socks is installed")
 def test_a_socks_proxy_without_aiohttp_socks_is_one_line(no_proxy_env):
     no_proxy_env.setenv("ALL_PROXY", "socks5://127.0.0.1:1080")
-    with pytest.raises(DatagenError, match=r"SOCKS proxy \(socks5://127.0.0.1:1080\): install aiohttp-socks"):
+    with pytest.raises(DatagenError, match=r"SOCKS proxy the environment names \(socks5://127.0.0.1:1080\) needs the socks extra"):
         HttpClient("http://vllm:8000/v1", headers={})
 
 

@@ -72,7 +72,7 @@ def test_missing_ray_is_one_line_error(tmp_path):
                           cwd=ROOT, timeout=120)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
-    assert lines == ["datagen: error: --executor ray needs Ray: pip install 'datagen[ray]'"]
+    assert lines == ["datagen: error: --executor ray needs the ray extra (pip install 'datagen[ray]')"]
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").glob("*/v*"))
 
 

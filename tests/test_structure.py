@@ -14,11 +14,12 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("datagen", "filters", "finetune")
 # What filters/ may use of datagen: the record and error types, the teacher protocol, the small readers of
-# JSONL, bundled assets and seed files, the constraint library (its checkers verify answers) and the local
-# model loader (the reward-model scorer), and the word lists of the grounding checks (datagen.documents.words).
+# JSONL, bundled assets and seed files, the constraint library (its checkers verify answers), the local
+# model loader (the reward-model scorer), the word lists of the grounding checks (datagen.documents.words)
+# and the missing-extra check.
 FILTERS_MAY_IMPORT = {"datagen.record", "datagen.errors", "datagen.teacher", "datagen.jsonl", "datagen.assets",
                       "datagen.seeds", "datagen.constraints", "datagen.hf", "datagen.hf.models",
-                      "datagen.documents.words"}
+                      "datagen.documents.words", "datagen.extras"}
 # The constraint library is a core layer: filters, finetune, methods and eval import it; it imports only these.
 CONSTRAINTS_MAY_IMPORT = {"datagen.record", "datagen.errors", "datagen.templates", "datagen.assets"}
 
@@ -32,7 +33,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "datagen.teacher", "datagen.cache", "datagen.progress", "datagen.backends", "datagen.seeds",
         "datagen.personas", "datagen.config", "datagen.hf", "datagen.constraints", "datagen.versions",
         "datagen.names", "datagen.outfile", "datagen.documents", "datagen.teacher_input",
-        "datagen.redact", "datagen.template_limits")),
+        "datagen.redact", "datagen.template_limits", "datagen.extras")),
     ("filters", ("filters",)),  # keep/drop filters, scorers and reward models
     ("trainer", ("finetune",)),  # datagen train: SFT, DPO, reward, GRPO (TRL)
     ("engine", (  # what a command runs: methods, sessions, filtering runs, eval, select, import, Ray, report

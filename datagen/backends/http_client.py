@@ -37,6 +37,7 @@ from yarl import URL
 
 from datagen.backends import safe_url
 from datagen.errors import DatagenError
+from datagen.extras import require
 from datagen.redact import scrub_text as safe_text
 
 MAX_REDIRECTS = 5
@@ -123,11 +124,7 @@ class HttpClient:
             raise DatagenError(f"the proxy {safe_url(self.proxy)} has scheme {scheme}://: datagen speaks to "
                                "http://, https:// and socks5:// proxies")
         if scheme in SOCKS:
-            try:
-                import aiohttp_socks  # noqa: F401
-            except ImportError:
-                raise DatagenError(f"the environment names a SOCKS proxy ({safe_url(self.proxy)}): install "
-                                   "aiohttp-socks for it (pip install 'datagen[socks]')") from None
+            require(f"the SOCKS proxy the environment names ({safe_url(self.proxy)})", "aiohttp_socks")
         needs_tls = u.scheme == "https" or scheme == "https"
         self.tls = ssl_context(ca_bundle) if needs_tls else None
         self._http_proxy = self.proxy if scheme in ("http", "https") else None  # socks: the connector's

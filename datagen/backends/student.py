@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Sequence
 
 from datagen.errors import DatagenError
+from datagen.extras import HF_MODULES, require
 from datagen.backends.student_hf import TransformersEngine
 from datagen.hf import models
 from datagen.teacher import Completion, OnResult, Request, TeacherStats
@@ -162,6 +163,7 @@ class StudentTeacher:
         return self._engine
 
     def _load(self, dtype: str):
+        require(f"student {self.spec.path}", *HF_MODULES)
         return models.load_student(self.spec.model, self.spec.adapter, dtype)
 
 

@@ -36,12 +36,12 @@ class TransformersEngine:
                 "batch_size": self.batch_size, "device": str(self.model.device) if self.model is not None else None}
 
     def load(self, dtype: str | None = None):
-        import torch
-
-        try:
+        try:  # the loader names a missing train extra itself, so torch is imported after it
             model, tok = self._load_fn("float32" if (dtype or self.dtype) == "auto" else (dtype or self.dtype))
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
             raise DatagenError(f"cannot load student: {str(exc).splitlines()[0]}") from None
+        import torch
+
         model = model.to(self.device or ("cuda" if torch.cuda.is_available() else "cpu"))
         if self.model is None:
             self.model, self.tok = model, tok

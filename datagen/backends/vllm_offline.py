@@ -14,19 +14,16 @@ from __future__ import annotations
 from typing import Sequence
 
 from datagen.errors import DatagenError
+from datagen.extras import require
 from datagen.teacher import Choice, Completion, OnResult, Request, TeacherStats
 
-MISSING = "the vllm teacher needs the optional extra: pip install 'datagen[vllm]'"
 
 
 class VLLMTeacher:
     supports_raw = True  # Request.prompt goes to LLM.generate
 
     def __init__(self, cfg) -> None:
-        try:
-            import vllm
-        except ImportError:
-            raise DatagenError(MISSING) from None
+        vllm, = require("the vllm teacher", "vllm")
         if not cfg.model:
             raise DatagenError("the vllm teacher needs --model (a Hugging Face model id or a local model folder)")
         self._vllm = vllm

@@ -16,6 +16,7 @@ import sys
 import threading
 
 from datagen.errors import DatagenError
+from datagen.extras import MissingExtra, extra_of
 from datagen.outfile import is_disk_full
 from datagen.redact import scrub_logs, scrub_text
 
@@ -106,6 +107,10 @@ def main(argv: list[str] | None = None) -> int:
               "same command again; what is done is kept (versions are written whole or not at all)", file=sys.stderr)
         return 2
     except Exception as exc:  # noqa: BLE001 - the boundary: no traceback unless asked
+        if isinstance(exc, ModuleNotFoundError) and extra_of(exc.name) and not os.environ.get("DATAGEN_DEBUG"):
+            # an optional library a path imports without `require`: the same one line
+            print(f"datagen: error: {MissingExtra('datagen ' + argv[0], extra_of(exc.name))}", file=sys.stderr)
+            return 2
         return _internal(exc)
     finally:
         if previous is not None:

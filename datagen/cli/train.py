@@ -16,6 +16,7 @@ from pathlib import Path
 from datagen.cli.flags import parse_command
 from datagen.cli.quiet import quiet_libraries
 from datagen.errors import DatagenError
+from datagen.extras import HF_MODULES, require
 from datagen.outfile import check_output, output_file
 
 TRAINERS = {"sft": "finetune.sft", "dpo": "finetune.dpo", "reward": "finetune.reward", "grpo": "finetune.grpo"}
@@ -43,6 +44,7 @@ def cmd_train(argv: list[str]) -> int:
     if "-h" in rest or "--help" in rest:
         print(A.help_text(kind))
         return 0
+    require(f"datagen train {kind}", *A.TRAIN_MODULES)
     quiet_libraries()
     module = importlib.import_module(TRAINERS[kind])
     result = module.main(*A.parse(rest, kind))
@@ -103,6 +105,7 @@ def cmd_sample(argv: list[str]) -> int:
     a = parse_command(argv, SampleArgs, "datagen sample --prompts FILE [--model PATH] [--adapter RUN] [--compare]")
     if a is None:
         return 0
+    require("datagen sample", *HF_MODULES)
     quiet_libraries()
     if not a.prompts:
         raise DatagenError("--prompts FILE is required (.txt: one per line; .jsonl: 'instruction' or 'prompt')")

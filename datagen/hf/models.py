@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from datagen.errors import DatagenError
+from datagen.extras import HF_MODULES, require
 from datagen.hf import prefix_generate
 from datagen.record import sha256_text
 from datagen.versions.hashing import file_sha
@@ -67,6 +68,8 @@ def resolve_model(spec: str | None, convert: Callable[[Path, Path], None] | None
         raise DatagenError(f"{spec} is neither a model folder nor a .gguf file")
     target = cache_root() / gguf_cache_key(path)
     if not (target / "source.json").is_file():
+        if convert is None:  # transformers converts it (through the gguf package)
+            require(f"the GGUF model {spec}", "torch", "transformers", "gguf")
         _convert_once(path, target, convert or convert_gguf)
     info = json.loads((target / "source.json").read_text(encoding="utf-8"))
     return target, {"source": str(path.resolve()), "kind": "gguf", "gguf_sha256": info.get("sha256"),
@@ -168,6 +171,7 @@ def load_student(model_spec: str | None, adapter: str | None = None, dtype: str 
         raise DatagenError(f"adapter not found: {adapter} (no adapter_config.json)")
     model_spec = model_spec or (base_of(adapter) if adapter else None)
     model_dir, _ = resolve_model(model_spec)
+    require(f"the model {model_spec}", *HF_MODULES)
     tok_dir = Path(adapter) if adapter and (Path(adapter) / "tokenizer_config.json").is_file() else model_dir
     tok, _ = load_tokenizer(tok_dir)
     model = load_model(model_dir, tok, dtype)

@@ -6,14 +6,11 @@ loopback; with `--ray_address` it joins that cluster. Optional extra: datagen[ra
 from __future__ import annotations
 
 from datagen.errors import DatagenError
+from datagen.extras import require
 
 
 def require_ray():
-    try:
-        import ray
-    except ImportError:
-        raise DatagenError("--executor ray needs Ray: pip install 'datagen[ray]'") from None
-    return ray
+    return require("--executor ray", "ray")[0]
 
 
 # Ray returns objects under 100 KB inline to their owner: the driver kept the dedup's small pieces (pair

@@ -22,14 +22,16 @@ def order_by_score(scores: list[float | None], seed: int) -> list[int]:
     return sorted(idx, key=lambda i: (scores[i] is None, -(scores[i] or 0.0)))
 
 
-def embed(records: list[Record], fields: list[str], model: str, batch_size: int = 64) -> np.ndarray:
-    """Unit-norm rows; an empty text is the zero row (it never matches anything)."""
+def embed(records: list[Record], fields: list[str], model: str, batch_size: int = 64,
+          what: str = "datagen select") -> np.ndarray:
+    """Unit-norm rows; an empty text is the zero row (it never matches anything). `what` names the
+    feature when the semantic extra is missing."""
     from filters.semantic import load_model
 
     texts = ["\n".join(str(getattr(r, f) or "") for f in fields).strip() for r in records]
     if not texts:
         return np.zeros((0, 1), np.float32)
-    emb = load_model(model).encode(texts, batch_size=batch_size, normalize_embeddings=True,
+    emb = load_model(model, what).encode(texts, batch_size=batch_size, normalize_embeddings=True,
                                    convert_to_numpy=True, show_progress_bar=False).astype(np.float32)
     emb[np.array([not t for t in texts])] = 0.0
     return emb

@@ -14,12 +14,15 @@ from datagen import config as C
 from datagen.backends import public_config
 from datagen.versions import DatasetVersion, Rejection, open_version, write_version
 from datagen.errors import DatagenError
+from datagen.extras import require
 from datagen.names import check_name
 from datagen.progress import Progress
 from datagen.record import canonical_json, sha256_text, short_id
 from datagen.select.greedy import choose, embed, order_by_score
 from datagen.select.scorers import SCORERS, score
 from datagen.session import SessionConfig, open_session
+
+DIVERSITY = "datagen select's diversity check (--threshold 1 turns it off)"
 
 
 @dataclass
@@ -76,6 +79,9 @@ def select(cfg: SelectConfig, backend=None, progress: Progress | None = None) ->
     records = parent.records()
     if not records:
         raise DatagenError(f"{parent.ref} has no records to select from")
+    diverse = cfg.threshold < 1.0 and cfg.budget < len(records)  # a budget that takes all needs no embedding
+    if diverse:  # before the teacher scores anything
+        require(DIVERSITY, "sentence_transformers")
     run_id = sha256_text(canonical_json({"select": C.to_dict(cfg)}))[:12]
     purpose = "the teacher scorer" if cfg.scorer == "teacher" else None
     with open_session(cfg, output_dir, run_id, backend, progress, purpose=purpose) as session:
@@ -84,8 +90,7 @@ def select(cfg: SelectConfig, backend=None, progress: Progress | None = None) ->
     records = [dataclasses.replace(r, meta={**r.meta, **m, "select_scorer": cfg.scorer})
                for r, (_, m) in zip(records, scored)]
     order = order_by_score(scores, cfg.seed)  # unscored records last
-    diverse = cfg.threshold < 1.0 and cfg.budget < len(records)  # a budget that takes all needs no embedding
-    emb = embed(records, cfg.fields, cfg.embedding_model) if diverse else None
+    emb = embed(records, cfg.fields, cfg.embedding_model, what=DIVERSITY) if diverse else None
     chosen, skipped = choose(emb, order, cfg.budget, cfg.threshold)
     filled = [i for i in order if i in skipped][:cfg.budget - len(chosen)]
     chosen += filled  # too many alike to meet the budget: the best of the skipped ones, counted

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from datagen.versions.version import DatasetVersion
 from datagen.errors import DatagenError
+from datagen.extras import require
 from datagen.outfile import check_output, output_dir, output_file
 from datagen.record import Record
 
@@ -63,13 +64,13 @@ def export(version: DatasetVersion, fmt: str, out: str | Path) -> int:
     outside any version, replaced in one step."""
     out = Path(out)
     check_output(out, folder=fmt == "hf")  # before any work: a bad --out is named at once
+    if fmt == "hf":
+        datasets, = require("export --format hf", "datasets")
     if fmt != "hf" and not (fmt == "alpaca" and out.suffix == ".json"):
         return _export_lines(version, fmt, out)
     records = version.records()
     check_format(records, fmt)
     if fmt == "hf":
-        import datasets
-
         # One schema for the whole table (a Dataset takes its columns from the first row): preference
         # columns when every record is a pair, else messages (a pair's chosen answer is its output).
         kind = "dpo" if all(r.is_pair for r in records) else "messages"

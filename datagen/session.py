@@ -23,7 +23,7 @@ from datagen.errors import DatagenError
 from datagen.filtering import build_filters, stream_filters
 from datagen.progress import Progress
 from datagen.record import Lineage, Record
-from datagen.teacher import Sampling
+from datagen.teacher import Sampling, backend_attr
 from datagen.templates import TemplateLoader
 
 
@@ -182,13 +182,16 @@ class Session:
         if self.teacher is None:
             return {}
         return teacher_section(self.cfg.teacher, self.teacher.name, self.ctx.sampling, self.templates.used,
-                               self.teacher.stats.to_dict(), self.teacher.stopped)
+                               self.teacher.stats.to_dict(), self.teacher.stopped,
+                               backend_attr(self.backend, "engine_info"))
 
 
 def teacher_section(t: TeacherConfig, name: str, sampling: Sampling, templates: dict, stats: dict,
-                    stopped: str | None) -> dict:
-    """The manifest's teacher section (a session's, or the Ray actors' summed, datagen/ray/generate.py)."""
-    return {"templates": dict(sorted(templates.items())),
+                    stopped: str | None, engine: dict | None = None) -> dict:
+    """The manifest's teacher section (a session's, or the Ray actors' summed, datagen/ray/generate.py).
+    `engine`: how an in-process backend computes (embedded: build flags, weights, workers, threads, batch)."""
+    return {**({"engine": engine} if engine else {}),
+            "templates": dict(sorted(templates.items())),
             "sampling": dataclasses.asdict(sampling),
             "teacher": {"name": name, "backend": t.backend, "model": t.model,
                         "base_url": safe_url(t.base_url) if t.base_url else ""},

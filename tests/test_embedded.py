@@ -155,10 +155,12 @@ def test_missing_gguf_is_a_clear_error(tmp_path):
 
 # --- kill -9 half-way, then resume ---------------------------------------------------------------
 
-KILL_TASKS = ["Write a short story about a lighthouse.", "Describe a rainy day in a city.",
+BASE_TASKS = ["Write a short story about a lighthouse.", "Describe a rainy day in a city.",
               "Explain how bread is made.", "Write a letter to a friend about a trip.",
               "Describe the ocean at night.", "Explain why the sky is blue.", "Write a poem about autumn leaves.",
               "Describe a busy market.", "Explain how a bicycle works.", "Write a story about a lost cat."]
+# More tasks than the workers' slots (2 x 16 on 2 cores): the run is killed between waves of a batched run.
+KILL_TASKS = [f"{t} (Version {k}.)" for k in range(4) for t in BASE_TASKS]
 
 
 

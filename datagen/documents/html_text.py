@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from datagen.documents.errors import CannotRead
+from datagen.extras import MissingExtra
 
 DROP = ("script", "style", "noscript", "template", "nav", "aside", "form", "button", "iframe", "object", "embed",
         "svg", "canvas", "select", "head")
@@ -27,7 +28,7 @@ def _needs_bs4():
     try:
         import bs4
     except ImportError:
-        raise CannotRead("missing_extra", "HTML needs beautifulsoup4: pip install 'datagen[documents]'") from None
+        raise CannotRead("missing_extra", str(MissingExtra("HTML (beautifulsoup4)", "documents"))) from None
     return bs4
 
 

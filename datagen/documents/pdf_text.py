@@ -11,6 +11,7 @@ import io
 import logging
 
 from datagen.documents.errors import CannotRead
+from datagen.extras import MissingExtra
 
 PAGE_BREAK = "\n\f\n"
 # Fewer non-space characters than this per page on average: a scan without OCR (a page of prose holds
@@ -22,7 +23,7 @@ def _reader(data: bytes):
     try:
         import pypdf
     except ImportError:
-        raise CannotRead("missing_extra", "PDF needs pypdf: pip install 'datagen[documents]'") from None
+        raise CannotRead("missing_extra", str(MissingExtra("PDF (pypdf)", "documents"))) from None
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings about odd files are not ours to print
     try:
         reader = pypdf.PdfReader(io.BytesIO(data))

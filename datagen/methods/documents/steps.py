@@ -11,6 +11,7 @@ from pathlib import Path
 
 from datagen.documents import chunk_text, read_documents
 from datagen.errors import DatagenError
+from datagen.extras import MissingExtra
 from datagen.methods.documents.heldout import decontaminate, split_heldout
 from datagen.methods.documents.parse import find_verbatim, parse_question, question_problem
 from datagen.methods.documents.prompts import (Job, build_answer_requests, build_question_requests, pick_evidence,
@@ -29,6 +30,9 @@ def read_all(cfg, ctx) -> list:
         ctx.reject(rec, u.reason, "read", u.detail)
     ctx.stats["unreadable"] = dict(Counter(u.reason for u in bad))
     if not docs:
+        needs = sorted({u.kind.upper() for u in bad if u.reason == "missing_extra"})
+        if needs:  # the one fix that reads them: say it as every missing extra is said
+            raise MissingExtra(f"reading {' and '.join(needs)} documents", "documents")
         why = "; ".join(f"{u.path}: {u.reason}" for u in bad[:4]) + ("; ..." if len(bad) > 4 else "")
         raise DatagenError(f"no readable document in method_cfg.docs ({len(bad)} file(s) unreadable: {why})")
     return docs

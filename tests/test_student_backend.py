@@ -45,7 +45,8 @@ def env(tmp_path_factory):
 
 
 def student(spec, **options):
-    return make_teacher(TeacherConfig(backend="student", model=str(spec), options=options))
+    """The transformers engine (tests/test_student_gguf.py covers llama.cpp, the default where it can)."""
+    return make_teacher(TeacherConfig(backend="student", model=str(spec), options={"engine": "transformers", **options}))
 
 
 def requests(max_tokens=(4, 2, 6), temperature=0.0, seed=None):

@@ -93,10 +93,9 @@ def test_rotary_permute_pairs_each_heads_halves():
 
 
 def test_llama_cpp_answers_as_transformers_on_the_merged_weights(env):
-    cfg = student_teacher(str(env["adapter"]), fmt="f32")
-    assert cfg.options["gguf_format"] == "f32" and cfg.options["gguf"].endswith("model.gguf")
-    fast = make_teacher(cfg)
-    slow = make_teacher(TeacherConfig(backend="student", model=str(env["adapter"]), options={"dtype": "float32"}))
+    fast = make_teacher(student_teacher(str(env["adapter"]), fmt="f32"))
+    assert fast.gguf == export(str(env["adapter"]), "f32")
+    slow = make_teacher(student_teacher(str(env["adapter"]), engine="transformers", dtype="float32"))
     a, b = fast.complete(greedy()), slow.complete(greedy())
     # the random model writes broken UTF-8: transformers decodes it as U+FFFD, llama-cpp-python drops it
     assert [c.text for c in a] == [c.text.replace("\ufffd", "").strip() for c in b] and all(c.ok for c in a)
@@ -115,6 +114,13 @@ def test_the_export_is_cached_by_content(env, monkeypatch):
     other = make_adapter(env["model"], env["root"] / "run" / "sft-0002", seed=5)
     monkeypatch.undo()
     assert export(str(other), "f16") != first
+
+
+def test_a_plain_student_teacher_config_answers_through_llama_cpp(env):
+    """What `datagen generate --teacher.backend student --teacher.model ADAPTER` (on-policy candidates) makes."""
+    t = make_teacher(TeacherConfig(backend="student", model=str(env["adapter"])))
+    assert t.name.endswith("+llama.cpp:f16") and t.engine_info()["engine"] == "llama.cpp"
+    assert all(c.ok for c in t.complete(greedy(4)))
 
 
 def test_base_and_student_through_the_same_engine_differ_in_answers(env):
@@ -138,20 +144,18 @@ def prefix_adapter(model_dir, out):
 
 def test_an_adapter_that_cannot_be_merged_falls_back_to_transformers(env):
     adapter = prefix_adapter(env["model"], env["root"] / "run" / "prefix-0001")
-    cfg = student_teacher(str(adapter))
-    assert "gguf" not in cfg.options and "cannot be merged" in cfg.options["fallback"]
-    t = make_teacher(cfg)
+    t = make_teacher(student_teacher(str(adapter)))
+    assert t.gguf is None and "+llama.cpp" not in t.name
     assert all(c.ok for c in t.complete(greedy(4)))
     info = t.engine_info()
     assert info["engine"] == "transformers" and "cannot be merged" in info["fallback"]
     with pytest.raises(DatagenError, match="cannot be answered by llama.cpp"):
-        student_teacher(str(adapter), engine="llama.cpp")
+        make_teacher(student_teacher(str(adapter), engine="llama.cpp"))
 
 
 def test_batched_transformers_answers_as_one_at_a_time(env):
-    one = make_teacher(TeacherConfig(backend="student", model=str(env["adapter"]),
-                                     options={"batch_size": 1, "dtype": "float32"}))
-    many = make_teacher(TeacherConfig(backend="student", model=str(env["adapter"]), options={"batch_size": 3}))
+    one = make_teacher(student_teacher(str(env["adapter"]), engine="transformers", batch_size=1, dtype="float32"))
+    many = make_teacher(student_teacher(str(env["adapter"]), engine="transformers", batch_size=3))
     reqs = greedy(10)
     assert [c.text for c in many.complete(reqs)] == [c.text for c in one.complete(reqs)]
     info = many.engine_info()
@@ -161,9 +165,9 @@ def test_batched_transformers_answers_as_one_at_a_time(env):
 
 def test_bad_engine_and_format_are_one_line_errors(env):
     with pytest.raises(DatagenError, match="unknown student engine 'vllm'"):
-        student_teacher(str(env["model"]), engine="vllm")
+        make_teacher(student_teacher(str(env["model"]), engine="vllm"))
     with pytest.raises(DatagenError, match="unknown student GGUF format 'q4_0'"):
-        student_teacher(str(env["model"]), fmt="q4_0")
+        make_teacher(student_teacher(str(env["model"]), fmt="q4_0"))
 
 
 @pytest.mark.skipif(not os.environ.get("DATAGEN_SLOW"), reason="SmolLM2 conversion and export (~40 s); DATAGEN_SLOW=1")
@@ -174,7 +178,7 @@ def test_smollm2_base_keeps_its_gguf_tokenizer_and_greedy_answers():
     spec = str(smollm2_path())
     fast = make_teacher(student_teacher(spec))
     assert gguf_export.export_info(fast.gguf)["metadata_from"] == str(smollm2_path())
-    slow = make_teacher(TeacherConfig(backend="student", model=spec, options={"dtype": "float32"}))
+    slow = make_teacher(student_teacher(spec, engine="transformers", dtype="float32"))
     reqs = greedy(32)
     assert [c.text for c in fast.complete(reqs)] == [c.text for c in slow.complete(reqs)]
 

@@ -5,13 +5,20 @@ The student is a `datagen train` adapter folder (its base read from provenance.j
 Hugging Face model folder, or a .gguf file (converted once by datagen.hf.models.resolve_model). torch and
 transformers are imported only when such a teacher is made.
 
+Engine (option `engine`): auto answers through llama.cpp from a GGUF of the merged weights
+(datagen.hf.gguf_export, cached) where one can be made, else through transformers; the choice is made
+here, so `datagen eval` (students and base), `datagen sample` and a student as the teacher of
+`datagen generate` (on-policy candidates) all go the same way.
+
     StudentTeacher(TeacherConfig(backend="student", model="adapters/qa/sft-0001")).name
-    -> "student:adapter:qa/sft-0001@3f2a9c01b7e4"
+    -> "student:adapter:qa/sft-0001@3f2a9c01b7e4+llama.cpp:f16"
 """
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib.util
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -20,10 +27,14 @@ from datagen.errors import DatagenError
 from datagen.extras import HF_MODULES, require
 from datagen.backends.student_hf import TransformersEngine
 from datagen.hf import models
+from datagen.hf.gguf_export import DEFAULT_FORMAT, FORMATS, export_student
+from datagen.hf.gguf_meta import NotExportable
 from datagen.teacher import Completion, OnResult, Request, TeacherStats
 from datagen.versions.hashing import file_sha
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin")
+ENGINES = ("auto", "llama.cpp", "transformers")
+log = logging.getLogger("datagen")
 
 
 @dataclass(frozen=True)
@@ -97,27 +108,25 @@ def short_name(path: Path) -> str:
 
 class StudentTeacher:
     """Answers with a student in process. Options (teacher.options): base (an adapter's base model,
-    overriding its provenance); gguf (a GGUF of exactly these weights, written by datagen.hf.gguf_export:
-    answers go through llama.cpp, as the embedded teacher's do) with gguf_format; else transformers with
-    device (default cuda when available), dtype (auto | float32 | bfloat16; auto keeps bfloat16 where its
-    greedy answers match float32's), batch_size (greedy requests answered together, default 8), and
-    fallback (why not llama.cpp, for the manifest)."""
+    overriding its provenance); engine (auto | llama.cpp | transformers) and gguf_format (f16 | q8_0 | bf16 |
+    f32) for llama.cpp; device (default cuda when available), dtype (auto | float32 | bfloat16; auto keeps
+    bfloat16 where its greedy answers match float32's) and batch_size (greedy requests answered together,
+    default 8) for transformers."""
 
     supports_raw = True  # Request.prompt is tokenized as raw text
 
     def __init__(self, cfg) -> None:
         opts = dict(cfg.options or {})
         self.spec = resolve_student(cfg.model, opts.get("base"))
-        self.gguf = opts.get("gguf") or None
-        self.gguf_format = opts.get("gguf_format", "")
-        engine = f"+llama.cpp:{self.gguf_format or 'gguf'}" if self.gguf else ""  # answers differ by engine
-        self.name = f"student:{self.spec.kind}:{short_name(self.spec.path)}@{student_sha(self.spec)[:12]}{engine}"
+        sha = student_sha(self.spec)
+        self.gguf_format = opts.get("gguf_format", DEFAULT_FORMAT)
+        self.gguf, self._fallback = choose_engine(self.spec, sha, opts.get("engine", "auto"), self.gguf_format)
+        engine = f"+llama.cpp:{self.gguf_format}" if self.gguf else ""  # answers differ by engine
+        self.name = f"student:{self.spec.kind}:{short_name(self.spec.path)}@{sha[:12]}{engine}"
         self.endpoint = cfg.endpoint
         self.stats = TeacherStats()
-        self._cfg, self._fallback = cfg, opts.get("fallback")
+        self._cfg = cfg
         self._engine = None  # loaded on the first miss: a fully cached run never loads weights
-        if self.gguf and not Path(self.gguf).is_file():
-            raise DatagenError(f"student GGUF not found: {self.gguf}")
         self._hf = None if self.gguf else TransformersEngine(
             self._load, self.stats, cfg.endpoint, opts.get("device"), opts.get("dtype", "auto"),
             opts.get("batch_size", 8))
@@ -165,6 +174,27 @@ class StudentTeacher:
     def _load(self, dtype: str):
         require(f"student {self.spec.path}", *HF_MODULES)
         return models.load_student(self.spec.model, self.spec.adapter, dtype)
+
+
+def choose_engine(spec: StudentSpec, sha: str, engine: str, fmt: str) -> tuple[Path | None, str | None]:
+    """-> (the student's GGUF, None) for llama.cpp, or (None, why not) for transformers."""
+    if engine not in ENGINES:
+        raise DatagenError(f"unknown student engine {engine!r}; choose one of: {', '.join(ENGINES)}")
+    if fmt not in FORMATS:
+        raise DatagenError(f"unknown student GGUF format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+    if engine == "transformers":
+        return None, None
+    reason = next((f"{pip} is not installed" for mod, pip in (("gguf", "gguf"), ("llama_cpp", "llama-cpp-python"))
+                   if importlib.util.find_spec(mod) is None), None)
+    if reason is None:
+        try:
+            return export_student(spec.model, spec.adapter, sha, fmt), None
+        except NotExportable as exc:
+            reason = str(exc)
+    if engine == "llama.cpp":
+        raise DatagenError(f"student {spec.path} cannot be answered by llama.cpp: {reason}")
+    log.warning("student %s answers through transformers: %s", spec.path, reason)
+    return None, reason
 
 
 def _stripped(c: Completion) -> Completion:

@@ -32,8 +32,13 @@ class TransformersEngine:
         self.dtype_check: str | None = None
 
     def info(self) -> dict:
+        loaded, threads = self.model is not None, None
+        if loaded:
+            import torch
+
+            threads = torch.get_num_threads()
         return {"engine": "transformers", "dtype": self.dtype, "dtype_check": self.dtype_check,
-                "batch_size": self.batch_size, "device": str(self.model.device) if self.model is not None else None}
+                "batch_size": self.batch_size, "threads": threads, "device": str(self.model.device) if loaded else None}
 
     def load(self, dtype: str | None = None):
         try:  # the loader names a missing train extra itself, so torch is imported after it

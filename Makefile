@@ -7,13 +7,20 @@ BIN := $(VENV)/bin
 WHEELS ?= $(HOME)/.cache/datagen/wheels/llama-$(LLAMA_FLAGS)
 LLAMA_VERSION := 0.3.36
 # llama.cpp's default native build uses AMX instructions that crash on some CPUs (this project's
-# machines among them), and an AVX-512 build crashes (SIGILL) on the AMD EPYC machines without it.
-# AVX2 + FMA + F16C runs on every x86-64 CPU since 2013-2015 (Haswell, Zen). The wheel is built once
-# per flag set (its folder is named after it) and reused.
-LLAMA_FLAGS := avx2
-LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
-  -DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF -DGGML_AVX512_BF16=OFF \
-  -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+# machines among them), and an AVX-512 build crashes (SIGILL) on the AMD EPYC machines without it, while
+# llama-cpp-python 0.3.36 installs no run-time CPU variants. So the flag set is chosen here, from this
+# CPU's /proc/cpuinfo: `avx512` (F, CD, VL, DQ, BW, VNNI, BF16: Sapphire Rapids, Zen 4) where it has every
+# one of them, else `avx2` (AVX2 + FMA + F16C: every x86-64 CPU since Haswell / Zen). AMX stays off in both.
+# Force one with `make setup LLAMA_FLAGS=avx2`. The wheel is built once per flag set (its folder is named
+# after it) and reused; the flag set in use is in each run's manifest (engine.wheel, engine.build).
+AVX512_NEEDS := avx512f avx512cd avx512vl avx512dq avx512bw avx512_vnni avx512_bf16
+LLAMA_FLAGS ?= $(shell f=$$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null); \
+  for x in $(AVX512_NEEDS); do echo " $$f " | grep -q " $$x " || { echo avx2; exit; }; done; echo avx512)
+LLAMA_BASE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+  -DGGML_AVX512_VBMI=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+LLAMA_ARGS_avx2 := -DGGML_AVX512=OFF -DGGML_AVX512_VNNI=OFF -DGGML_AVX512_BF16=OFF
+LLAMA_ARGS_avx512 := -DGGML_AVX512=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON
+LLAMA_CMAKE_ARGS := $(LLAMA_BASE_ARGS) $(LLAMA_ARGS_$(LLAMA_FLAGS))
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
 .PHONY: setup test-setup llama run test clean
@@ -23,17 +30,18 @@ $(BIN)/python:
 	$(PIP) install --upgrade pip wheel
 
 llama: $(BIN)/python
+	@case "$(LLAMA_FLAGS)" in avx2|avx512) ;; *) echo "LLAMA_FLAGS must be avx2 or avx512"; exit 2;; esac
 	@if ! ls $(WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1; then \
-	  echo "building llama-cpp-python $(LLAMA_VERSION) (about 5 minutes, once)"; \
+	  echo "building llama-cpp-python $(LLAMA_VERSION) for $(LLAMA_FLAGS) (about 5 minutes, once)"; \
 	  mkdir -p $(WHEELS); \
-	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) wheel --no-cache-dir --no-deps \
+	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" nice -n 10 $(PIP) wheel --no-cache-dir --no-deps \
 	    llama-cpp-python==$(LLAMA_VERSION) -w $(WHEELS); \
 	fi
 	@# the stamp names the flag set, so a venv holding a wheel of another flag set gets this one
 	@[ -f $(VENV)/.llama-$(LLAMA_FLAGS) ] || { \
 	  $(PIP) install $(WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl && \
 	  $(PIP) install --force-reinstall --no-deps $(WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl && \
-	  touch $(VENV)/.llama-$(LLAMA_FLAGS); }
+	  rm -f $(VENV)/.llama-* && touch $(VENV)/.llama-$(LLAMA_FLAGS); }
 
 setup: $(VENV)/.setup-done
 $(VENV)/.setup-done: pyproject.toml Makefile

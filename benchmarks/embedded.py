@@ -130,6 +130,7 @@ def main(argv=None) -> int:
     ap.add_argument("--n-seq", type=int, default=16, help="sequences a worker (default: %(default)s)")
     ap.add_argument("--workers", type=int, default=0, help="processes (default: one a core)")
     ap.add_argument("--requests", type=int, default=64, help="generation requests (default: %(default)s)")
+    ap.add_argument("--weights", default="", help="Q8_0 | BF16 | F16 (default: the build's best format)")
     ap.add_argument("--check", action="store_true", help="only check that batching changes no logit")
     a = ap.parse_args(argv)
     from datagen.backends import TeacherConfig
@@ -142,7 +143,7 @@ def main(argv=None) -> int:
 
         return check(str(fast_weights(smollm2_path())))
     workers = a.workers or usable_cores()
-    fast = fast_weights(smollm2_path())
+    fast = fast_weights(smollm2_path(), a.weights or None)
     wname = fast.name.split(".")[-2]
     print(f"| row | shape | weights | other core | kind | tokens | load average |\n|---|---|---|---|---|---|---|")
     for busy in {"no": [False], "yes": [True], "both": [False, True]}[a.busy]:
@@ -162,7 +163,8 @@ def main(argv=None) -> int:
                                                             a.n_seq))
             if "teacher" in a.only:
                 t = EmbeddedTeacher(TeacherConfig(endpoint="completions", n_ctx=1024,
-                                                  options={"n_seq": a.n_seq, "workers": workers}))
+                                                  options={"n_seq": a.n_seq, "workers": workers,
+                                                           "weights": a.weights or "fast"}))
                 shape = f"{workers} x 1 thread x {a.n_seq} seqs"
                 teacher_run(t, gen_prompts(workers), 4)  # warm: the workers are up
                 row("teacher", shape, wname, busy, "prompt", teacher_run(t, long_prompts(32), 1))

@@ -8,7 +8,8 @@ Requests are decoded many at a time (datagen/backends/llama_batch.py) in one wor
 thread each (datagen/backends/llama_pool.py); the n candidates of a request share one prefill and
 candidate k samples with seed + k. A request's answer depends only on it, its sampling and the build:
 not on what ran before or beside it. TeacherConfig.options: `workers` (default one a core),
-`n_seq` (sequences a worker decodes together, default 16), `weights` ("fast" default, "as_is").
+`n_seq` (sequences a worker decodes together, default 16), `weights` ("fast": the build's best format,
+the default; "as_is": the shipped Q4_1; or Q8_0, BF16, F16).
 A GGUF given as --model is used as it is.
 """
 from __future__ import annotations
@@ -46,14 +47,17 @@ class EmbeddedTeacher:
                                "(it builds it with flags that work on this CPU)") from None
         from datagen.backends.llama_batch import LlamaBatchEngine
         from datagen.backends.llama_pool import LlamaPool, usable_cores
-        from datagen.backends.weights import build_features, fast_weights
+        from datagen.backends.weights import FORMATS, build_features, fast_weights
 
         opts = dict(cfg.options or {})
         path = Path(cfg.model) if cfg.model else smollm2_path()
         if not path.is_file():
             raise DatagenError(f"GGUF model not found: {path}")
-        if not cfg.model and opts.get("weights", "fast") == "fast":
-            path = fast_weights(path)
+        weights = opts.get("weights", "fast")
+        if weights not in ("fast", "as_is", *FORMATS):
+            raise DatagenError(f"teacher.options.weights must be fast, as_is or one of {', '.join(FORMATS)}")
+        if not cfg.model and weights != "as_is":
+            path = fast_weights(path, None if weights == "fast" else weights)
         self.name = f"embedded:{path.name}"
         self.endpoint = cfg.endpoint
         self.stats = TeacherStats()

@@ -15,7 +15,7 @@ import os
 import tempfile
 from pathlib import Path
 
-FORMATS = {"BF16": "LLAMA_FTYPE_MOSTLY_BF16", "Q8_0": "LLAMA_FTYPE_MOSTLY_Q8_0"}
+FORMATS = {"BF16": "LLAMA_FTYPE_MOSTLY_BF16", "Q8_0": "LLAMA_FTYPE_MOSTLY_Q8_0", "F16": "LLAMA_FTYPE_MOSTLY_F16"}
 
 
 def cache_root() -> Path:

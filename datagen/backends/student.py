@@ -109,7 +109,7 @@ def short_name(path: Path) -> str:
 class StudentTeacher:
     """Answers with a student in process. Options (teacher.options): base (an adapter's base model,
     overriding its provenance); engine (auto | llama.cpp | transformers) and gguf_format (f16 | q8_0 | bf16 |
-    f32) for llama.cpp; device (default cuda when available), dtype (auto | float32 | bfloat16; auto keeps
+    f32), workers and n_seq (the embedded engine's) for llama.cpp; device (default cuda when available), dtype (auto | float32 | bfloat16; auto keeps
     bfloat16 where its greedy answers match float32's) and batch_size (greedy requests answered together,
     default 8) for transformers."""
 
@@ -127,6 +127,7 @@ class StudentTeacher:
         self.stats = TeacherStats()
         self._cfg = cfg
         self._engine = None  # loaded on the first miss: a fully cached run never loads weights
+        self._engine_info: dict | None = None  # kept after close(), for the manifest
         self._hf = None if self.gguf else TransformersEngine(
             self._load, self.stats, cfg.endpoint, opts.get("device"), opts.get("dtype", "auto"),
             opts.get("batch_size", 8))
@@ -139,12 +140,14 @@ class StudentTeacher:
         """How the answers are made, for the manifest: engine, weight format, threads, batch size."""
         if self._hf is not None:
             return self._hf.info() | ({"fallback": self._fallback} if self._fallback else {})
-        from datagen.backends.embedded import default_threads
-
-        info = {"engine": "llama.cpp", "format": self.gguf_format, "gguf": str(self.gguf),
-                "threads": self._cfg.n_threads or default_threads(), "batch_size": 1}
-        own = getattr(self._engine, "engine_info", None)  # the embedded engine's own account, where it has one
-        return info | (own() if callable(own) else {})
+        info = {"engine": "llama.cpp", "format": self.gguf_format, "gguf": str(self.gguf)}
+        if self._engine is not None:
+            self._engine_info = dict(self._engine.engine_info)  # the embedded engine's: build, workers, threads
+        own = self._engine_info
+        if own is None:
+            return info | {"loaded": False}  # every answer came from the cache
+        return info | {k: v for k, v in own.items() if k != "engine"} | {"batch_size": own.get("n_seq"),
+                                                                         "batching": own.get("engine")}
 
     def chat_template(self) -> str | None:
         """The student tokenizer's chat template (loads the model on first use)."""
@@ -166,10 +169,18 @@ class StudentTeacher:
             from datagen.backends.embedded import EmbeddedTeacher
 
             c = self._cfg
+            opts = {k: v for k, v in (c.options or {}).items() if k in ("workers", "n_seq")}
             self._engine = EmbeddedTeacher(TeacherConfig(backend="embedded", model=str(self.gguf), n_ctx=c.n_ctx,
-                                                         n_threads=c.n_threads, endpoint=c.endpoint))
+                                                         n_threads=c.n_threads, endpoint=c.endpoint, options=opts))
             self._engine.stats = self.stats
         return self._engine
+
+    def close(self) -> None:
+        """Stop the llama.cpp worker processes, if any were started."""
+        if self._engine is not None:
+            self._engine_info = dict(self._engine.engine_info)
+            self._engine.close()
+            self._engine = None
 
     def _load(self, dtype: str):
         require(f"student {self.spec.path}", *HF_MODULES)

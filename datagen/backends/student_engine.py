@@ -27,8 +27,12 @@ def answer(teacher_cfg: TeacherConfig, prompts: list[list[dict]], max_new_tokens
 
     teacher = make_teacher(teacher_cfg)
     s = Sampling(max_tokens=max_new_tokens, temperature=0.0)
-    comps = teacher.complete([Request(messages=tuple(m), sampling=s, key=str(i)) for i, m in enumerate(prompts)])
+    try:
+        comps = teacher.complete([Request(messages=tuple(m), sampling=s, key=str(i)) for i, m in enumerate(prompts)])
+        info = teacher.engine_info()
+    finally:
+        teacher.close()
     bad = next((c for c in comps if not c.ok), None)
     if bad is not None:
         raise DatagenError(f"student {teacher_cfg.model} could not answer prompt {int(bad.key) + 1}: {bad.error}")
-    return [c.text for c in comps], teacher.engine_info()
+    return [c.text for c in comps], info

@@ -136,8 +136,9 @@ def cmd_sample(argv: list[str]) -> int:
 
 
 def engine_line(info: dict) -> str:
-    """"llama.cpp (f16, 1 thread, batch 1)" or "transformers (bfloat16, batch 8; fallback: why)"."""
+    """"llama.cpp (f16; 2 workers x 1 thread, 16 sequences each)" or "transformers (bfloat16, batch 8; why)"."""
     if info.get("engine") == "llama.cpp":
-        return f"llama.cpp ({info.get('format')}, {info.get('threads')} thread(s), batch {info.get('batch_size')})"
+        return (f"llama.cpp ({info.get('format')}; {info.get('workers')} worker(s) x {info.get('threads')} thread, "
+                f"{info.get('batch_size')} sequences each)")
     why = f"; {info['fallback']}" if info.get("fallback") else ""
     return f"transformers ({info.get('dtype')}, batch {info.get('batch_size')}{why})"

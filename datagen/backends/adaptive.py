@@ -32,6 +32,13 @@ class AdaptiveLimit:
         self.start = time.monotonic()
         self._waiting: deque[asyncio.Future] = deque()
 
+    def take(self) -> int | None:
+        """A free slot now (its epoch), or None: then await acquire()."""
+        if self.inflight < self.limit and not self._waiting:
+            self.inflight += 1
+            return self.epoch
+        return None
+
     async def acquire(self) -> int:
         if self.inflight < self.limit and not self._waiting:
             self.inflight += 1

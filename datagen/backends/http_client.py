@@ -155,12 +155,16 @@ class HttpClient:
             self._session = self._open()
         url = self._urls.get(path) or self._urls.setdefault(path, URL(self.url(path), encoded=True))
         for _ in range(MAX_REDIRECTS + 1):
-            async with self._session.request(method, url, data=body or None, headers=headers,
-                                             proxy=self._http_proxy, allow_redirects=False) as resp:
+            # awaited, not `async with`: the context manager's exit is one more coroutine a request
+            resp = await self._session.request(method, url, data=body or None, headers=headers,
+                                               proxy=self._http_proxy, allow_redirects=False)
+            try:
                 data = await read_capped(resp, max_body)
-                location = resp.headers.get("Location")
-                if resp.status not in (301, 302, 303, 307, 308) or not location:
-                    return Response(resp.status, resp.headers, data)
+            finally:
+                resp.release()
+            location = resp.headers.get("Location")
+            if resp.status not in (301, 302, 303, 307, 308) or not location:
+                return Response(resp.status, resp.headers, data)
             url = self._follow(method, url, resp.status, location)
         raise RedirectFailure(f"more than {MAX_REDIRECTS} redirects from {safe_url(self.url(path))}")
 

@@ -251,14 +251,14 @@ class OpenAICompatTeacher:
         return chat, "/chat/completions" if chat else "/completions", params
 
     async def _attempt(self, req: Request, n: int, seed: int | None) -> tuple[list[Choice], dict]:
-        s = req.sampling
         chat, path, params = self.body_of(req, n, seed)
-        prompt = params.get("prompt") or "\n\n".join(m["content"] for m in req.messages)
         body = json.dumps(params).encode()
-        epoch, outcome = await self._slots.acquire(), "failed"
+        epoch = self._slots.take()  # a free slot without a coroutine, else wait for one
+        epoch, outcome = (await self._slots.acquire() if epoch is None else epoch), "failed"
         try:
             if self._limits:
-                await self._limits.acquire(len(prompt) / 4 + s.max_tokens * n)  # ~4 characters per token
+                prompt = params.get("prompt") or "\n\n".join(m["content"] for m in req.messages)
+                await self._limits.acquire(len(prompt) / 4 + req.sampling.max_tokens * n)  # ~4 characters per token
             try:
                 async with asyncio.timeout(self.cfg.timeout):
                     resp = await self._http.request("POST", path, body)

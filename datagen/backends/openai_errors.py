@@ -143,7 +143,8 @@ def parse_body(body: bytes, chat: bool) -> tuple[list[Choice], dict]:
         items = data.get("choices") if isinstance(data, dict) else None
         if not isinstance(items, list) or not all(isinstance(c, dict) for c in items):
             raise Shape("no list of choices")
-        items = sorted(items, key=lambda c: c.get("index") if isinstance(c.get("index"), int) else 0)
+        if len(items) > 1:
+            items = sorted(items, key=lambda c: c.get("index") if isinstance(c.get("index"), int) else 0)
         choices = [Choice(text=choice_text(c, chat), finish_reason=text_or(c.get("finish_reason"), "stop"))
                    for c in items]
         usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}

@@ -130,3 +130,17 @@ def test_bad_options_are_one_error_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and all(e.startswith("datagen: error: ") for e in err)
     assert "method_cfg.docs" in err[0] and "no such file" in err[1] and "kinds" in err[2]
+
+
+def test_heldout_references_are_answers_the_chunk_supports():
+    from datagen.methods.documents.heldout import split_heldout
+    from datagen.record import Record
+
+    chunk = "Every employee has 27 days of paid leave a year."
+    good = [Record.make(f"Q{k}?", output="27 days of paid leave.", meta={"source": {"sha256": "a", "text": chunk}})
+            for k in range(3)]
+    bad = [Record.make(f"B{k}?", output="Forty days, paid in cash at Christmas.",
+                       meta={"source": {"sha256": "a", "text": chunk}}) for k in range(5)]
+    train, held = split_heldout(good + bad, per_document=4, seed=1, min_support=0.6)
+    assert {r.instruction for r in held} == {"Q0?", "Q1?", "Q2?"} and len(train) == 5
+    assert split_heldout(good + bad, 2, 1, 0.6)[1] == split_heldout(good + bad, 2, 1, 0.6)[1]  # seeded

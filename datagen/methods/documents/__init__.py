@@ -53,6 +53,9 @@ class Config:
                 "is the record's input (open-book, for retrieval-augmented use)"})
     heldout: int = field(default=2, metadata={"min": 0, "help": "questions per document held out for the "
                                                                 "knowledge eval (0 = none)"})
+    heldout_min_support: float = field(default=0.6, metadata={
+        "min": 0.0, "max": 1.0, "help": "held-out questions are drawn among answers whose content words the chunk "
+                                        "supports at least this much (and all of whose numbers it holds)"})
     heldout_jaccard: float = field(default=0.6, metadata={
         "min": 0.0, "max": 1.0, "help": "a training question this close (content-word Jaccard) to a held-out one "
                                         "is dropped"})

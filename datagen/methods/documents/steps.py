@@ -110,7 +110,7 @@ def run_steps(teacher, cfg, ctx) -> list[Record]:
     jobs = make_jobs(docs, cfg, ctx)
     asked = ask(jobs, teacher, cfg, ctx)
     records = answer(asked, teacher, cfg, ctx)
-    train, held = split_heldout(records, cfg.heldout, ctx.sampling.seed or 0)
+    train, held = split_heldout(records, cfg.heldout, ctx.sampling.seed or 0, cfg.heldout_min_support)
     train, near = decontaminate(train, held, cfg.heldout_jaccard)
     for r in held:
         ctx.reject(r, "heldout_eval", "heldout", "a knowledge eval question: never trained on")

@@ -7,10 +7,12 @@ headings, a text file, a DOCX (the standard library's zipfile), a 0-byte file an
 from __future__ import annotations
 
 import zipfile
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
+FIXED_DATE = datetime(2024, 1, 1, tzinfo=timezone.utc)
 MARKDOWN = """# Staff handbook
 
 Welcome to Harbor Lamp Ltd. This handbook explains how we work. Read it in your first week.
@@ -61,6 +63,7 @@ PDF_PAGES = [
 def write_pdf(path: Path, pages=PDF_PAGES) -> Path:
     fpdf = pytest.importorskip("fpdf", reason="fpdf2 writes the test PDFs (pip install fpdf2)")
     pdf = fpdf.FPDF()
+    pdf.set_creation_date(FIXED_DATE)  # the same bytes on every run (the sha256 seeds the picks)
     pdf.set_auto_page_break(True, margin=15)
     for title, body in pages:
         pdf.add_page()
@@ -76,6 +79,7 @@ def write_scan_pdf(path: Path) -> Path:
     """A PDF whose page is drawn, not written: no text layer (what a scan without OCR gives)."""
     fpdf = pytest.importorskip("fpdf", reason="fpdf2 writes the test PDFs")
     pdf = fpdf.FPDF()
+    pdf.set_creation_date(FIXED_DATE)
     pdf.add_page()
     for k in range(20):
         pdf.rect(10 + 3 * k, 10 + 5 * k, 80, 4, style="F")

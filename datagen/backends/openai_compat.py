@@ -9,7 +9,8 @@ The only place in datagen that knows HTTP: async inside, sync `complete()` outsi
   provider's headers in datagen/backends/providers.py. Not the openai SDK: it costs ~0.8-1 ms of
   CPU per request, which caps one event loop near 1,000 requests per second.
 - Bounded: at most `concurrency` requests in flight, fewer while the server answers 429
-  (datagen/backends/adaptive.py), each attempt cut off after `timeout` seconds.
+  (datagen/backends/adaptive.py), each attempt cut off after `timeout` seconds (up to a twentieth,
+  at most 1 s, later: the requests in flight share timers, datagen/backends/deadlines.py).
 - Retried (tenacity, exponential backoff with full jitter, `Retry-After` honoured): 408, 429, 500,
   502, 503, 504, timeouts, dropped connections and malformed bodies, up to `max_retries` times.
 - Never raises for one bad request: it comes back as Completion(error="<kind>: <message>").
@@ -32,6 +33,7 @@ import aiohttp
 
 from datagen.backends import safe_url  # noqa: F401 - re-exported
 from datagen.backends.adaptive import AdaptiveLimit
+from datagen.backends.deadlines import Deadlines
 from datagen.backends.http_client import BodyTooLarge, EventLoop, HttpClient, RedirectFailure
 from datagen.backends.openai_errors import Failure, parse_body, status_failure, transport_failure
 from datagen.backends.openai_options import options_of
@@ -74,6 +76,7 @@ class OpenAICompatTeacher:
         self.stats.concurrency_trace = self._slots.trace  # the same list: it grows as the limit moves
         self._http = HttpClient(self.base_url, headers=self._headers, ca_bundle=cfg.ca_bundle,
                                 connect_timeout=min(10.0, cfg.timeout))
+        self._deadlines = Deadlines(cfg.timeout)
         self._checked = not self.opts["preflight"]
         self._jitter = random.Random()  # backoff jitter only: it never touches the data
         self._loop = EventLoop()
@@ -260,7 +263,7 @@ class OpenAICompatTeacher:
                 prompt = params.get("prompt") or "\n\n".join(m["content"] for m in req.messages)
                 await self._limits.acquire(len(prompt) / 4 + req.sampling.max_tokens * n)  # ~4 characters per token
             try:
-                async with asyncio.timeout(self.cfg.timeout):
+                with self._deadlines.deadline():  # a timer per slot, not per request (deadlines.py)
                     resp = await self._http.request("POST", path, body)
             except RedirectFailure as exc:
                 raise Failure("redirect", str(exc), False) from None

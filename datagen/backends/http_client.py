@@ -61,8 +61,10 @@ class BodyTooLarge(Exception):
 
 async def read_capped(resp: aiohttp.ClientResponse, limit: int) -> bytes:
     """The body, decompressed, or BodyTooLarge as soon as it passes `limit` bytes."""
-    if resp.content_length is not None and resp.content_length > limit and not resp.headers.get("Content-Encoding"):
-        raise BodyTooLarge(f"the answer is {resp.content_length} bytes, over the {limit >> 20} MB cap")
+    if resp.content_length is not None and not resp.headers.get("Content-Encoding"):
+        if resp.content_length > limit:
+            raise BodyTooLarge(f"the answer is {resp.content_length} bytes, over the {limit >> 20} MB cap")
+        return await resp.read()  # the parser stops at Content-Length: one read, no chunk loop
     buf = bytearray()
     async for chunk in resp.content.iter_chunked(1 << 16):
         buf += chunk

@@ -8,7 +8,6 @@ finished is lost. Failed requests are not stored: a re-run tries them again.
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import sqlite3
 import threading
@@ -19,7 +18,7 @@ from datagen.errors import DatagenError
 from datagen.outfile import is_disk_full, make_dir
 from datagen.progress import Progress
 from datagen.record import canonical_json, sha256_text
-from datagen.teacher import Completion, OnResult, Request, TeacherStats
+from datagen.teacher import Completion, OnResult, Request, TeacherStats, plain_dict
 from datagen.teacher_input import checked, from_cache
 
 
@@ -31,7 +30,7 @@ def request_key(teacher_name: str, req: Request, endpoint: str = "chat") -> str:
         "teacher": teacher_name,
         "messages": list(req.messages),
         "prompt": req.prompt,
-        "sampling": dataclasses.asdict(req.sampling),
+        "sampling": plain_dict(req.sampling),  # == dataclasses.asdict: the keys stored stay valid
     }
     if req.prompt is None and endpoint == "completions":  # only then: chat keys stay as they were
         content["sent_as"] = "completions"

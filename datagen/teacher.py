@@ -42,6 +42,19 @@ class Sampling:
         return sha256_text(canonical_json(dataclasses.asdict(self)))[:16]
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def plain_dict(obj) -> dict:
+    """dataclasses.asdict() of a dataclass whose fields hold plain values (text, numbers, None, tuples of
+    them), without its deep copy: the same dict, which JSON writes the same, for a tenth of the CPU
+    (the response cache keys and stores one or more for every answer)."""
+    names = _FIELD_NAMES.get(type(obj))
+    if names is None:
+        names = _FIELD_NAMES[type(obj)] = tuple(f.name for f in dataclasses.fields(obj))
+    return {name: getattr(obj, name) for name in names}
+
+
 @dataclass(frozen=True)
 class Request:
     """One prompt. `messages` for chat endpoints; `prompt` (raw text) for completion endpoints.
@@ -88,8 +101,7 @@ class Completion:
         return self.error is None and bool(self.choices)
 
     def to_dict(self) -> dict:
-        return {"choices": [dataclasses.asdict(c) for c in self.choices], "usage": dict(self.usage),
-                "error": self.error}
+        return {"choices": [plain_dict(c) for c in self.choices], "usage": dict(self.usage), "error": self.error}
 
     @classmethod
     def from_dict(cls, d: dict, key: str = "", cached: bool = False) -> "Completion":

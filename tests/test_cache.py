@@ -40,6 +40,24 @@ def test_request_key_ignores_tag_but_not_content():
     assert request_key("t", Request(prompt="hello", sampling=S)) != base
 
 
+
+@pytest.mark.parametrize("sampling", [S, Sampling(max_tokens=8, temperature=0.0), S.replace(n=3, top_p=0.5),
+                                      S.replace(stop=["\n", "###"], seed=None)])
+def test_request_keys_and_stored_answers_are_what_they_always_were(sampling):
+    """The cache's key and stored row, built without dataclasses.asdict's deep copy, are the same text
+    as with it, so caches written before stay valid."""
+    import dataclasses
+
+    from datagen.record import canonical_json, sha256_text
+
+    r = Request(messages=[{"role": "user", "content": "héllo"}], sampling=sampling)
+    old_key = sha256_text(canonical_json({"teacher": "t", "messages": list(r.messages), "prompt": None,
+                                          "sampling": dataclasses.asdict(sampling)}))
+    assert request_key("t", r) == old_key
+    comp = Completion(choices=(Choice("a", "stop"), Choice("b", "length")), usage={"prompt_tokens": 3})
+    old_row = {"choices": [dataclasses.asdict(c) for c in comp.choices], "usage": {"prompt_tokens": 3}, "error": None}
+    assert canonical_json(comp.to_dict()) == canonical_json(old_row)
+
 def test_fake_teacher_keeps_order_n_and_on_result():
     seen = []
     t = FakeTeacher(lambda r: r.messages[-1]["content"].upper())

@@ -32,7 +32,13 @@ TOPICS = ["a lighthouse", "rain in a city", "how bread is made", "a letter to a 
 
 
 def gen_prompts(n: int) -> list[str]:
-    return [f"Write a long story about {TOPICS[i % len(TOPICS)]} (number {i})." for i in range(n)]
+    """Chat turns asking for long stories (the GGUF's own template), so most answers run to max_tokens."""
+    from datagen.backends.embedded import smollm2_path
+    from datagen.backends.llama_batch import LlamaBatchEngine
+
+    vocab = LlamaBatchEngine(str(smollm2_path()), vocab_only=True)
+    return [vocab.chat_prompt([{"role": "user", "content": f"Write a long story about {TOPICS[i % len(TOPICS)]}, "
+                                                           f"with many details (story {i})."}]) for i in range(n)]
 
 
 def long_prompts(n: int) -> list[str]:
@@ -57,11 +63,13 @@ def bare_worker(model: str, prompts: list[str], max_tokens: int, n_seq: int, q) 
     pos, last = [], []
     for s, p in enumerate(prompts):
         toks = e.tokenize(p)
-        for j, t in enumerate(toks):
-            b.token[j], b.pos[j], b.n_seq_id[j], b.logits[j] = t, j, 1, j == len(toks) - 1
-            b.seq_id[j][0] = s
-        b.n_tokens = len(toks)
-        assert ll.llama_decode(e.ctx, b) == 0
+        for a in range(0, len(toks), e.n_batch):  # the whole prompt at once, up to n_batch a call
+            part = toks[a:a + e.n_batch]
+            for j, t in enumerate(part):
+                b.token[j], b.pos[j], b.n_seq_id[j], b.logits[j] = t, a + j, 1, a + j == len(toks) - 1
+                b.seq_id[j][0] = s
+            b.n_tokens = len(part)
+            assert ll.llama_decode(e.ctx, b) == 0
         n_prompt += len(toks)
         pos.append(len(toks))
         last.append(ll.llama_sampler_sample(greedy, e.ctx, -1))
@@ -101,8 +109,8 @@ def bare(model: str, prompts: list[str], max_tokens: int, workers: int, n_seq: i
 def teacher_run(teacher, prompts: list[str], max_tokens: int) -> tuple[int, int, float]:
     from datagen.teacher import Request, Sampling
 
-    s = Sampling(max_tokens=max_tokens, temperature=0.7, top_p=0.95, seed=1)
-    reqs = [Request(prompt=p, sampling=s) for p in prompts]
+    s = Sampling(max_tokens=max_tokens, temperature=0.7, top_p=0.95)
+    reqs = [Request(prompt=p, sampling=s.replace(seed=1000 + i)) for i, p in enumerate(prompts)]
     t = time.perf_counter()
     out = teacher.complete(reqs)
     wall = time.perf_counter() - t
@@ -112,14 +120,14 @@ def teacher_run(teacher, prompts: list[str], max_tokens: int) -> tuple[int, int,
 
 def before_run(llm, prompts: list[str], max_tokens: int) -> tuple[int, int, float]:
     t = time.perf_counter()
-    usage = [llm.create_completion(p, max_tokens=max_tokens, temperature=0.7, top_p=0.95, seed=1)["usage"]
-             for p in prompts]
+    usage = [llm.create_completion(p, max_tokens=max_tokens, temperature=0.7, top_p=0.95, seed=1000 + i)["usage"]
+             for i, p in enumerate(prompts)]
     return sum(u["prompt_tokens"] for u in usage), sum(u["completion_tokens"] for u in usage), time.perf_counter() - t
 
 
 def row(name: str, shape: str, weights: str, busy: bool, kind: str, r: tuple[int, int, float]) -> None:
     tok = r[0] if kind == "prompt" else r[1]
-    print(f"| {name} | {shape} | {weights} | {'busy' if busy else 'idle'} | {kind} | {tok} tok in {r[2]:.1f} s"
+    print(f"| {name} | {shape} | {weights} | {'yes' if busy else 'no'} | {kind} | {tok} tok in {r[2]:.1f} s"
           f" = {tok / r[2]:.0f} tok/s | {load()} |", flush=True)
 
 
@@ -145,20 +153,21 @@ def main(argv=None) -> int:
     workers = a.workers or usable_cores()
     fast = fast_weights(smollm2_path(), a.weights or None)
     wname = fast.name.split(".")[-2]
-    print(f"| row | shape | weights | other core | kind | tokens | load average |\n|---|---|---|---|---|---|---|")
+    print("| row | shape | weights | spinner | kind | tokens | load average |\n|---|---|---|---|---|---|---|")
     for busy in {"no": [False], "yes": [True], "both": [False, True]}[a.busy]:
         spinner = subprocess.Popen([sys.executable, "-c", "while 1: pass"]) if busy else None
         try:
             if "before" in a.only:
                 import llama_cpp
 
-                llm = llama_cpp.Llama(str(smollm2_path()), n_ctx=2048, n_threads=1, verbose=False, seed=0)
-                row("before", "1 x 1 thread x 1 seq", "Q4_1", busy, "prompt", before_run(llm, long_prompts(8), 1))
+                llm = llama_cpp.Llama(str(smollm2_path()), n_ctx=2048, n_threads=1, n_threads_batch=1,
+                                      verbose=False, seed=0)
+                row("before", "1 x 1 thread x 1 seq", "Q4_1", busy, "prompt", before_run(llm, long_prompts(4), 1))
                 row("before", "1 x 1 thread x 1 seq", "Q4_1", busy, "gen", before_run(llm, gen_prompts(4), 128))
                 del llm
             if "bare" in a.only:
                 shape = f"{workers} x 1 thread x {a.n_seq} seqs"
-                row("bare", shape, wname, busy, "prompt", bare(str(fast), long_prompts(32), 1, workers, a.n_seq))
+                row("bare", shape, wname, busy, "prompt", bare(str(fast), long_prompts(16), 1, workers, a.n_seq))
                 row("bare", shape, wname, busy, "gen", bare(str(fast), gen_prompts(workers * a.n_seq), 128, workers,
                                                             a.n_seq))
             if "teacher" in a.only:
@@ -167,7 +176,7 @@ def main(argv=None) -> int:
                                                            "weights": a.weights or "fast"}))
                 shape = f"{workers} x 1 thread x {a.n_seq} seqs"
                 teacher_run(t, gen_prompts(workers), 4)  # warm: the workers are up
-                row("teacher", shape, wname, busy, "prompt", teacher_run(t, long_prompts(32), 1))
+                row("teacher", shape, wname, busy, "prompt", teacher_run(t, long_prompts(16), 1))
                 row("teacher", shape, wname, busy, "gen", teacher_run(t, gen_prompts(a.requests), 128))
                 t.close()
         finally:

@@ -22,7 +22,8 @@ def prompts(eng) -> list[str]:
     facts = " ".join(f"Fact {k}: the {TOPICS[k % 12]} is item {k * 7}." for k in range(30))
     out = [eng.chat_prompt([{"role": "user", "content": f"Write about {t}."}]) for t in TOPICS[:6]]
     out += [listing + f"Task 12: write about {t} and" for t in TOPICS[6:]]  # a shared start, reused
-    out += [f"{t}: {facts} So" for t in TOPICS[:2]]  # ~400 tokens each: prefilled in several chunks
+    out += [f"{t}: {facts} So" for t in TOPICS[:2]]  # ~400 tokens each
+    out += [f"{TOPICS[0]}: {facts} Then, to put it in a few words,"]  # reuses ~400 tokens, computes 64
     return out
 
 
@@ -44,6 +45,7 @@ def check(model: str) -> int:
     texts = prompts(eng)
     ref_text, ref = {}, {}
     for i in range(len(texts)):
+        eng.forget()  # alone and from scratch: nothing held to reuse
         t, tr = run(eng, texts, [i])
         ref_text.update(t)
         ref.update(tr)

@@ -31,17 +31,19 @@ def traced(eng, jobs):
 
 def test_batching_changes_no_logit(engine):
     shared = "Below are tasks.\n" + "".join(f"Task {i}: write about item {i}.\n" for i in range(8))
-    prompts = [engine.chat_prompt([{"role": "user", "content": "Write about rain."}]),
-               shared + "Task 8: write about", shared + "Task 8: describe",
-               "Fact: " + " ".join(f"item {k} is {k * 3}." for k in range(40)) + " So"]  # ~200 tokens: 4 chunks
+    facts = "Fact: " + " ".join(f"item {k} is {k * 3}." for k in range(40))  # ~250 tokens
+    prompts = [engine.chat_prompt([{"role": "user", "content": "Write about rain."}]),  # short: the row kernel
+               shared + "Task 8: write about", shared + "Task 8: describe",  # a shared start, reused
+               facts + " So", facts + " Then, in a few words,"]  # long: tiled, the second reuses the first
     jobs = [Job(p, max_tokens=24, temperature=0.9, top_p=0.95, n=2 if i == 0 else 1, seed=5 + i)
             for i, p in enumerate(prompts)]
     alone_text, alone = {}, {}
     for i, job in enumerate(jobs):
+        engine.forget()  # alone and from scratch: nothing held to reuse
         t, tr = traced(engine, [job])
         alone_text[i] = t[0]
         alone.update({(i, k): v for (_, k), v in tr.items()})
-    order = [3, 1, 0, 2]  # 5 sequences on 4 slots: one waits, slots are freed, moved and reused
+    order = [3, 1, 4, 0, 2]  # 6 sequences on 4 slots: some wait, slots are freed, moved and reused
     t, tr = traced(engine, [jobs[i] for i in order])
     together = {(order[j], k): v for (j, k), v in tr.items()}
     assert sum(len(v) for v in alone.values()) > 60

@@ -30,6 +30,9 @@ import logging
 from collections import Counter
 from typing import Callable, Sequence
 
+import numpy as np
+
+from datagen.backends.llama_sample import Sampler
 from datagen.backends.llama_steps import Generated, Job, Scheduler  # noqa: F401 (Generated: part of the API)
 
 
@@ -61,7 +64,7 @@ class LlamaBatchEngine:
         cp.kv_unified = False  # a KV stream a sequence: its attention never sees another's cells
         cp.no_perf = True
         # Flash attention on (~30% faster decoding here); its CPU kernel takes a tiled path for 64+
-        # queries of a stream, so prompts are fed in chunks of at most PREFILL_CHUNK tokens.
+        # queries of a stream, which the prefill rules of llama_steps.py keep to whole prompts.
         cp.flash_attn_type = ll.LLAMA_FLASH_ATTN_TYPE_ENABLED
         self.ctx = ll.llama_init_from_model(self.model, cp)
         if not self.ctx:
@@ -121,18 +124,19 @@ class LlamaBatchEngine:
         while sched.busy:
             sched.step()
 
-    def make_sampler(self, job: Job, k: int):
-        ll = self.ll
-        chain = ll.llama_sampler_chain_init(ll.llama_sampler_chain_default_params())
-        if job.temperature <= 0:
-            ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_greedy())
-            return chain
-        if job.top_p < 1.0:
-            ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_top_p(job.top_p, 1))
-        ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_temp(job.temperature))
-        seed = (self.seed if job.seed is None else job.seed) + k
-        ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_dist(seed & 0xFFFFFFFF))
-        return chain
+    def forget(self) -> None:
+        """Empty every KV stream: the next prompts reuse nothing."""
+        self.ll.llama_memory_clear(self.mem, True)
+        self.held = [[] for _ in range(self.n_seq)]
+
+    def make_sampler(self, job: Job, k: int) -> Sampler:
+        """Candidate k's sampler: seeded with the job's seed (else the engine's) + k."""
+        return Sampler(job.temperature, job.top_p, (self.seed if job.seed is None else job.seed) + k)
+
+    def logits(self, idx: int) -> np.ndarray:
+        """The logits row of output `idx` of the last decode call (-1: the last), a view, no copy."""
+        row = self.ll.llama_get_logits_ith(self.ctx, idx)
+        return np.ctypeslib.as_array(row, shape=(self.n_vocab,))
 
     def close(self) -> None:
         if getattr(self, "ctx", None):

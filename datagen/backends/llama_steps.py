@@ -4,8 +4,9 @@ slot, what goes into each llama_decode call, and when a candidate is done.
 The rules that keep a prompt's text independent of what is decoded beside it (llama.cpp's CPU kernels
 compute a row alone, but pick a different kernel for a lone row than for several, and for one query of a
 stream than for several):
-- a prefill call holds one prompt, in chunks of 2 to 63 tokens (a fully reused prompt re-reads its last 2;
-  flash attention's CPU kernel tiles 64+ queries of a stream, and a single row takes another matmul kernel);
+- a prefill call holds one prompt; flash attention's CPU kernel tiles 64+ queries of a stream and takes its
+  row kernel for fewer, so a prompt of 64+ tokens is fed 64+ at a time and one shorter whole (at least 2:
+  a single row takes another matmul kernel), and each reuses only its own kind's KV;
 - a decode call holds one token of every active sequence and at least 2 outputs (a lone sequence gets a
   throwaway companion in a free slot);
 - active sequences sit in slots 0..k-1 (llama.cpp splits a batch at a gap in the sequence ids), so a slot
@@ -15,13 +16,12 @@ stream than for several):
 from __future__ import annotations
 
 import codecs
-import ctypes
 from collections import deque
 from dataclasses import dataclass
 
 
 MIN_REUSE = 16  # prompt tokens worth copying another slot's KV stream for (a copy moves the whole stream)
-PREFILL_CHUNK = 63  # below GGML_FA_TILE_Q (64): every query row then goes through the same attention kernel
+FA_TILE = 64  # GGML_FA_TILE_Q: 64+ queries of a stream in a call take flash attention's tiled kernel
 
 
 @dataclass(frozen=True)
@@ -122,24 +122,27 @@ class Scheduler:
                 self.accept(seq, self.sample(seq, -1))
 
     def prefill(self, slot: int, toks: list[int]) -> None:
+        """A prompt of 64+ tokens goes through flash attention's tiled kernel, every row of it: its new part
+        is at least 64 tokens (reuse backs off) and reuses only another such prompt. A shorter one goes
+        through the row kernel, whole, reusing only another short one."""
         e, ll = self.e, self.ll
-        own = common_prefix(e.held[slot], toks)
-        best, src = own, slot
-        for s in range(e.n_seq):
-            n = common_prefix(e.held[s], toks)
-            if n > best:
-                best, src = n, s
-        if src != slot and best - own >= MIN_REUSE:
+        long = len(toks) >= FA_TILE
+        best, src = -1, slot
+        for s in [slot] + list(range(e.n_seq)):
+            if (len(e.held[s]) >= FA_TILE) == long:
+                n = common_prefix(e.held[s], toks)
+                if n > best + (MIN_REUSE if s != slot and src == slot else 0):
+                    best, src = n, s
+        if src != slot:
             self.copy_stream(src, slot)
-            own = best
-        start = max(0, min(own, len(toks) - 2))
+        start = max(0, min(best, len(toks) - (FA_TILE if long else 2)))
         ll.llama_memory_seq_rm(e.mem, slot, start, -1)
         e.held[slot] = []
         rest = len(toks) - start
-        n_chunks = -(-rest // PREFILL_CHUNK)
+        n_chunks = -(-rest // e.n_batch)
         bounds = [start + rest * c // n_chunks for c in range(n_chunks + 1)]
         for a, b in zip(bounds, bounds[1:]):
-            self.put(list(range(a, b)), [toks[p] for p in range(a, b)], [slot] * (b - a), last_logits=b == len(toks))
+            self.put(list(range(a, b)), toks[a:b], [slot] * (b - a), last_logits=b == len(toks))
         e.held[slot] = list(toks)
         self.stats["prompt_tokens"] += rest
         self.stats["prompt_reused"] += start
@@ -199,11 +202,10 @@ class Scheduler:
             self.accept(q, self.sample(q, j))
 
     def sample(self, q: _Seq, idx: int) -> int:
+        logits = self.e.logits(idx)
         if self.e.trace is not None:  # the logits' bytes, to check that batching changes no number
-            row = self.ll.llama_get_logits_ith(self.e.ctx, idx)
-            self.e.trace.setdefault((q.job_index, q.k), []).append(hash(bytes(
-                (ctypes.c_char * (4 * self.e.n_vocab)).from_address(ctypes.addressof(row.contents)))))
-        return self.ll.llama_sampler_sample(q.sampler, self.e.ctx, idx)
+            self.e.trace.setdefault((q.job_index, q.k), []).append(hash(logits.tobytes()))
+        return q.sampler.sample(logits)
 
     def accept(self, q: _Seq, tok: int) -> None:
         e = self.e
@@ -224,7 +226,6 @@ class Scheduler:
         if flush:
             q.text += q.decoder.decode(b"", final=True)
         self.active.pop(q.slot, None)
-        self.ll.llama_sampler_free(q.sampler)
         self.record(q.job_index, q.k, Generated(q.text, reason, q.n_prompt, q.n_gen))
 
     def record(self, i: int, k: int, gen: Generated) -> None:

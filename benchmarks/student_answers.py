@@ -4,7 +4,7 @@ answers) and llama.cpp from the student's GGUF (what `datagen eval`, `datagen sa
 sampling use where a GGUF can be made). Greedy answers of each engine are compared with float32's.
 
     .venv/bin/python benchmarks/student_answers.py [--student SPEC] [--prompts 32] [--max_tokens 128]
-        [--engines hf-fp32-b1,hf-auto-b8,llama-f16,llama-q8_0]
+        [--engines hf-fp32-b1,hf-auto-b8,llama-f32,llama-f16,llama-q8_0]
         [--out results.jsonl]
     -> one line per engine: completion tokens/s (aggregate, prompt processing included), seconds, answers
        identical to hf-fp32-b1 (from this run or an earlier line of --out), load average before/after
@@ -27,7 +27,8 @@ ENGINES = {  # name -> (student_teacher engine, GGUF format, extra backend optio
     "hf-fp32-b1": ("transformers", "f16", {"dtype": "float32", "batch_size": 1}),
     "hf-fp32-b8": ("transformers", "f16", {"dtype": "float32", "batch_size": 8}),
     "hf-auto-b8": ("transformers", "f16", {"dtype": "auto", "batch_size": 8}),
-    "llama-f16": ("llama.cpp", "f16", {}),
+    "llama-f16": ("llama.cpp", "f16", {}),  # the embedded engine: a worker a core x 1 thread x 16 sequences
+    "llama-f16-1w": ("llama.cpp", "f16", {"workers": 1}),
     "llama-q8_0": ("llama.cpp", "q8_0", {}),
     "llama-bf16": ("llama.cpp", "bf16", {}),
     "llama-f32": ("llama.cpp", "f32", {}),
@@ -52,8 +53,11 @@ def run(name: str, spec: str, reqs) -> dict:
     teacher = make_teacher(student_teacher(spec, engine=engine, fmt=fmt, **opts))
     load0 = os.getloadavg()[0]
     t1 = time.perf_counter()
-    comps = teacher.complete(reqs)
-    t2 = time.perf_counter()
+    try:
+        comps = teacher.complete(reqs)
+        t2 = time.perf_counter()
+    finally:
+        teacher.close()
     tokens = sum(c.usage.get("completion_tokens", 0) for c in comps)
     return {"engine": name, "info": teacher.engine_info(), "prepare_s": round(t1 - t0, 1),
             "answer_s": round(t2 - t1, 1), "completion_tokens": tokens,
@@ -67,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--student", default="", help="adapter folder, model folder or .gguf (default: SmolLM2 GGUF)")
     ap.add_argument("--prompts", type=int, default=32, help="eval prompts answered (bundled eval set)")
     ap.add_argument("--max_tokens", type=int, default=128, help="max new tokens per answer")
-    ap.add_argument("--engines", default="hf-fp32-b1,hf-auto-b8,llama-f16,llama-q8_0", help="comma-separated")
+    ap.add_argument("--engines", default="hf-fp32-b1,hf-auto-b8,llama-f32,llama-f16,llama-q8_0", help="comma-separated")
     ap.add_argument("--out", default="", help="JSONL that each engine's result (answers included) is appended "
                                               "to; answers are compared with its hf-fp32-b1 line, if any")
     a = ap.parse_args(argv)
@@ -88,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
             with out.open("a", encoding="utf-8") as f:
                 f.write(json.dumps(r) + "\n")
         i = r["info"]
-        how = f"{i.get('format') or i.get('dtype')}, batch {i.get('batch_size')}, threads {i.get('threads', '-')}"
+        how = (f"{i.get('format') or i.get('dtype')}, {i.get('workers', 1)} worker(s) x {i.get('threads')} thread(s) "
+               f"x batch {i.get('batch_size')}")
         same = "-" if r["same_as_fp32"] is None else f"{r['same_as_fp32']}/{len(reqs)}"
         print(f"{name:12s} ({how}): {r['tokens_per_s']:7.1f} tok/s  {r['completion_tokens']} tokens in "
               f"{r['answer_s']} s (+{r['prepare_s']} s load/export)  greedy answers identical to hf-fp32-b1: "

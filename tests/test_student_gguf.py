@@ -119,13 +119,13 @@ def test_the_export_is_cached_by_content(env, monkeypatch):
 def test_a_plain_student_teacher_config_answers_through_llama_cpp(env):
     """What `datagen generate --teacher.backend student --teacher.model ADAPTER` (on-policy candidates) makes."""
     t = make_teacher(TeacherConfig(backend="student", model=str(env["adapter"])))
-    assert t.name.endswith("+llama.cpp:f16") and t.engine_info()["engine"] == "llama.cpp"
+    assert t.name.endswith(f"+llama.cpp:{gguf_export.DEFAULT_FORMAT}") and t.engine_info()["engine"] == "llama.cpp"
     assert all(c.ok for c in t.complete(greedy(4)))
 
 
 def test_base_and_student_through_the_same_engine_differ_in_answers(env):
     base, stud = (make_teacher(student_teacher(str(p))) for p in (env["model"], env["adapter"]))
-    assert base.engine_info()["format"] == stud.engine_info()["format"] == "f16"
+    assert base.engine_info()["format"] == stud.engine_info()["format"] == gguf_export.DEFAULT_FORMAT
     assert [c.text for c in base.complete(greedy())] != [c.text for c in stud.complete(greedy())]
 
 
@@ -193,7 +193,7 @@ def test_eval_answers_base_and_student_through_llama_cpp_and_records_it(env, tmp
     models_ = json.loads((out / "provenance.json").read_text())["models"]
     engines = {m["role"]: m["engine"] for m in models_}
     assert engines["student"]["engine"] == engines["base"]["engine"] == "llama.cpp"
-    assert engines["student"]["format"] == engines["base"]["format"] == "f16"
+    assert engines["student"]["format"] == engines["base"]["format"] == gguf_export.DEFAULT_FORMAT
     assert engines["student"]["threads"] >= 1 and engines["student"]["batch_size"] >= 1
     cfg.student_engine = "transformers"
     cfg.output_dir = str(tmp_path / "evals-hf")

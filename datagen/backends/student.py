@@ -11,7 +11,7 @@ here, so `datagen eval` (students and base), `datagen sample` and a student as t
 `datagen generate` (on-policy candidates) all go the same way.
 
     StudentTeacher(TeacherConfig(backend="student", model="adapters/qa/sft-0001")).name
-    -> "student:adapter:qa/sft-0001@3f2a9c01b7e4+llama.cpp:f16"
+    -> "student:adapter:qa/sft-0001@3f2a9c01b7e4+llama.cpp:f32"
 """
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from datagen.backends import TeacherConfig
 from datagen.errors import DatagenError
 
 
-def student_teacher(spec: str, base: str | None = None, engine: str = "auto", fmt: str = "f16",
+def student_teacher(spec: str, base: str | None = None, engine: str = "auto", fmt: str = "f32",
                     **options) -> TeacherConfig:
     """The teacher config that answers with student `spec` (adapter folder, model folder or .gguf);
     the backend chooses the engine (datagen.backends.student.choose_engine)."""

@@ -92,7 +92,7 @@ class SampleArgs:
     engine: str = field(default="auto", metadata={
         "help": "auto (llama.cpp from a GGUF of the merged weights where one can be made, else transformers) "
                 "| llama.cpp | transformers"})
-    gguf_format: str = field(default="f16", metadata={"help": "weight format of the GGUF: f16 | q8_0 | bf16 | f32"})
+    gguf_format: str = field(default="f32", metadata={"help": "weight format of the GGUF: f32 | f16 | bf16 | q8_0"})
 
 
 def cmd_sample(argv: list[str]) -> int:

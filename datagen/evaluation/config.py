@@ -48,8 +48,8 @@ class EvalConfig(SessionConfig):
     student_engine: str = field(default="auto", metadata={
         "help": "what answers local students and base: auto = llama.cpp from a GGUF of the merged weights where "
                 "one can be made, else transformers; llama.cpp (an error where it cannot); transformers"})
-    student_format: str = field(default="f16", metadata={
-        "help": "weight format of a student's GGUF: f16 | q8_0 | bf16 | f32 (base and students alike)"})
+    student_format: str = field(default="f32", metadata={
+        "help": "weight format of a student's GGUF: f32 | f16 | bf16 | q8_0 (base and students alike)"})
     judge: bool = field(default=True, metadata={"help": "run the pairwise judge (teacher below)"})
     compare: list[str] = field(default_factory=lambda: ["base"], metadata={
         "help": "pairwise comparisons: base (each student vs base), students (first student vs each other), "

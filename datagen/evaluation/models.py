@@ -42,7 +42,7 @@ def read_provenance(spec: str) -> dict:
     return {}
 
 
-def teacher_for(spec: str, judge: TeacherConfig, engine: str = "auto", fmt: str = "f16") -> TeacherConfig:
+def teacher_for(spec: str, judge: TeacherConfig, engine: str = "auto", fmt: str = "f32") -> TeacherConfig:
     """openai:MODEL@BASE_URL -> the openai backend (key from the judge's api_key_env); anything else
     is a local student (adapter folder, model folder or .gguf), checked to exist now, answered through
     llama.cpp from a GGUF of its merged weights where one can be made (engine auto), else transformers."""
@@ -81,7 +81,7 @@ def label_of(spec: str, taken: set[str]) -> str:
 def models_of(cfg) -> list[Model]:
     """The students in order, then the base (if any), each with its teacher config."""
     out: list[Model] = []
-    engine = (getattr(cfg, "student_engine", "auto"), getattr(cfg, "student_format", "f16"))
+    engine = (getattr(cfg, "student_engine", "auto"), getattr(cfg, "student_format", "f32"))
     for spec in cfg.students:
         out.append(Model(label_of(spec, {m.label for m in out}), spec, "student", teacher_for(spec, cfg.teacher, *engine),
                          read_provenance(spec) if not spec.startswith("openai:") else {}))

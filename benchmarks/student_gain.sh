@@ -22,13 +22,15 @@ N=${N:-8}                       # candidates per prompt
 MAXC=${MAXC:-2}                 # most constraints per training prompt
 STEPS=${STEPS:-150}             # SFT steps
 ROUNDS=${ROUNDS:-0}             # on-policy DPO rounds after SFT
+SEEDS=${SEEDS:-}                # seed instructions used (empty = all 63)
 LIMIT=${LIMIT:-}                # eval prompts (empty = all 414)
 ANSWER=${ANSWER:-512}           # eval answer tokens
 GGUF=$(.venv/bin/python -c "from datagen.backends.embedded import smollm2_path; print(smollm2_path())")
 t() { local s=$SECONDS; "$@"; echo "== $((SECONDS - s)) s: $*" >&2; }
 
 [ -d "$RUNS/ifdata" ] || t $DG generate --config benchmarks/student_gain.yaml --out "$RUNS" --name ifdata \
-  --method_cfg.variants "$VARIANTS" --method_cfg.n "$N" --method_cfg.max_constraints "$MAXC"
+  --method_cfg.variants "$VARIANTS" --method_cfg.n "$N" --method_cfg.max_constraints "$MAXC" \
+  ${SEEDS:+--method_cfg.limit "$SEEDS"}
 [ -d "$ADAPTERS/ifdata" ] || t $DG train sft --data ifdata --runs "$RUNS" --model "$GGUF" --max_steps "$STEPS" \
   --num_eval 16 --out "$ADAPTERS" --seed 0
 STUDENTS=$ADAPTERS/ifdata/sft-0001

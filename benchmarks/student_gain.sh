@@ -21,6 +21,7 @@ VARIANTS=${VARIANTS:-8}         # constraint sets per seed instruction (63 seeds
 N=${N:-8}                       # candidates per prompt
 MAXC=${MAXC:-2}                 # most constraints per training prompt
 STEPS=${STEPS:-150}             # SFT steps
+HELDOUT=${HELDOUT:-16}          # records held out of SFT for the held-out loss
 ROUNDS=${ROUNDS:-0}             # on-policy DPO rounds after SFT
 SEEDS=${SEEDS:-}                # seed instructions used (empty = all 63)
 LIMIT=${LIMIT:-}                # eval prompts (empty = all 414)
@@ -32,7 +33,7 @@ t() { local s=$SECONDS; "$@"; echo "== $((SECONDS - s)) s: $*" >&2; }
   --method_cfg.variants "$VARIANTS" --method_cfg.n "$N" --method_cfg.max_constraints "$MAXC" \
   ${SEEDS:+--method_cfg.limit "$SEEDS"}
 [ -d "$ADAPTERS/ifdata" ] || t $DG train sft --data ifdata --runs "$RUNS" --model "$GGUF" --max_steps "$STEPS" \
-  --num_eval 16 --out "$ADAPTERS" --seed 0
+  --num_eval "$HELDOUT" --out "$ADAPTERS" --seed 0
 STUDENTS=$ADAPTERS/ifdata/sft-0001
 for r in $(seq 1 "$ROUNDS"); do
   prev=$(echo "$STUDENTS" | awk -F, '{print $NF}')

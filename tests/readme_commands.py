@@ -61,7 +61,7 @@ SMALLER = {
     "generate": FAKE_TEACHER,
     "run": FAKE_TEACHER,
     "filter": FAKE_TEACHER,
-    "select": FAKE_TEACHER,
+    "select": FAKE_TEACHER,  # without --model unless --scorer teacher: select refuses a model it would not use
     "eval": FAKE_TEACHER + " --limit 3 --answer_max_tokens 8 --heldout_max 4 --resamples 200",
     "train": "--max_steps 2 --num_eval 1",
     "sample": "--max_new_tokens 8",
@@ -153,5 +153,8 @@ def command_of(step: Step, url: str, tiny_model: str) -> str:
     text = text.replace(SERVER_URL, url)
     words = text.split()
     if len(words) >= 2 and words[0] == "datagen" and words[1] in SMALLER and "--help" not in words:
-        text += " " + SMALLER[words[1]].format(url=url)
+        extra = SMALLER[words[1]]
+        if words[1] == "select" and "teacher" not in words:
+            extra = extra.replace(" --model fake-model", "")
+        text += " " + extra.format(url=url)
     return text

@@ -9,7 +9,8 @@ loop on the same build and weights, and llama-cpp-python's one-at-a-time Llama (
 
 Rows: `before` = llama_cpp.Llama.create_completion, shipped Q4_1 file, 1 thread, one request after
 another (the old EmbeddedTeacher); `bare` = a plain loop over llama_decode in each of `workers` processes
-(prefill every prompt, then one token of every sequence per call, greedy, no stop test, EOS ignored);
+(waves of n_seq prompts: prefill each whole, then one token of every sequence per call, greedy, no stop
+test, EOS ignored; the same prompts as the teacher's);
 `teacher` = EmbeddedTeacher.complete() (LlamaPool of LlamaBatchEngine). "prompt" runs ask max_tokens=1
 of long prompts; "gen" runs ask 128 tokens of short ones. `busy`: a `python -c 'while 1: pass'` runs
 alongside. Figures in benchmarks/README.md ("Embedded teacher").
@@ -53,55 +54,55 @@ def load() -> str:
 # --- the bare loop -------------------------------------------------------------------------------------
 
 def bare_worker(model: str, prompts: list[str], max_tokens: int, n_seq: int, q) -> None:
+    """Waves of n_seq prompts: prefill each whole, then one token of every sequence a call, greedy."""
     from datagen.backends.llama_batch import LlamaBatchEngine
 
     e = LlamaBatchEngine(model, threads=1, n_seq=n_seq, n_ctx=1024)
     ll, b = e.ll, e.batch
     greedy = ll.llama_sampler_init_greedy()
-    t0 = time.perf_counter()
     n_prompt = gen = 0
-    pos, last = [], []
-    for s, p in enumerate(prompts):
-        toks = e.tokenize(p)
-        for a in range(0, len(toks), e.n_batch):  # the whole prompt at once, up to n_batch a call
-            part = toks[a:a + e.n_batch]
-            for j, t in enumerate(part):
-                b.token[j], b.pos[j], b.n_seq_id[j], b.logits[j] = t, a + j, 1, a + j == len(toks) - 1
-                b.seq_id[j][0] = s
-            b.n_tokens = len(part)
+    t0 = time.perf_counter()
+    for w in range(0, len(prompts), n_seq):
+        ll.llama_memory_clear(e.mem, True)
+        pos, last = [], []
+        for s, p in enumerate(prompts[w:w + n_seq]):
+            toks = e.tokenize(p)
+            for a in range(0, len(toks), e.n_batch):  # the whole prompt at once, up to n_batch a call
+                part = toks[a:a + e.n_batch]
+                for j, t in enumerate(part):
+                    b.token[j], b.pos[j], b.n_seq_id[j], b.logits[j] = t, a + j, 1, a + j == len(toks) - 1
+                    b.seq_id[j][0] = s
+                b.n_tokens = len(part)
+                assert ll.llama_decode(e.ctx, b) == 0
+            n_prompt += len(toks)
+            pos.append(len(toks))
+            last.append(ll.llama_sampler_sample(greedy, e.ctx, -1))
+        gen += len(last)
+        for _ in range(max_tokens - 1):
+            for s in range(len(last)):
+                b.token[s], b.pos[s], b.n_seq_id[s], b.logits[s] = last[s], pos[s], 1, True
+                b.seq_id[s][0] = s
+                pos[s] += 1
+            b.n_tokens = len(last)
             assert ll.llama_decode(e.ctx, b) == 0
-        n_prompt += len(toks)
-        pos.append(len(toks))
-        last.append(ll.llama_sampler_sample(greedy, e.ctx, -1))
-    t1 = time.perf_counter()
-    for _ in range(max_tokens - 1 if max_tokens > 1 else 0):
-        for s in range(len(prompts)):
-            b.token[s], b.pos[s], b.n_seq_id[s], b.logits[s] = last[s], pos[s], 1, True
-            b.seq_id[s][0] = s
-            pos[s] += 1
-        b.n_tokens = len(prompts)
-        assert ll.llama_decode(e.ctx, b) == 0
-        last = [ll.llama_sampler_sample(greedy, e.ctx, s) for s in range(len(prompts))]
-        gen += len(prompts)
-    q.put((n_prompt, t1 - t0, gen + len(prompts), time.perf_counter() - t1))
+            last = [ll.llama_sampler_sample(greedy, e.ctx, s) for s in range(len(last))]
+            gen += len(last)
+    q.put((n_prompt, gen, time.perf_counter() - t0))
 
 
 def bare(model: str, prompts: list[str], max_tokens: int, workers: int, n_seq: int) -> tuple[int, int, float]:
+    """The same prompts as the teacher gets, split between `workers` processes; the slowest one's time
+    (process start and model load not counted)."""
     ctx = multiprocessing.get_context("spawn")
     q = ctx.Queue()
-    per = [prompts[w::workers] for w in range(workers)]
-    chunks = [c[i:i + n_seq] for c in per for i in range(0, len(c), n_seq)]
-    t = time.perf_counter()
-    procs = [ctx.Process(target=bare_worker, args=(model, c, max_tokens, n_seq, q)) for c in chunks[:workers]]
+    procs = [ctx.Process(target=bare_worker, args=(model, prompts[w::workers], max_tokens, n_seq, q))
+             for w in range(workers)]
     for p in procs:
         p.start()
     res = [q.get() for _ in procs]
     for p in procs:
         p.join()
-    wall = time.perf_counter() - t
-    if max_tokens == 1:  # prompt row: the prefill time, not the start of the processes
-        return sum(r[0] for r in res), 0, max(r[1] for r in res)
-    return sum(r[0] for r in res), sum(r[2] for r in res), max(r[3] for r in res) or wall
+    return sum(r[0] for r in res), sum(r[1] for r in res), max(r[2] for r in res)
 
 
 # --- the teacher and the one before -----------------------------------------------------------------
@@ -168,8 +169,7 @@ def main(argv=None) -> int:
             if "bare" in a.only:
                 shape = f"{workers} x 1 thread x {a.n_seq} seqs"
                 row("bare", shape, wname, busy, "prompt", bare(str(fast), long_prompts(16), 1, workers, a.n_seq))
-                row("bare", shape, wname, busy, "gen", bare(str(fast), gen_prompts(workers * a.n_seq), 128, workers,
-                                                            a.n_seq))
+                row("bare", shape, wname, busy, "gen", bare(str(fast), gen_prompts(a.requests), 128, workers, a.n_seq))
             if "teacher" in a.only:
                 t = EmbeddedTeacher(TeacherConfig(endpoint="completions", n_ctx=1024,
                                                   options={"n_seq": a.n_seq, "workers": workers,

@@ -49,6 +49,7 @@ class EmbeddedTeacher:
         from datagen.backends.llama_pool import LlamaPool, usable_cores
         from datagen.backends.weights import FORMATS, build_features, fast_weights
 
+        self._pool, self._counters = None, {}
         opts = dict(cfg.options or {})
         path = Path(cfg.model) if cfg.model else smollm2_path()
         if not path.is_file():
@@ -71,9 +72,16 @@ class EmbeddedTeacher:
             self._pool = LlamaPool(str(path), workers, threads, n_seq, n_ctx=cfg.n_ctx, seed=0)
         except ValueError as exc:
             raise DatagenError(f"cannot load GGUF {path}: {exc}") from None
-        self.engine_info = {"engine": "llama.cpp batch (llama-cpp-python " + llama_cpp.__version__ + ")",
-                            "build": build_features(), "wheel": _wheel_flags(), "weights": path.name,
-                            "workers": workers, "threads": threads, "n_seq": n_seq, "n_ctx": cfg.n_ctx}
+        build = build_features()
+        self._info = {"engine": "llama.cpp batch (llama-cpp-python " + llama_cpp.__version__ + ")", "build": build,
+                      "flags": "avx512" if "AVX512" in build.split() else "avx2", "weights": path.name,
+                      "workers": workers, "threads": threads, "n_seq": n_seq, "n_ctx": cfg.n_ctx}
+
+    @property
+    def engine_info(self) -> dict:
+        """For the manifest: build, weights, workers, threads, batch size, and the workers' counters
+        (prompt tokens computed and reused, generated tokens, decode calls, slot moves)."""
+        return {**self._info, "counters": self._pool.stats() if self._pool is not None else self._counters}
 
     def chat_template(self) -> str | None:
         """The GGUF's own chat template (metadata key tokenizer.chat_template)."""
@@ -127,16 +135,9 @@ class EmbeddedTeacher:
     def close(self) -> None:
         pool = getattr(self, "_pool", None)
         if pool is not None:
+            self._counters = pool.stats()
             pool.close()
             self._pool = None
-
-
-def _wheel_flags() -> str:
-    """The Makefile's flag set of the installed llama-cpp-python (its venv stamp), else "unknown"."""
-    import sys
-
-    stamps = sorted(Path(sys.prefix).glob(".llama-*"))
-    return stamps[-1].name[len(".llama-"):] if stamps else "unknown"
 
 
 def _flatten(messages) -> str:

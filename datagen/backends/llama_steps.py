@@ -5,13 +5,14 @@ The rules that keep a prompt's text independent of what is decoded beside it (ll
 compute a row alone, but pick a different kernel for a lone row than for several, and for one query of a
 stream than for several):
 - a prefill call holds one prompt; flash attention's CPU kernel tiles 64+ queries of a stream and takes its
-  row kernel for fewer, so a prompt of 64+ tokens is fed 64+ at a time and one shorter whole (at least 2:
-  a single row takes another matmul kernel), and each reuses only its own kind's KV;
+  row kernel for fewer, so a prompt's whole 64-row tiles go in calls starting at a multiple of 64 and its
+  last len % 64 rows in a call of their own, and reuse stops at a multiple of 64;
 - a decode call holds one token of every active sequence and at least 2 outputs (a lone sequence gets a
   throwaway companion in a free slot);
 - active sequences sit in slots 0..k-1 (llama.cpp splits a batch at a gap in the sequence ids), so a slot
   freed while nothing waits is filled by moving the last sequence into it (a KV stream copy);
 - a prompt reuses only another prompt's tokens (computed by a prefill call), never generated ones.
+(A lone prompt row, a tail of 1, takes the single-row matmul kernel: always, for that prompt, and never reused.)
 """
 from __future__ import annotations
 
@@ -122,29 +123,30 @@ class Scheduler:
                 self.accept(seq, self.sample(seq, -1))
 
     def prefill(self, slot: int, toks: list[int]) -> None:
-        """A prompt of 64+ tokens goes through flash attention's tiled kernel, every row of it: its new part
-        is at least 64 tokens (reuse backs off) and reuses only another such prompt. A shorter one goes
-        through the row kernel, whole, reusing only another short one."""
-        e, ll = self.e, self.ll
-        long = len(toks) >= FA_TILE
-        best, src = -1, slot
-        for s in [slot] + list(range(e.n_seq)):
-            if (len(e.held[s]) >= FA_TILE) == long:
-                n = common_prefix(e.held[s], toks)
-                if n > best + (MIN_REUSE if s != slot and src == slot else 0):
-                    best, src = n, s
+        """Rows [0, 64k) of a prompt go through flash attention's tiled kernel in calls that start on a
+        multiple of 64, the last len % 64 rows through its row kernel in a call of their own; so a prompt
+        reuses another's KV up to a multiple of 64 only (what the other computed tiled) and every row
+        takes the same kernel whatever was reused."""
+        e, ll, n = self.e, self.ll, len(toks)
+
+        def usable(s: int) -> int:  # reusable rows of slot s's KV: whole 64-row tiles, one row left to compute
+            return min(common_prefix(e.held[s], toks), n - 1) // FA_TILE * FA_TILE
+
+        start, src = usable(slot), slot
+        for s in range(e.n_seq):
+            if s != slot and usable(s) >= start + max(MIN_REUSE, 1):
+                start, src = usable(s), s
         if src != slot:
             self.copy_stream(src, slot)
-        start = max(0, min(best, len(toks) - (FA_TILE if long else 2)))
         ll.llama_memory_seq_rm(e.mem, slot, start, -1)
         e.held[slot] = []
-        rest = len(toks) - start
-        n_chunks = -(-rest // e.n_batch)
-        bounds = [start + rest * c // n_chunks for c in range(n_chunks + 1)]
+        full = n // FA_TILE * FA_TILE
+        step = e.n_batch // FA_TILE * FA_TILE
+        bounds = sorted({*range(start, full, step), full, n})  # 64-aligned calls, then the tail alone
         for a, b in zip(bounds, bounds[1:]):
-            self.put(list(range(a, b)), toks[a:b], [slot] * (b - a), last_logits=b == len(toks))
+            self.put(list(range(a, b)), toks[a:b], [slot] * (b - a), last_logits=b == n)
         e.held[slot] = list(toks)
-        self.stats["prompt_tokens"] += rest
+        self.stats["prompt_tokens"] += len(toks) - start
         self.stats["prompt_reused"] += start
 
     def copy_stream(self, src: int, dst: int) -> None:

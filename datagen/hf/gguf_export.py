@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 from datagen.hf import models
@@ -37,18 +34,8 @@ def export_student(model: str, adapter: str | None, identity: str, fmt: str = DE
     key = hashlib.sha256(f"{identity}\0{fmt}\0{EXPORT_VERSION}".encode()).hexdigest()[:24]
     target = models.cache_root() / "gguf" / key
     if not (target / "source.json").is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
-        try:
-            info = write_student_gguf(model, adapter, tmp / "model.gguf", fmt) | {"identity": identity}
-            (tmp / "source.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-            try:
-                os.replace(tmp, target)
-            except OSError:  # another process finished first: keep its copy
-                if not (target / "source.json").is_file():
-                    raise
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+        models.publish_cached(target, lambda tmp: write_student_gguf(model, adapter, tmp / "model.gguf", fmt)
+                              | {"identity": identity})
     return target / "model.gguf"
 
 

@@ -78,12 +78,22 @@ def resolve_model(spec: str | None, convert: Callable[[Path, Path], None] | None
 
 def _convert_once(gguf: Path, target: Path, convert: Callable[[Path, Path], None]) -> None:
     """Convert into a temp folder beside the target and rename it into place (never half-written)."""
+    def fill(tmp: Path) -> dict:
+        convert(gguf, tmp)
+        return {"gguf": str(gguf.resolve()), "size": gguf.stat().st_size, "sha256": file_sha(gguf)}
+
+    publish_cached(target, fill)
+
+
+def publish_cached(target: Path, fill: Callable[[Path], dict]) -> None:
+    """`fill(tmp)` writes a cache folder's files into a temp folder beside `target` and returns what goes
+    into its source.json; the folder is then renamed into place in one step. A concurrent process that
+    finished first keeps its copy."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
     try:
-        convert(gguf, tmp)
-        meta = {"gguf": str(gguf.resolve()), "size": gguf.stat().st_size, "sha256": file_sha(gguf)}
-        (tmp / "source.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        info = fill(tmp)
+        (tmp / "source.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
         try:
             os.replace(tmp, target)
         except OSError:  # another process finished first: keep its copy

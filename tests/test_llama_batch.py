@@ -70,3 +70,26 @@ def test_stop_string_and_order(engine):
 def test_prompt_longer_than_the_window_is_an_error(engine):
     [[gen]] = engine.generate(["word " * 600], max_tokens=4, temperature=0.0)
     assert gen.finish_reason == "error" and "exceed context window of 512" in gen.error
+
+
+def test_the_pool_spreads_a_small_wave_over_its_workers():
+    """Two prompts on two workers of 16 slots: one each (the first worker once took both while the second
+    idled), and the answers are the ones a single engine gives."""
+    from datagen.backends.llama_pool import LlamaPool
+
+    path = str(fast_weights(smollm2_path()))
+    jobs = [Job(f"A short note about {w}:", max_tokens=8, temperature=0.0, n=1, seed=1) for w in ("rain", "bread")]
+    pool = LlamaPool(path, workers=2, n_seq=16, n_ctx=512, seed=0)
+    try:
+        got = {}
+        pool.run(jobs, lambda i, gens: got.__setitem__(i, [g.text for g in gens]))
+        per_worker = [s.get("generated_tokens", 0) for s in pool.worker_stats()]
+    finally:
+        pool.close()
+    assert all(n > 0 for n in per_worker), per_worker
+    one = LlamaBatchEngine(path, threads=1, n_seq=2, n_ctx=512, seed=0)
+    try:
+        assert [[g.text for g in o] for o in one.generate([j.prompt for j in jobs], max_tokens=8, temperature=0.0)] \
+            == [got[0], got[1]]
+    finally:
+        one.close()

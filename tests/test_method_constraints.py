@@ -165,3 +165,19 @@ def test_variants_give_each_instruction_several_constraint_sets(server, seeds, t
     three = {r.instruction for r in open_version("three", str(tmp_path)).records()}
     assert one <= three and len(three) > len(one)
     assert all(sum(i.startswith(s + "\n") for i in three) <= 3 for s in SEEDS)
+
+
+def test_repair_rewrites_a_failing_candidate_by_rule_and_keeps_it_only_when_it_then_passes(server, seeds, tmp_path):
+    argv = ["--method_cfg.kinds", "no_commas,lowercase"]
+    v, records, rej = generate(server, seeds, tmp_path / "r", "best", *argv, "--method_cfg.repair", "true")
+    kept = by_seed(records)
+    assert sorted(kept) == sorted(SEEDS)  # every candidate has a capital: none passes lowercase as written
+    assert kept["Name a planet."].output == "sure there are 3 good ways to do it."
+    assert kept["Name a city."].output == PASS_TOO.lower()
+    assert kept["Name a color."].output == FAIL_ONE.lower()  # it met no_commas already: tried first
+    for r in records:
+        assert r.meta["repaired"] is True and r.meta["passed"] and r.meta["pass_rate"] == 0.0
+    stats = v.manifest()["method_stats"]["constraints"]
+    assert stats["repaired"] == 3 and stats["pass_at_n"] == 0.0  # the teacher's own rates stay as they were
+    _, plain, _ = generate(server, seeds, tmp_path / "p", "best", *argv)
+    assert plain == []

@@ -94,20 +94,24 @@ class LlamaPool:
             raise RuntimeError("an embedded teacher worker process died (out of memory? killed?)") from None
 
     def run(self, jobs: Sequence[Job], on_done: Callable[[int, list[Generated]], None]) -> None:
-        """Every job answered, on_done(i, gens) as each finishes. A worker holds up to 1.5x its slots'
-        worth of candidates, so it never waits for the next job while one finishes."""
+        """Every job answered, on_done(i, gens) as each finishes. Each job goes to the least loaded worker
+        (a wave of 8 prompts is 4 and 4 on two workers, not 8 on the first while the second idles), and a
+        worker holds up to 1.5x its slots' worth of candidates, so it never waits for the next job while
+        one finishes."""
         todo = deque(range(len(jobs)))
         load = {c: 0 for c in self.conns}
         cap = self.n_seq + self.n_seq // 2
 
-        def feed(conn) -> None:
-            while todo and (load[conn] == 0 or load[conn] + jobs[todo[0]].n <= cap):
+        def feed() -> None:
+            while todo:
+                conn = min(self.conns, key=load.__getitem__)  # the first of equals: a fixed order
+                if load[conn] and load[conn] + jobs[todo[0]].n > cap:
+                    return
                 i = todo.popleft()
                 conn.send(("job", i, jobs[i]))
                 load[conn] += jobs[i].n
 
-        for conn in self.conns:
-            feed(conn)
+        feed()
         left = len(jobs)
         while left:
             for conn in wait([c for c in self.conns if load[c]]):
@@ -117,14 +121,21 @@ class LlamaPool:
                 load[conn] -= jobs[msg[1]].n
                 left -= 1
                 on_done(msg[1], msg[2])
-                feed(conn)
+                feed()
 
-    def stats(self) -> dict:
-        """The workers' counters summed: prompt_tokens, prompt_reused, generated_tokens, decode_calls, moves."""
-        total: dict = {}
+    def worker_stats(self) -> list[dict]:
+        """Each worker's counters: prompt_tokens, prompt_reused, generated_tokens, decode_calls, moves."""
+        out = []
         for conn in self.conns:
             conn.send(("stats",))
-            for k, v in self._recv(conn)[1].items():
+            out.append(self._recv(conn)[1])
+        return out
+
+    def stats(self) -> dict:
+        """The workers' counters summed."""
+        total: dict = {}
+        for one in self.worker_stats():
+            for k, v in one.items():
                 total[k] = total.get(k, 0) + v
         return total
 

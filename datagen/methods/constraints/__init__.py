@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from datagen.errors import DatagenError
 from datagen.methods.answer import candidates, make_pair
-from datagen.methods.constraints.select import choose, judge
+from datagen.methods.constraints.select import choose, judge, repaired
 from datagen.methods.constraints.tally import Tally
 from datagen.record import Record
 from datagen.teacher import Request
@@ -54,6 +54,10 @@ class Config:
                                         "candidates pass (AutoIF filters by pass rate); 0 = one passing is enough"})
     min_words: int = field(default=3, metadata={
         "min": 0, "help": "a candidate with fewer words is dropped (too_short) before verification"})
+    repair: bool = field(default=False, metadata={"help": (
+        "when no candidate passes, rewrite the best failing one by rule for the format kinds "
+        "(datagen/constraints/repair.py: case, commas, layout, prefixes, suffixes, quotes, JSON, a cut at a "
+        "sentence end) and keep it if it then passes; marked meta.repaired")})
 
 
 def kind_pool(cfg: Config) -> tuple[str, ...]:
@@ -132,6 +136,10 @@ def run(seeds: list[Record], teacher, cfg: Config, ctx) -> list[Record]:
         asked = len(comp.choices[: cfg.n])
         judged = judge(prompt, cands, cfg.min_words, asked)
         tally.add(judged, asked)
+        if cfg.repair and not any(j.passed for j in judged):
+            fixed = repaired(prompt, judged, cfg.min_words, rng_for(ctx.sampling.seed, prompt))
+            tally.repaired += len(fixed)
+            judged = fixed + judged
         out.extend(keep(prompt, judged, cfg, ctx))
     ctx.stats["constraints"] = tally.summary()
     ctx.stats["answered"] = len(out)

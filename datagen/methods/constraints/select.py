@@ -56,6 +56,26 @@ def judge(prompt: Record, cands: list[Record], min_words: int, asked: int | None
     return out
 
 
+def repaired(prompt: Record, judged: list[Judged], min_words: int, rng) -> list[Judged]:
+    """When no candidate passed: the failing candidates, most constraints met first, rewritten by rule
+    (datagen/constraints/repair.py); the first rewrite that passes guard and verification, marked
+    meta.repaired, with the teacher's own pass rate kept. [] when none does."""
+    from datagen.constraints.repair import repair
+
+    wanted = prompt.meta.get("constraints", [])
+    for j in sorted((j for j in judged if j.guard is None), key=lambda j: -j.result["fraction"]):
+        text = repair(j.record.output or "", wanted, rng)
+        if text is None or text == j.record.output:
+            continue
+        rec = j.record.replace(output=text, meta={**j.record.meta, "repaired": True})
+        (new,) = judge(prompt, [rec], min_words)
+        if new.passed:
+            new.record = new.record.replace(meta={**new.record.meta, "pass_rate": j.record.meta["pass_rate"],
+                                                  "candidate_scores": j.record.meta["candidate_scores"]})
+            return [new]
+    return []
+
+
 def failed_kinds(j: Judged) -> str:
     kinds = [c["kind"] for c in j.record.meta.get("constraints", [])]
     return ", ".join(k for k, ok in zip(kinds, j.result["strict"]) if not ok)

@@ -12,6 +12,7 @@ from collections import Counter
 class Tally:
     def __init__(self) -> None:
         self.prompts = self.candidates = self.passing = self.any_passing = 0
+        self.repaired = 0  # prompts kept through a rule-rewritten answer (method_cfg.repair), not in pass@n
         self.guard: Counter = Counter()
         self.kind_cands: Counter = Counter()   # kind -> candidates asked to meet it
         self.kind_pass: Counter = Counter()    # kind -> candidates that met it
@@ -45,6 +46,7 @@ class Tally:
 
         return {"prompts": self.prompts, "candidates": self.candidates, "passing_candidates": self.passing,
                 "pass_at_1": ratio(self.passing, self.candidates), "pass_at_n": ratio(self.any_passing, self.prompts),
+                "repaired": self.repaired,
                 "dropped_by_guard": {k: v for k, v in sorted(self.guard.items()) if v},
                 "per_kind": {k: {"prompts": self.kind_prompts[k],
                                  "pass_at_1": ratio(self.kind_pass[k], self.kind_cands[k]),

@@ -4,21 +4,22 @@
 # The whole recipe in one command, on 2 CPU cores and no GPU: the embedded SmolLM2-135M-Instruct as
 # teacher, constraint prompts from the bundled seeds (training kinds and training wordings only), N
 # candidates each, verified, the passing ones kept (rejection sampling: RFT, Yuan et al. 2023; AutoIF,
-# Dong et al. 2024), 13-gram decontaminated against both eval sets -> a SmolLM2-135M LoRA student (SFT)
+# Dong et al. 2024; where none passes, the best one rewritten by rule for the format kinds and kept if it
+# then passes: method_cfg.repair), 13-gram decontaminated against both eval sets -> a SmolLM2-135M LoRA student (SFT)
 # -> `datagen eval` of the student and its base on the held-out set (414 prompts we wrote: tasks,
 # wordings and half the kinds never seen in training), both answered greedily through the same engine,
 # with paired differences (bootstrap 95% interval, McNemar's exact p) -> `datagen compare`.
 # An optional on-policy round (ROUNDS=1): the student answers the prompts again, passing vs failing
 # answers make DPO pairs, DPO from the SFT adapter, evaluated beside it.
 #
-#   bash benchmarks/student_gain.sh                 # OUT=gain VARIANTS=8 N=8 STEPS=150 ROUNDS=0
+#   bash benchmarks/student_gain.sh                 # OUT=gain VARIANTS=8 N=4 STEPS=150 ROUNDS=0
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DG=${DG:-.venv/bin/datagen}
 OUT=${OUT:-gain}
 RUNS=$OUT/runs ADAPTERS=$OUT/adapters EVALS=$OUT/evals
 VARIANTS=${VARIANTS:-8}         # constraint sets per seed instruction (63 seeds)
-N=${N:-8}                       # candidates per prompt
+N=${N:-4}                       # candidates per prompt
 MAXC=${MAXC:-2}                 # most constraints per training prompt
 STEPS=${STEPS:-150}             # SFT steps
 HELDOUT=${HELDOUT:-16}          # records held out of SFT for the held-out loss

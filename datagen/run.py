@@ -51,7 +51,12 @@ class RunConfig(SessionConfig):
 
 
 def resolve_method_cfg(cfg: RunConfig):
-    return C.build(METHODS[cfg.method].Config, cfg.method_cfg, "method_cfg.")
+    """The method's typed Config; the options given (`--method_cfg.n 8` arrives as "8") are written back
+    into cfg.method_cfg typed, so the manifest's config records 8, as from YAML."""
+    method_cfg = C.build(METHODS[cfg.method].Config, cfg.method_cfg, "method_cfg.")
+    typed = C.to_dict(method_cfg)
+    cfg.method_cfg = {k: typed.get(k, v) for k, v in cfg.method_cfg.items()}
+    return method_cfg
 
 
 def run_id_of(cfg: RunConfig, method_cfg=None) -> str:

@@ -53,6 +53,15 @@ def test_yaml_fills_and_flags_override(tmp_path):
     assert resolve_method_cfg(cfg).limit == 3
 
 
+def test_method_options_from_flags_are_recorded_typed():
+    """`--method_cfg.n 8` arrives as "8"; the manifest's config records 8, as YAML gives it."""
+    cfg = load_run_config(["--method", "constraints", "--method_cfg.n", "8", "--method_cfg.min_pass_rate", "0.5",
+                           "--method_cfg.repair", "true"])
+    got = {k: cfg.method_cfg[k] for k in ("n", "min_pass_rate", "repair")}
+    assert got == {"n": 8, "min_pass_rate": 0.5, "repair": True} and type(got["n"]) is int
+    assert resolve_method_cfg(cfg).n == 8
+
+
 def test_preset_of_method_is_used_without_config():
     cfg = load_run_config(["--method", "answer"])
     assert cfg.method == "answer" and cfg.seed is not None

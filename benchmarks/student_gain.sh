@@ -24,6 +24,7 @@ MAXC=${MAXC:-2}                 # most constraints per training prompt
 STEPS=${STEPS:-150}             # SFT steps
 HELDOUT=${HELDOUT:-16}          # records held out of SFT for the held-out loss
 ROUNDS=${ROUNDS:-0}             # on-policy DPO rounds after SFT
+DPO_STEPS=${DPO_STEPS:-$STEPS}  # DPO steps a round
 SEEDS=${SEEDS:-}                # seed instructions used (empty = all 63)
 LIMIT=${LIMIT:-}                # eval prompts (empty = all 414)
 ANSWER=${ANSWER:-512}           # eval answer tokens
@@ -42,7 +43,7 @@ for r in $(seq 1 "$ROUNDS"); do
     --teacher student --model "$prev" --seed "$r" --method_cfg.variants "$VARIANTS" --method_cfg.n 4 \
     --method_cfg.max_constraints "$MAXC" --method_cfg.keep pairs --config benchmarks/student_gain.yaml
   [ -d "$ADAPTERS/ifpairs_r$r" ] || t $DG train dpo --data "ifpairs_r$r" --runs "$RUNS" --model "$GGUF" \
-    --adapter "$prev" --max_steps "$STEPS" --num_eval 8 --out "$ADAPTERS" --seed 0
+    --adapter "$prev" --max_steps "$DPO_STEPS" --num_eval 8 --out "$ADAPTERS" --seed 0
   STUDENTS="$STUDENTS,$ADAPTERS/ifpairs_r$r/dpo-0001"
 done
 t $DG eval --students "$STUDENTS" --eval_set heldout ${LIMIT:+--limit "$LIMIT"} --answer_max_tokens "$ANSWER" \

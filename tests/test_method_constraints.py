@@ -181,3 +181,16 @@ def test_repair_rewrites_a_failing_candidate_by_rule_and_keeps_it_only_when_it_t
     assert stats["repaired"] == 3 and stats["pass_at_n"] == 0.0  # the teacher's own rates stay as they were
     _, plain, _ = generate(server, seeds, tmp_path / "p", "best", *argv)
     assert plain == []
+
+
+def test_pair_unfinished_puts_a_looping_or_cut_off_answer_on_the_rejected_side(server, seeds, tmp_path):
+    v, records, rej = generate(server, seeds, tmp_path, "pairs", "--method_cfg.pair_unfinished", "true")
+    pairs = by_seed(records)
+    assert sorted(pairs) == ["Name a city.", "Name a color."]  # the city now pairs too: it had no failing answer
+    for seed, passing in (("Name a color.", PASS), ("Name a city.", PASS_TOO)):
+        p = pairs[seed]
+        assert p.output == passing and "come again" in p.rejected  # candidate 4, the first unfinished one
+        assert p.meta["rejected"]["guard"] == "repetitive" and p.meta["rejected"]["score"] == 0.0
+    planet = rej.filter(pl.col("instruction").str.contains("planet"))
+    assert {"repetitive", "truncated"} <= set(planet["reason"])  # no pair formed: dropped by its guard as before
+    assert rej.filter(pl.col("instruction").str.contains("color") & (pl.col("reason") == "repetitive")).height == 0

@@ -157,7 +157,8 @@ def best_of_n(groups: list[tuple[Record, list[Record]]], scorer, keep: str, ctx)
 
 def side(r: Record) -> dict:
     """One side of a best-of-n pair in its meta: side(rec) -> {"id": "3f1c...", "score": -4.0, "sample": 2}"""
-    return {"id": r.id, "score": r.meta["score"], "sample": r.meta.get("sample")}
+    return {"id": r.id, "score": r.meta["score"], "sample": r.meta.get("sample"),
+            **({"guard": r.meta["guard"]} if "guard" in r.meta else {})}
 
 
 def make_pair(prompt: Record, chosen: Record, rejected: Record, n_scored: int, note: dict, ctx):

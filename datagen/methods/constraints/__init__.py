@@ -54,6 +54,10 @@ class Config:
                                         "candidates pass (AutoIF filters by pass rate); 0 = one passing is enough"})
     min_words: int = field(default=3, metadata={
         "min": 0, "help": "a candidate with fewer words is dropped (too_short) before verification"})
+    pair_unfinished: bool = field(default=False, metadata={"help": (
+        "keep pairs: a candidate the guard dropped as cut off by max_tokens or looping is the rejected side "
+        "when there is one (marked meta.rejected.guard), so DPO learns to end an answer; otherwise the failing "
+        "one that met fewest constraints")})
     repair: bool = field(default=False, metadata={"help": (
         "when no candidate passes, rewrite the best failing one by rule for the format kinds "
         "(datagen/constraints/repair.py: case, commas, layout, prefixes, suffixes, quotes, JSON, a cut at a "
@@ -147,7 +151,7 @@ def run(seeds: list[Record], teacher, cfg: Config, ctx) -> list[Record]:
 
 
 def keep(prompt: Record, judged, cfg: Config, ctx) -> list[Record]:
-    plan = choose(judged, cfg.keep, cfg.min_pass_rate)
+    plan = choose(judged, cfg.keep, cfg.min_pass_rate, cfg.pair_unfinished)
     for rec, reason, detail in plan.rejections:
         ctx.reject(rec, reason, "verify", detail)
     if plan.pair is None:
@@ -155,5 +159,6 @@ def keep(prompt: Record, judged, cfg: Config, ctx) -> list[Record]:
     chosen, rejected = plan.pair
     note = {k: v for k, v in chosen.meta.items() if k in ("constraints", "base_instruction", "candidate_scores",
                                                            "pass_rate", "scorer")}
-    pair = make_pair(prompt, chosen, rejected, sum(j.guard is None for j in judged), note, ctx)
+    scored = sum(j.guard is None for j in judged) + ("guard" in rejected.meta)  # a pair_unfinished side counts
+    pair = make_pair(prompt, chosen, rejected, scored, note, ctx)
     return [pair] if pair is not None else []

@@ -81,14 +81,33 @@ def failed_kinds(j: Judged) -> str:
     return ", ".join(k for k, ok in zip(kinds, j.result["strict"]) if not ok)
 
 
-def choose(judged: list[Judged], keep: str, min_pass_rate: float) -> Plan:
-    """What a prompt's judged candidates give under `keep`, and every other candidate's rejection."""
+UNFINISHED = ("truncated", "repetitive")  # guards a pairs run may use as the rejected side (pair_unfinished)
+
+
+def _guard_reason(j: Judged) -> tuple[str, str]:
+    return j.guard if isinstance(j.guard, tuple) else (j.guard, "")
+
+
+def unfinished(judged: list[Judged]) -> Judged | None:
+    """The first candidate the guard dropped as cut off or looping, with score 0 in its meta: the rejected side
+    that teaches a student to stop (a verified failing answer at least ended)."""
+    for j in judged:
+        if j.guard and _guard_reason(j)[0] in UNFINISHED:
+            j.record = j.record.replace(meta={**j.record.meta, "score": 0.0, "guard": _guard_reason(j)[0]})
+            return j
+    return None
+
+
+def choose(judged: list[Judged], keep: str, min_pass_rate: float, pair_unfinished: bool = False) -> Plan:
+    """What a prompt's judged candidates give under `keep`, and every other candidate's rejection.
+    `pair_unfinished` (keep pairs): a cut-off or looping candidate, when there is one, is the rejected side."""
     plan = Plan()
     verified = []
+    loose_end = unfinished(judged) if keep == "pairs" and pair_unfinished else None
     for j in judged:
         if j.guard:
-            reason, detail = j.guard if isinstance(j.guard, tuple) else (j.guard, "")
-            plan.rejections.append((j.record, reason, detail))
+            if j is not loose_end:
+                plan.rejections.append((j.record, *_guard_reason(j)))
         else:
             verified.append(j)
     if keep == "all":
@@ -100,6 +119,10 @@ def choose(judged: list[Judged], keep: str, min_pass_rate: float) -> Plan:
     low = bool(passing) and rate < min_pass_rate
     best = passing[0] if passing and not low else None
     worst = min(failing, key=lambda j: j.result["fraction"]) if failing else None  # first of equals
+    if loose_end is not None and best is None:  # no pair forms: it is rejected by its guard after all
+        plan.rejections.append((loose_end.record, *_guard_reason(loose_end)))
+    elif loose_end is not None:
+        worst = loose_end
     if keep == "pairs" and best is not None and worst is not None:
         plan.pair = (best.record, worst.record)
     elif keep == "best" and best is not None:

@@ -101,12 +101,11 @@ class LlamaPool:
         waits one decode step for its next job."""
         todo = deque(range(len(jobs)))
         load = {c: 0 for c in self.conns}
-        cap = self.n_seq
 
         def feed() -> None:
             while todo:
                 conn = min(self.conns, key=load.__getitem__)  # the first of equals: a fixed order
-                if load[conn] and load[conn] + jobs[todo[0]].n > cap:
+                if load[conn] and load[conn] + jobs[todo[0]].n > self.n_seq:
                     return
                 i = todo.popleft()
                 conn.send(("job", i, jobs[i]))

@@ -17,16 +17,18 @@ import json
 import random
 import re
 
+from datagen.constraints.text import sentences, words
+
 # Own short lines for the suffixes a prompt may ask for (written for datagen).
 _QUESTIONS = ("Does that help?", "What do you think?", "Would you like more detail?", "Shall I go on?",
               "Is there anything you would add?")
 _POSTSCRIPTS = ("I hope this is useful.", "Feel free to ask for more.", "Thanks for reading.",
                 "Let me know if anything is unclear.")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 def _sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_END.split(" ".join(text.split())) if s.strip()]
+    """The answer's sentences as the checkers count them (datagen/constraints/text.py), on one line."""
+    return sentences(" ".join(text.split()))
 
 
 def _plain(text: str) -> str:
@@ -53,7 +55,7 @@ def _cut(text: str, limit: int) -> str | None:
     """Whole sentences from the start while the word count stays within limit."""
     kept, count = [], 0
     for s in _sentences(text):
-        w = len(s.split())
+        w = len(words(s))  # IFEval's words, as word_count counts them
         if count + w > limit:
             break
         kept.append(s)
@@ -61,7 +63,7 @@ def _cut(text: str, limit: int) -> str | None:
     return " ".join(kept) or None
 
 
-def _words_limit(c: dict) -> int | None:
+def _upper_limit(c: dict) -> int | None:
     if c.get("relation") in ("at_most", "less_than"):
         return c["n"] - (c["relation"] == "less_than")
     return None
@@ -69,19 +71,21 @@ def _words_limit(c: dict) -> int | None:
 
 def _room(constraints: list[dict]) -> tuple[int, int]:
     """Words and sentences the prefixes and suffixes will add (most a rule can add), kept free by a cut."""
-    count = lambda t: len(re.findall(r"\w+", t))  # noqa: E731  (IFEval's word: a run of word characters)
+    def count(t: str) -> int:
+        return len(words(t))
+
     most = {"title": 5, "end_with_question": max(map(count, _QUESTIONS)),
             "postscript": max(map(count, _POSTSCRIPTS))}
     edges = [c for c in constraints if c["kind"] in _EDGE]
-    words = sum(most.get(c["kind"], 0) + count(c.get("phrase", "") + " " + c.get("marker", "")) for c in edges)
-    return words, len(edges)
+    added = sum(most.get(c["kind"], 0) + count(c.get("phrase", "") + " " + c.get("marker", "")) for c in edges)
+    return added, len(edges)
 
 
 def _layout(text: str, c: dict, room: tuple[int, int] = (0, 0)) -> str | None:
     """`room`: words and sentences kept free for the prefixes and suffixes added after a cut."""
     kind, n = c["kind"], c.get("n")
     if kind in ("word_count", "sentence_count"):
-        limit = _words_limit(c)
+        limit = _upper_limit(c)
         if limit is None:
             return text
         if kind == "word_count":
@@ -104,8 +108,9 @@ def _layout(text: str, c: dict, room: tuple[int, int] = (0, 0)) -> str | None:
 
 
 def _title(text: str) -> str:
-    words = re.findall(r"[A-Za-z']+", _sentences(_plain(text))[0] if _plain(text) else "")[:5]
-    return "<<" + " ".join(w.capitalize() for w in words) + ">>\n" + text if words else text
+    first = _sentences(_plain(text))[:1]
+    head = re.findall(r"[A-Za-z']+", first[0])[:5] if first else []
+    return "<<" + " ".join(w.capitalize() for w in head) + ">>\n" + text if head else text
 
 
 def _edge(text: str, c: dict, rng: random.Random) -> str:

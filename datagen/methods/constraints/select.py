@@ -89,13 +89,9 @@ def _guard_reason(j: Judged) -> tuple[str, str]:
 
 
 def unfinished(judged: list[Judged]) -> Judged | None:
-    """The first candidate the guard dropped as cut off or looping, with score 0 in its meta: the rejected side
-    that teaches a student to stop (a verified failing answer at least ended)."""
-    for j in judged:
-        if j.guard and _guard_reason(j)[0] in UNFINISHED:
-            j.record = j.record.replace(meta={**j.record.meta, "score": 0.0, "guard": _guard_reason(j)[0]})
-            return j
-    return None
+    """The first candidate the guard dropped as cut off or looping: the rejected side that teaches a student
+    to stop (a verified failing answer at least ended)."""
+    return next((j for j in judged if j.guard and _guard_reason(j)[0] in UNFINISHED), None)
 
 
 def choose(judged: list[Judged], keep: str, min_pass_rate: float, pair_unfinished: bool = False) -> Plan:
@@ -124,7 +120,10 @@ def choose(judged: list[Judged], keep: str, min_pass_rate: float, pair_unfinishe
     elif loose_end is not None:
         worst = loose_end
     if keep == "pairs" and best is not None and worst is not None:
-        plan.pair = (best.record, worst.record)
+        rejected = worst.record
+        if worst is loose_end:  # scored 0 and named by its guard in the pair's meta
+            rejected = rejected.replace(meta={**rejected.meta, "score": 0.0, "guard": _guard_reason(worst)[0]})
+        plan.pair = (best.record, rejected)
     elif keep == "best" and best is not None:
         plan.kept = [best.record]
     for j in verified:

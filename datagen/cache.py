@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Sequence
 
@@ -37,22 +38,42 @@ def request_key(teacher_name: str, req: Request, endpoint: str = "chat") -> str:
     return sha256_text(canonical_json(content))
 
 
+OPEN_WAIT_S = 5.0  # how long a cache another process is setting up is retried (sqlite's own busy wait: 5 s)
+
+
 class ResponseCache:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         make_dir(self.path.parent, "the response cache's folder")
         self._lock = threading.Lock()
+        deadline = time.monotonic() + OPEN_WAIT_S
+        while True:
+            try:
+                self._db = self._open()
+                return
+            except sqlite3.OperationalError as exc:  # a fresh file set up by several processes at once
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise self.damaged(exc) from None
+                time.sleep(0.1)
+            except sqlite3.DatabaseError as exc:
+                raise self.damaged(exc) from None
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
         try:
-            self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, teacher TEXT,"
-                             " completion TEXT NOT NULL, created_at TEXT DEFAULT CURRENT_TIMESTAMP)")
+            # Switching a new file to WAL needs it alone: SQLite answers "database is locked" at once,
+            # without waiting, while another process (Ray's workers on one cache) does the same.
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, teacher TEXT,"
+                       " completion TEXT NOT NULL, created_at TEXT DEFAULT CURRENT_TIMESTAMP)")
             # Batch API jobs of the openai teacher (datagen/backends/batch_mode.py): sha256 of the
             # uploaded JSONL -> {"file_id", "batch_id", ...}, so a killed run resumes polling.
-            self._db.execute("CREATE TABLE IF NOT EXISTS jobs (key TEXT PRIMARY KEY, job TEXT NOT NULL)")
-        except sqlite3.DatabaseError as exc:
-            raise self.damaged(exc) from None
+            db.execute("CREATE TABLE IF NOT EXISTS jobs (key TEXT PRIMARY KEY, job TEXT NOT NULL)")
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
 
     def damaged(self, exc: Exception) -> DatagenError:
         """The error to show for a failed cache operation: a full disk is no damage (the answers in the

@@ -159,3 +159,45 @@ def test_no_cache_means_every_call_is_sent():
     t.complete([req("a")])
     t.complete([req("a")])
     assert len(inner.seen) == 2 and t.stats.cache_hits == 0
+
+
+class _LockedOnce:
+    """A connection whose first statements fail as SQLite fails them when another process is switching the
+    same new file to WAL: "database is locked" at once, no busy wait."""
+    fails = 0
+
+    def __init__(self, real, left):
+        self.real, self.left = real, left
+
+    def execute(self, *a):
+        if self.left:
+            self.left -= 1
+            _LockedOnce.fails += 1
+            raise sqlite3.OperationalError("database is locked")
+        return self.real.execute(*a)
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+
+def test_a_cache_another_process_is_setting_up_is_retried_then_opened(tmp_path, monkeypatch):
+    real_connect, calls = sqlite3.connect, []
+    monkeypatch.setattr(_LockedOnce, "fails", 0)
+
+    def connect(*a, **k):
+        calls.append(1)
+        return _LockedOnce(real_connect(*a, **k), 1 if len(calls) <= 2 else 0)
+
+    monkeypatch.setattr(sqlite3, "connect", connect)
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    assert len(calls) == 3 and _LockedOnce.fails == 2 and len(cache) == 0
+
+
+def test_a_cache_locked_for_good_is_one_error_after_the_wait(tmp_path, monkeypatch):
+    import datagen.cache as C
+
+    real_connect = sqlite3.connect
+    monkeypatch.setattr(sqlite3, "connect", lambda *a, **k: _LockedOnce(real_connect(*a, **k), 10**9))
+    monkeypatch.setattr(C, "OPEN_WAIT_S", 0.3)
+    with pytest.raises(DatagenError, match="database is locked"):
+        ResponseCache(tmp_path / "c.sqlite")

@@ -25,6 +25,7 @@ STEPS=${STEPS:-150}             # SFT steps
 HELDOUT=${HELDOUT:-16}          # records held out of SFT for the held-out loss
 ROUNDS=${ROUNDS:-0}             # on-policy DPO rounds after SFT
 DPO_STEPS=${DPO_STEPS:-$STEPS}  # DPO steps a round
+PAIR_UNFINISHED=${PAIR_UNFINISHED:-true}  # a round's cut-off or looping answer is the rejected side
 SEEDS=${SEEDS:-}                # seed instructions used (empty = all 63)
 LIMIT=${LIMIT:-}                # eval prompts (empty = all 414)
 ANSWER=${ANSWER:-512}           # eval answer tokens
@@ -41,7 +42,8 @@ for r in $(seq 1 "$ROUNDS"); do
   prev=$(echo "$STUDENTS" | awk -F, '{print $NF}')
   [ -d "$RUNS/ifpairs_r$r" ] || t $DG generate --method constraints --out "$RUNS" --name "ifpairs_r$r" \
     --teacher student --model "$prev" --seed "$r" --method_cfg.variants "$VARIANTS" --method_cfg.n 4 \
-    --method_cfg.max_constraints "$MAXC" --method_cfg.keep pairs --config benchmarks/student_gain.yaml
+    --method_cfg.max_constraints "$MAXC" --method_cfg.keep pairs \
+    --method_cfg.pair_unfinished "$PAIR_UNFINISHED" --config benchmarks/student_gain.yaml
   [ -d "$ADAPTERS/ifpairs_r$r" ] || t $DG train dpo --data "ifpairs_r$r" --runs "$RUNS" --model "$GGUF" \
     --adapter "$prev" --max_steps "$DPO_STEPS" --num_eval 8 --out "$ADAPTERS" --seed 0
   STUDENTS="$STUDENTS,$ADAPTERS/ifpairs_r$r/dpo-0001"

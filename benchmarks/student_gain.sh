@@ -29,6 +29,7 @@ PAIR_UNFINISHED=${PAIR_UNFINISHED:-true}  # a round's cut-off or looping answer 
 SEEDS=${SEEDS:-}                # seed instructions used (empty = all 63)
 LIMIT=${LIMIT:-}                # eval prompts (empty = all 414)
 ANSWER=${ANSWER:-512}           # eval answer tokens
+SFT_ARGS=${SFT_ARGS:-}          # more `datagen train sft` flags, e.g. "--lora_target_modules q_proj v_proj o_proj"
 GGUF=$(.venv/bin/python -c "from datagen.backends.embedded import smollm2_path; print(smollm2_path())")
 t() { local s=$SECONDS; "$@"; echo "== $((SECONDS - s)) s: $*" >&2; }
 
@@ -36,7 +37,7 @@ t() { local s=$SECONDS; "$@"; echo "== $((SECONDS - s)) s: $*" >&2; }
   --method_cfg.variants "$VARIANTS" --method_cfg.n "$N" --method_cfg.max_constraints "$MAXC" \
   ${SEEDS:+--method_cfg.limit "$SEEDS"}
 [ -d "$ADAPTERS/ifdata" ] || t $DG train sft --data ifdata --runs "$RUNS" --model "$GGUF" --max_steps "$STEPS" \
-  --num_eval "$HELDOUT" --out "$ADAPTERS" --seed 0
+  --num_eval "$HELDOUT" --out "$ADAPTERS" --seed 0 $SFT_ARGS
 STUDENTS=$ADAPTERS/ifdata/sft-0001
 for r in $(seq 1 "$ROUNDS"); do
   prev=$(echo "$STUDENTS" | awk -F, '{print $NF}')

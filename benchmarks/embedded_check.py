@@ -24,6 +24,11 @@ def prompts(eng) -> list[str]:
     out += [listing + f"Task 12: write about {t} and" for t in TOPICS[6:]]  # a shared start, reused
     out += [f"{t}: {facts} So" for t in TOPICS[:2]]  # ~400 tokens each
     out += [f"{TOPICS[0]}: {facts} Then, to put it in a few words,"]  # reuses ~400 tokens, computes 64
+    # few-shot prompts: shared examples up to the last blank line, then a short (row kernel) or a long
+    # (tiled) last paragraph; the short ones reuse every example row
+    shots = "Answer each task.\n\n" + "".join(f"Task: write about {t}.\nAnswer: {t} is fine.\n\n" for t in TOPICS)
+    out += [shots + f"Task: write about {t} again.\nAnswer:" for t in TOPICS[:3]]
+    out += [shots + f"Task: {facts}\nAnswer:", shots[:-2] + "\nTask: one more.\nAnswer:"]
     return out
 
 

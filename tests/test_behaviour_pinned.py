@@ -7,6 +7,9 @@ A change that is meant to change the data updates PINNED in the same commit and 
 - issue 12: the main-job preset adds minhash, quality, toxicity and decontaminate to its filters.
   On the scripted teacher they drop nothing (23 kept before and after), but the filter list is part
   of the run config, so of the run id in every lineage: self_instruct and its refilter changed.
+- issue 31: Self-Instruct overlaps rounds by default (method_cfg.overlap_rounds: round r+1's instructions are
+  asked with round r's instances, so its prompts show machine tasks up to round r-1): the option joins the
+  run config and round 2's lineage parents change; self_instruct and its refilter changed.
 """
 from __future__ import annotations
 
@@ -26,12 +29,12 @@ from scripted_teacher import scripted_reply  # noqa: E402
 # Nothing listens on 47831.
 PINNED_URL = "http://127.0.0.1:47831/v1"
 PINNED = {
-    "self_instruct": "e8f8330c62dbe5cc463a4985c65f7cde22fc23ed6b774c12be7179237f4ac1e1",
+    "self_instruct": "050d90765cf6799b0f5fa03ba9f12db159e76c29e4d40cb4b993dbd50fb9f0fa",
     "evol_instruct": "c2ff2447e3c4fcec4c4ae8b10e992b7263ba2bf0b5fcac537e88684eb49bca78",
     "self_align": "ad4d17de074aa7275a6f5594207d4a75d7bd670975a3340c384e9b7a52738b30",
     "self_align_pairs": "e08b35d81db93065949916cc9e830c2436bf3c5389ccdcffc5916b8d1801316d",
     "answer": "09bad0fdf34307629f191b5918e324181ef2af3e71d631da272a9835e636a66c",
-    "refilter": "3881fb0f7686b1d2aef3ad9000dd7338880225dc3318b5105100cd1b36a19249",
+    "refilter": "a245c09a8cd8e4f14147d79f0d9934387540f8776eb38847835c7c3f308b08e7",
 }
 
 

@@ -87,7 +87,7 @@ def run_cfg(tmp_path, seed=0, **method):
 
 def test_full_run_lineage_and_funnel(tmp_path):
     teacher = FakeTeacher(scripted)
-    version = run(run_cfg(tmp_path), backend=teacher)
+    version = run(run_cfg(tmp_path, overlap_rounds=False), backend=teacher)  # the paper's order
     records, rejected, m = version.records(), version.rejected(), version.manifest()
     seeds = {s.id: s for s in load_seeds()}
     gen_tpl = TemplateLoader().load("self_instruct/generate")
@@ -122,6 +122,53 @@ def test_full_run_lineage_and_funnel(tmp_path):
         "not_novel": 2, "unsuitable_keyword": 2}
     assert m["teacher_stats"]["requests"] == 2 * (2 + 4 + 4)
     assert m["templates"]["self_instruct/is_classification"]
+
+
+class Calls(FakeTeacher):
+    """Records which steps of which rounds went to the teacher together: [["gen-1"], ["cls-1"], ...]."""
+
+    def __init__(self, respond):
+        super().__init__(respond)
+        self.calls = []
+
+    def complete(self, requests, on_result=None):
+        self.calls.append(sorted({"-".join(r.key.split("-")[:2]) for r in requests}))
+        return super().complete(requests, on_result)
+
+
+def test_overlapped_rounds_send_next_instructions_with_instances(tmp_path):
+    teacher = Calls(scripted)  # 2 prompts a round, 2 tasks kept from each: 4 a round
+    v = run(run_cfg(tmp_path, num_instructions=10), backend=teacher)
+    # round r+1's instructions go out with round r's instances while round r+1 is sure to be needed
+    # (4 + 4 < 10 after round 2's classification); round 3 can reach 10, so nothing is asked ahead of it
+    assert teacher.calls == [["gen-1"], ["cls-1"], ["gen-2", "inst-1"], ["cls-2"], ["gen-3", "inst-2"], ["cls-3"],
+                             ["inst-3"]]
+    records, m = v.records(), v.manifest()
+    assert len(records) == 12 and [r["round"] for r in m["method_stats"]["rounds"]] == [1, 2, 3]
+    assert m["teacher_stats"]["requests"] == 3 * (2 + 4 + 4)
+    step = {r.id: r.lineage.step for r in records}
+    # a round's prompts show machine tasks of rounds up to two before it: round 2 none, round 3 round 1's
+    shown = {r.lineage.step: {step[p] for p in r.lineage.parents if p in step} for r in records}
+    assert shown == {1: set(), 2: set(), 3: {1}}
+    # the same records as the sequential order would keep, in kind: every task has its instance
+    assert all(r.output for r in records) and {x.reason for x in v.rejected()} == {"unsuitable_keyword", "not_novel"}
+
+
+def test_overlap_changes_only_which_machine_tasks_are_shown(tmp_path):
+    """One round: nothing to overlap, so both orders keep the same data (the run ids differ: the option is
+    part of the run's config); over three rounds only the machine tasks shown, so the tasks made, differ."""
+    def data(v):
+        return [(r.instruction, r.input, r.output) for r in v.records()], sorted(x.reason for x in v.rejected())
+
+    a = run(run_cfg(tmp_path / "a", max_rounds=1), backend=FakeTeacher(scripted))
+    b = run(run_cfg(tmp_path / "b", max_rounds=1, overlap_rounds=False), backend=FakeTeacher(scripted))
+    assert data(a) == data(b) and len(a.records()) == 4
+    c = run(run_cfg(tmp_path / "c", num_instructions=10), backend=FakeTeacher(scripted))
+    d = run(run_cfg(tmp_path / "d", num_instructions=10, overlap_rounds=False), backend=FakeTeacher(scripted))
+    # this scripted teacher writes the same tasks whatever it is shown; the shown tasks (parents) differ
+    assert data(c) == data(d)
+    parents = [[r.lineage.parents for r in v.records()] for v in (c, d)]
+    assert parents[0][:4] == parents[1][:4] and parents[0][4:] != parents[1][4:]
 
 
 def test_same_seed_same_data_other_seed_other_prompts(tmp_path):

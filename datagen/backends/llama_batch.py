@@ -55,6 +55,7 @@ class LlamaBatchEngine:
             raise ValueError(f"llama.cpp could not load {model_path}")
         self.vocab = ll.llama_model_get_vocab(self.model)
         self._piece = ctypes.create_string_buffer(256)
+        self._breaks: dict[int, bytes] = {}  # token -> its text, for is_break
         self.ctx = None
         if vocab_only:
             return
@@ -72,6 +73,7 @@ class LlamaBatchEngine:
         self.mem = ll.llama_get_memory(self.ctx)
         self.batch = ll.llama_batch_init(n_batch, 0, 1)
         self.held: list[list[int]] = [[] for _ in range(n_seq)]  # tokens whose KV each slot's stream holds
+        self.plans: list[list] = [[] for _ in range(n_seq)]  # ... and the classes they were computed in
         self.n_vocab = ll.llama_vocab_n_tokens(self.vocab)
         self.trace: dict | None = None  # (prompt, candidate) -> hashes of the logits it sampled from
 
@@ -86,6 +88,17 @@ class LlamaBatchEngine:
     def piece(self, token: int, special: bool = False) -> bytes:
         n = self.ll.llama_token_to_piece(self.vocab, token, self._piece, len(self._piece), 0, special)
         return self._piece.raw[:n]
+
+    def is_break(self, prev: int | None, token: int) -> bool:
+        """Whether a blank line ends at `token` (after `prev`): where a prompt's last paragraph starts."""
+        p = self._text_of(token)
+        return b"\n\n" in p or (prev is not None and p.startswith(b"\n") and self._text_of(prev).endswith(b"\n"))
+
+    def _text_of(self, token: int) -> bytes:
+        text = self._breaks.get(token)
+        if text is None:
+            text = self._breaks[token] = self.piece(token, special=True)
+        return text
 
     def metadata(self, key: str) -> str | None:
         buf = ctypes.create_string_buffer(65536)
@@ -128,6 +141,7 @@ class LlamaBatchEngine:
         """Empty every KV stream: the next prompts reuse nothing."""
         self.ll.llama_memory_clear(self.mem, True)
         self.held = [[] for _ in range(self.n_seq)]
+        self.plans = [[] for _ in range(self.n_seq)]
 
     def make_sampler(self, job: Job, k: int) -> Sampler:
         """Candidate k's sampler: seeded with the job's seed (else the engine's) + k."""

@@ -4,15 +4,14 @@ slot, what goes into each llama_decode call, and when a candidate is done.
 The rules that keep a prompt's text independent of what is decoded beside it (llama.cpp's CPU kernels
 compute a row alone, but pick a different kernel for a lone row than for several, and for one query of a
 stream than for several):
-- a prefill call holds one prompt; flash attention's CPU kernel tiles 64+ queries of a stream and takes its
-  row kernel for fewer, so a prompt's whole 64-row tiles go in calls starting at a multiple of 64 and its
-  last len % 64 rows in a call of their own, and reuse stops at a multiple of 64;
+- a prefill call holds one prompt, and each prompt row keeps the class of call its prompt gives it (64+ rows
+  of a stream: flash attention's tiled kernel; fewer: its row kernel; one: the lone-row matmul) whatever it
+  reuses: the plan of datagen/backends/llama_plan.py;
 - a decode call holds one token of every active sequence and at least 2 outputs (a lone sequence gets a
   throwaway companion in a free slot);
 - active sequences sit in slots 0..k-1 (llama.cpp splits a batch at a gap in the sequence ids), so a slot
   freed while nothing waits is filled by moving the last sequence into it (a KV stream copy);
 - a prompt reuses only another prompt's tokens (computed by a prefill call), never generated ones.
-(A lone prompt row, a tail of 1, takes the single-row matmul kernel: always, for that prompt, and never reused.)
 """
 from __future__ import annotations
 
@@ -20,9 +19,10 @@ import codecs
 from collections import deque
 from dataclasses import dataclass
 
+from datagen.backends.llama_plan import calls, cut, segments
+
 
 MIN_REUSE = 16  # prompt tokens worth copying another slot's KV stream for (a copy moves the whole stream)
-FA_TILE = 64  # GGML_FA_TILE_Q: 64+ queries of a stream in a call take flash attention's tiled kernel
 
 
 @dataclass(frozen=True)
@@ -123,37 +123,33 @@ class Scheduler:
                 self.accept(seq, self.sample(seq, -1))
 
     def prefill(self, slot: int, toks: list[int]) -> None:
-        """Rows [0, 64k) of a prompt go through flash attention's tiled kernel in calls that start on a
-        multiple of 64, the last len % 64 rows through its row kernel in a call of their own; so a prompt
-        reuses another's KV up to a multiple of 64 only (what the other computed tiled) and every row
-        takes the same kernel whatever was reused."""
-        e, ll, n = self.e, self.ll, len(toks)
+        """The prompt's rows from the furthest point a slot's KV lets it reuse, computed in the calls of its
+        plan (datagen/backends/llama_plan.py): a row's numbers are the same whatever was reused."""
+        e, n = self.e, len(toks)
+        segs = segments(toks, e.is_break)
 
-        def usable(s: int) -> int:  # reusable rows of slot s's KV: whole 64-row tiles, one row left to compute
-            return min(common_prefix(e.held[s], toks), n - 1) // FA_TILE * FA_TILE
+        def reusable(s: int) -> int:
+            return cut(segs, e.plans[s], common_prefix(e.held[s], toks), n) if e.held[s] else 0
 
-        start, src = usable(slot), slot
+        start, src = reusable(slot), slot
         for s in range(e.n_seq):
-            if s != slot and usable(s) >= start + max(MIN_REUSE, 1):
-                start, src = usable(s), s
+            if s != slot and (c := reusable(s)) >= start + max(MIN_REUSE, 1):
+                start, src = c, s
         if src != slot:
             self.copy_stream(src, slot)
-        ll.llama_memory_seq_rm(e.mem, slot, start, -1)
-        e.held[slot] = []
-        full = n // FA_TILE * FA_TILE
-        step = e.n_batch // FA_TILE * FA_TILE
-        bounds = sorted({*range(start, full, step), full, n})  # 64-aligned calls, then the tail alone
-        for a, b in zip(bounds, bounds[1:]):
+        self.ll.llama_memory_seq_rm(e.mem, slot, start, -1)
+        e.held[slot], e.plans[slot] = [], []
+        for a, b in calls(segs, start, e.n_batch):
             self.put(list(range(a, b)), toks[a:b], [slot] * (b - a), last_logits=b == n)
-        e.held[slot] = list(toks)
-        self.stats["prompt_tokens"] += len(toks) - start
+        e.held[slot], e.plans[slot] = list(toks), segs
+        self.stats["prompt_tokens"] += n - start
         self.stats["prompt_reused"] += start
 
     def copy_stream(self, src: int, dst: int) -> None:
         ll, e = self.ll, self.e
         ll.llama_memory_seq_rm(e.mem, dst, -1, -1)
         ll.llama_memory_seq_cp(e.mem, src, dst, -1, -1)
-        e.held[dst] = list(e.held[src])
+        e.held[dst], e.plans[dst] = list(e.held[src]), list(e.plans[src])
 
     def put(self, positions, tokens, seqs, last_logits: bool = True, all_logits: bool = False) -> None:
         b = self.e.batch
@@ -192,7 +188,7 @@ class Scheduler:
         ids = list(slots)
         if len(seqs) == 1:  # a lone row takes another kernel: give it a companion in slot 1
             ll.llama_memory_seq_rm(e.mem, 1, -1, -1)
-            e.held[1] = []
+            e.held[1], e.plans[1] = [], []
             positions.append(0)
             tokens.append(tokens[0])
             ids.append(1)

@@ -51,6 +51,10 @@ class Config:
     instance_temperature: float | None = field(default=None, metadata={"min": 0.0, "max": 5.0, "help": "instance temperature (default: sampling.temperature)"})
     gen_stop: list[str] = field(default_factory=list, metadata={"help": "stop strings for instruction lists (completion teachers: [\"\\n\\n\"])"})
     instance_stop: list[str] = field(default_factory=lambda: ["Task:"], metadata={"help": "stop strings for instances"})
+    overlap_rounds: bool = field(default=True, metadata={
+        "help": "write round r's instances while round r+1's instructions are generated (one call to the teacher, "
+                "so a batching teacher decodes both together); round r+1's prompts then show machine tasks of "
+                "rounds up to r-1. false: each step waits for the one before (the paper's order)"})
     alpaca_style: bool = field(default=False, metadata={
         "help": "Alpaca's simplification: instruction, input and output in one request, no classification step"})
     alpaca_tasks_per_request: int = field(default=20, metadata={"min": 1, "help": "tasks asked for per request in alpaca_style (Alpaca: 20)"})
@@ -114,16 +118,48 @@ def run(seeds: list[Record], teacher, cfg: Config, ctx) -> list[Record]:
     pool = start_pool(seeds, cfg.novelty_threshold)
     rounds: list[dict] = []
     ctx.stats.update(rounds=rounds)
-    for round_no in range(1, cfg.max_rounds + 1):
-        if len(pool.machine_pool) >= cfg.num_instructions or ctx.stopped:
-            break
-        rounds.append(Round(setup, pool, round_no).run())
+    if cfg.overlap_rounds and not cfg.alpaca_style:
+        overlapped(setup, pool, rounds)
+    else:
+        for round_no in range(1, cfg.max_rounds + 1):
+            if len(pool.machine_pool) >= cfg.num_instructions or ctx.stopped:
+                break
+            rounds.append(Round(setup, pool, round_no).run())
     ctx.stats.update(kept_instructions=len(pool.machine_pool), records=len(pool.out), rounds_run=len(rounds),
                      dropped=_sum_dropped(rounds))
     if setup.personas is not None:
         ctx.stats["personas"] = setup.personas.stats()
     return pool.out
 
+
+def overlapped(setup: Setup, pool: Pool, rounds: list[dict]) -> None:
+    """Round r's instances and round r+1's generation prompts go to the teacher in one call, whenever round
+    r+1 is sure to be needed (round r cannot reach num_instructions even if every pending task succeeds).
+    Answers are taken in a fixed order (r's instances, then r+1's instructions), so a seed gives one version
+    whatever order the answers arrive in; r+1's prompts sample the machine pool as round r-1 left it."""
+    cfg, ctx, teacher = setup.cfg, setup.ctx, setup.teacher
+    ahead, answers = None, None  # the next round, its generation prompts already answered
+    for round_no in range(1, cfg.max_rounds + 1):
+        if ahead is None:
+            if len(pool.machine_pool) >= cfg.num_instructions or ctx.stopped:
+                break
+            rnd = Round(setup, pool, round_no)
+            answers = teacher.complete(rnd.generation_requests())
+        else:
+            rnd = ahead
+        pending = rnd.classify(rnd.take_generation(answers))
+        inst = rnd.instance_requests(pending)
+        ahead, gen = None, []
+        if (round_no < cfg.max_rounds and len(pool.machine_pool) + len(pending) < cfg.num_instructions
+                and not ctx.stopped):
+            ahead = Round(setup, pool, round_no + 1)
+            gen = ahead.generation_requests()  # first: the longer answers start first
+            ctx.progress.set_total(len(gen) + len(inst), desc=f"self_instruct round {round_no}: instances, "
+                                                              f"round {round_no + 1}: instructions")
+        got = teacher.complete(gen + inst) if gen or inst else []
+        rnd.take_instances(pending, got[len(gen):])
+        rounds.append(rnd.st)
+        answers = got[:len(gen)]
 
 
 def _sum_dropped(rounds: list[dict]) -> dict:

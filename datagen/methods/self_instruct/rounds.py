@@ -70,23 +70,28 @@ class Round:
         self.s.ctx.reject(rec, self.count(reason), stage, comp.error or "")
 
     def run(self) -> dict:
-        s = self.s
-        batch = build_generate_prompts((self.pool.seed_pool, self.pool.machine_pool), s.cfg, s.gen_t, s.gen_s,
-                                       s.ctx.rng, self.round_no, s.personas)
-        cands = self.generate(batch)
-        self.st["candidates"] = len(cands)
-        pending, n_cls = self.classify(cands)
-        n_inst = self.instances(pending)
-        self.st["requests"] = len(batch) + n_cls + n_inst
+        """The three steps one after another (the sequential schedule)."""
+        cands = self.take_generation(self.s.teacher.complete(self.generation_requests()))
+        pending = self.classify(cands)
+        reqs = self.instance_requests(pending)
+        self.take_instances(pending, self.s.teacher.complete(reqs) if reqs else [])
         return self.st
 
-    def generate(self, batch) -> list[tuple[Record, int]]:
+    def generation_requests(self) -> list[Request]:
+        """The round's B generation prompts, in-context tasks sampled from the pools as they are now."""
+        s = self.s
+        self.batch = build_generate_prompts((self.pool.seed_pool, self.pool.machine_pool), s.cfg, s.gen_t, s.gen_s,
+                                            s.ctx.rng, self.round_no, s.personas)
+        self.st["requests"] += len(self.batch)
+        s.ctx.progress.set_total(len(self.batch), desc=f"self_instruct round {self.round_no}: instructions")
+        return [req for req, _ in self.batch]
+
+    def take_generation(self, answers) -> list[tuple[Record, int]]:
         """New instructions from each answer; those that pass filters and novelty join the pool.
         Returns (candidate, pool slot) pairs awaiting classification (none in alpaca_style)."""
         s, cfg = self.s, self.s.cfg
         cands: list[tuple[Record, int]] = []
-        s.ctx.progress.set_total(len(batch), desc=f"self_instruct round {self.round_no}: instructions")
-        for i, ((req, tasks), comp) in enumerate(zip(batch, s.teacher.complete([req for req, _ in batch]))):
+        for i, ((req, tasks), comp) in enumerate(zip(self.batch, answers)):
             lineage = s.ctx.lineage(METHOD, s.gen_t, parents=[t.id for t in tasks], step=self.round_no,
                                     sampling=req.sampling)
             if not comp.ok:
@@ -115,6 +120,7 @@ class Round:
                 self.pool.index.add(item)
                 if not cfg.alpaca_style:
                     cands.append((rec, len(self.pool.pool_ids) - 1))
+        self.st["candidates"] = len(cands)
         return cands
 
     def novel(self, rec: Record) -> Record | None:
@@ -149,11 +155,12 @@ class Round:
         self.st["kept"] += 1
         return rec
 
-    def classify(self, cands) -> tuple[list[tuple[Record, int]], int]:
-        """§2.2 classification identification: (candidates with a verdict, requests sent)."""
+    def classify(self, cands) -> list[tuple[Record, int]]:
+        """§2.2 classification identification: the candidates with a verdict."""
         s = self.s
         reqs = [Request(messages=s.cls_t.render(examples=s.cls_ex, instruction=one_line(r.instruction)),
                         sampling=s.cls_s, key=f"cls-{self.round_no}-{k}") for k, (r, _) in enumerate(cands)]
+        self.st["requests"] += len(reqs)
         s.ctx.progress.set_total(len(reqs), desc=f"self_instruct round {self.round_no}: classification")
         pending = []
         for (rec, slot), comp in zip(cands, s.teacher.complete(reqs) if reqs else []):
@@ -164,10 +171,10 @@ class Round:
             rec.meta.update(is_classification=bool(verdict), classification_answer=comp.text.strip()[:40])
             self.st["classification"] += bool(verdict)
             pending.append((rec, slot))
-        return pending, len(reqs)
+        return pending
 
-    def instances(self, pending) -> int:
-        """Instances for each classified task; a task with valid ones joins the machine pool."""
+    def instance_requests(self, pending) -> list[Request]:
+        """A request for the instances of each classified task (output-first for classification tasks)."""
         s, cfg = self.s, self.s.cfg
         reqs = []
         for k, (rec, _) in enumerate(pending):
@@ -176,13 +183,17 @@ class Round:
                                       no_input=cfg.no_input)
             seed = derive_seed(s.ctx.sampling.seed, self.round_no, 50_000 + k)
             reqs.append(Request(messages=msgs, sampling=s.inst_s.replace(seed=seed), key=f"inst-{self.round_no}-{k}"))
+        self.st["requests"] += len(reqs)
         s.ctx.progress.set_total(len(reqs), desc=f"self_instruct round {self.round_no}: instances")
-        for (rec, slot), comp in zip(pending, s.teacher.complete(reqs) if reqs else []):
+        return reqs
+
+    def take_instances(self, pending, answers) -> None:
+        """Each task with valid instances joins the machine pool."""
+        for (rec, slot), comp in zip(pending, answers):
             if not comp.ok:
                 self.drop(rec, error_reason(comp), "teacher", comp.error or "")
                 continue
             self.add_instances(rec, slot, comp)
-        return len(reqs)
 
     def add_instances(self, rec: Record, slot: int, comp) -> None:
         from filters.self_instruct import copied_output_reason, instances_reason

@@ -54,7 +54,7 @@ class Config:
     overlap_rounds: bool = field(default=True, metadata={
         "help": "write round r's instances while round r+1's instructions are generated (one call to the teacher, "
                 "so a batching teacher decodes both together); round r+1's prompts then show machine tasks of "
-                "rounds up to r-1. false: each step waits for the one before (the paper's order)"})
+                "rounds up to r-1. false: each step waits for the one before (the paper's order; alpaca_style always)"})
     alpaca_style: bool = field(default=False, metadata={
         "help": "Alpaca's simplification: instruction, input and output in one request, no classification step"})
     alpaca_tasks_per_request: int = field(default=20, metadata={"min": 1, "help": "tasks asked for per request in alpaca_style (Alpaca: 20)"})

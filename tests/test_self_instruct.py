@@ -208,6 +208,19 @@ def test_budget_stops_cleanly(tmp_path):
     assert "budget_exhausted" not in {r.reason for r in v.rejected()} and sum(m["undone"].values()) > 0
 
 
+def test_a_budget_spent_in_an_overlapped_call_finishes_the_round_first(tmp_path):
+    # round 1: 2 generation + 4 classification requests; the 7th is round 1's first instance, not round 2's
+    # first instruction list, so a record is kept; the rest of the call is undone work, never a rejection
+    cfg = run_cfg(tmp_path, num_instructions=50)
+    cfg.max_requests = 7
+    teacher = FakeTeacher(scripted)
+    v = run(cfg, backend=teacher)
+    m = v.manifest()
+    assert m["stopped"] == "budget" and [r.key for r in teacher.seen][6] == "inst-1-0"
+    assert len(v.records()) == 1 and m["undone"] == {"teacher": 5}
+    assert "budget_exhausted" not in {r.reason for r in v.rejected()}
+
+
 def test_alpaca_style_run_keeps_whole_tasks_without_classification(tmp_path):
     def respond(req):
         n = req.sampling.seed

@@ -153,13 +153,21 @@ def overlapped(setup: Setup, pool: Pool, rounds: list[dict]) -> None:
         if (round_no < cfg.max_rounds and len(pool.machine_pool) + len(pending) < cfg.num_instructions
                 and not ctx.stopped):
             ahead = Round(setup, pool, round_no + 1)
-            gen = ahead.generation_requests()  # first: the longer answers start first
+            gen = ahead.generation_requests()
             ctx.progress.set_total(len(gen) + len(inst), desc=f"self_instruct round {round_no}: instances, "
                                                               f"round {round_no + 1}: instructions")
-        got = teacher.complete(gen + inst) if gen or inst else []
-        rnd.take_instances(pending, got[len(gen):])
+        # the longer answers start first; under a budget round r's instances go first, so a budget spent
+        # part way finishes round r rather than starting round r+1
+        first_inst = budgeted(teacher)
+        got = (teacher.complete(inst + gen if first_inst else gen + inst) if gen or inst else [])
+        inst_got, answers = (got[:len(inst)], got[len(inst):]) if first_inst else (got[len(gen):], got[:len(gen)])
+        rnd.take_instances(pending, inst_got)
         rounds.append(rnd.st)
-        answers = got[:len(gen)]
+
+
+def budgeted(teacher) -> bool:
+    budget = getattr(teacher, "budget", None)
+    return budget is not None and (budget.max_requests is not None or budget.max_tokens_total is not None)
 
 
 def _sum_dropped(rounds: list[dict]) -> dict:

@@ -143,6 +143,11 @@ class Budget:
         self.max_tokens_total = max_tokens_total
         self.batch = max(1, batch)
 
+    @property
+    def limited(self) -> bool:
+        """Whether any limit is set."""
+        return self.max_requests is not None or self.max_tokens_total is not None
+
     def remaining_requests(self, stats: TeacherStats) -> int | None:
         if self.max_requests is None:
             return None

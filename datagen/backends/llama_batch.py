@@ -55,7 +55,7 @@ class LlamaBatchEngine:
             raise ValueError(f"llama.cpp could not load {model_path}")
         self.vocab = ll.llama_model_get_vocab(self.model)
         self._piece = ctypes.create_string_buffer(256)
-        self._breaks: dict[int, bytes] = {}  # token -> its text, for is_break
+        self._texts: dict[int, bytes] = {}  # token -> its text, for is_break
         self.ctx = None
         if vocab_only:
             return
@@ -95,9 +95,9 @@ class LlamaBatchEngine:
         return b"\n\n" in p or (prev is not None and p.startswith(b"\n") and self._text_of(prev).endswith(b"\n"))
 
     def _text_of(self, token: int) -> bytes:
-        text = self._breaks.get(token)
+        text = self._texts.get(token)
         if text is None:
-            text = self._breaks[token] = self.piece(token, special=True)
+            text = self._texts[token] = self.piece(token, special=True)
         return text
 
     def metadata(self, key: str) -> str | None:

@@ -61,8 +61,8 @@ def cut(segs: list[Segment], held: list[Segment], common: int, n: int) -> int:
     for a, b, cls in segs:
         if a > limit:
             break
-        last = {"T": b - TILE, "R": b - 2, "L": a}[cls]  # the furthest start that keeps the region in class
-        best = max(best, a, min(limit, last)) if last >= a else max(best, a)
+        last = {"T": b - TILE, "R": b - 2, "L": a}[cls]  # the furthest start that keeps the region in class (>= a)
+        best = max(best, min(limit, last))
     return best
 
 

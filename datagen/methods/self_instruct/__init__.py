@@ -166,8 +166,7 @@ def overlapped(setup: Setup, pool: Pool, rounds: list[dict]) -> None:
 
 
 def budgeted(teacher) -> bool:
-    budget = getattr(teacher, "budget", None)
-    return budget is not None and (budget.max_requests is not None or budget.max_tokens_total is not None)
+    return getattr(getattr(teacher, "budget", None), "limited", False)
 
 
 def _sum_dropped(rounds: list[dict]) -> dict:
